@@ -1,0 +1,461 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Dataflow.Diagnostics;
+using Dataflow.Engine;
+using Dataflow.Events;
+
+namespace Dataflow;
+
+/// <summary>
+/// Runs graphs: compiles each graph once into a dataflow network, admits runs into it, tracks every run's
+/// lifecycle, and publishes lifecycle events to <see cref="Events"/>. Thread-safe.
+/// </summary>
+/// <remarks>
+/// <para>Admission: each graph bounds its runs in flight (<see cref="GraphOptions.MaxRunsInFlight"/>).
+/// <see cref="Submit"/> refuses a run beyond the bound with <see cref="RunRejectedException"/>;
+/// <see cref="SubmitAsync"/> waits for room.</para>
+/// <para>Shutdown: <see cref="DisposeAsync"/> stops admitting runs, then cancels the runs in flight (or, with
+/// <see cref="GraphEngineOptions.CancelRunsOnDispose"/> off, lets them finish), waits until every run has
+/// reached its final state and left its network, and finally drains every sink of <see cref="Events"/>.
+/// A node that ignores its cancellation token is waited for.</para>
+/// </remarks>
+public sealed class GraphEngine : IAsyncDisposable
+{
+    private readonly GraphEngineOptions _options;
+    private readonly ConcurrentDictionary<Graph, GraphNetwork> _networks = new();
+    private readonly Lock _networksGate = new();
+    private readonly ConcurrentDictionary<string, GraphRun> _active = new(StringComparer.Ordinal);
+    private readonly Lock _historyGate = new();
+    private readonly Queue<GraphRun> _history = new();
+    private readonly Dictionary<string, GraphRun> _historyById = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly TaskCompletionSource _finishersDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _nextId;
+    private long _undelivered;
+    private int _finishers = 1;
+    private int _disposed;
+
+    /// <summary>Creates an engine.</summary>
+    /// <param name="options">History, iteration limit, shutdown and clock options; copied.</param>
+    /// <param name="events">The hub to publish to; a new one, owned and disposed by the engine, when null.</param>
+    public GraphEngine(GraphEngineOptions? options = null, EventHub? events = null)
+    {
+        _options = (options ?? new GraphEngineOptions()).Validated();
+        Events = events ?? new EventHub(_options.TimeProvider);
+        OwnsEvents = events is null;
+    }
+
+    /// <summary>The hub that the engine publishes lifecycle events to.</summary>
+    public EventHub Events { get; }
+
+    internal TimeProvider TimeProvider => _options.TimeProvider;
+
+    private bool OwnsEvents { get; }
+
+    /// <summary>
+    /// Starts a run of <paramref name="graph"/> from <paramref name="start"/> and returns it at once, Running.
+    /// </summary>
+    /// <param name="graph">The graph.</param>
+    /// <param name="start">The start node, fully formed; its type must be the graph's start type.</param>
+    /// <param name="options">The run's policy and iteration limit.</param>
+    /// <param name="cancellationToken">Cancels the run.</param>
+    /// <returns>The run.</returns>
+    /// <exception cref="RunRejectedException">The graph already has <see cref="GraphOptions.MaxRunsInFlight"/> runs in flight.</exception>
+    /// <exception cref="ObjectDisposedException">The engine is disposed.</exception>
+    public GraphRun Submit(Graph graph, INode start, RunOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var network = Prepare(graph, start, options);
+        if (!network.TryEnter())
+        {
+            throw new RunRejectedException(
+                $"The graph that starts at '{graph.NameOf(graph.Start)}' already has {graph.Options.MaxRunsInFlight} runs in flight (GraphOptions.MaxRunsInFlight); use SubmitAsync to wait for room, or raise the bound.");
+        }
+
+        return Launch(network, start, options, cancellationToken);
+    }
+
+    /// <summary>
+    /// Starts a run like <see cref="Submit"/>, first waiting for room when the graph already has
+    /// <see cref="GraphOptions.MaxRunsInFlight"/> runs in flight. Completes synchronously when there is room.
+    /// </summary>
+    /// <param name="graph">The graph.</param>
+    /// <param name="start">The start node, fully formed; its type must be the graph's start type.</param>
+    /// <param name="options">The run's policy and iteration limit.</param>
+    /// <param name="cancellationToken">Stops waiting for room (throwing <see cref="OperationCanceledException"/>), then cancels the run.</param>
+    /// <returns>The run, Running.</returns>
+    /// <exception cref="ObjectDisposedException">The engine is disposed.</exception>
+    public ValueTask<GraphRun> SubmitAsync(Graph graph, INode start, RunOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var network = Prepare(graph, start, options);
+        return network.TryEnter()
+            ? new ValueTask<GraphRun>(Launch(network, start, options, cancellationToken))
+            : WaitAndLaunchAsync(network, start, options, cancellationToken);
+    }
+
+    /// <summary>The runs that are Running or Waiting, oldest first.</summary>
+    /// <returns>A snapshot.</returns>
+    public IReadOnlyList<GraphRun> Active()
+        => [.. _active.Values.Where(r => !r.State.IsFinal()).OrderBy(r => r.StartTimestamp)];
+
+    /// <summary>Finds an active run, or a completed one still in the history.</summary>
+    /// <param name="runId">The run's id, such as <c>g1</c>.</param>
+    /// <returns>The run, or <see langword="null"/> when the engine does not know it (any more).</returns>
+    public GraphRun? Get(string runId)
+    {
+        ArgumentNullException.ThrowIfNull(runId);
+        if (_active.TryGetValue(runId, out var run))
+        {
+            return run;
+        }
+
+        lock (_historyGate)
+        {
+            return _historyById.GetValueOrDefault(runId);
+        }
+    }
+
+    /// <summary>The completed runs still kept, oldest first (at most <see cref="GraphEngineOptions.HistoryCapacity"/>).</summary>
+    /// <returns>A snapshot.</returns>
+    public IReadOnlyList<GraphRun> History()
+    {
+        lock (_historyGate)
+        {
+            return [.. _history];
+        }
+    }
+
+    /// <summary>
+    /// Cancels a run. A run waiting in a buffer ends as Cancelled at once; a node that is executing sees its
+    /// token cancelled, and the run ends as Cancelled when the node returns.
+    /// </summary>
+    /// <param name="runId">The run's id.</param>
+    /// <returns><see langword="true"/> when the run was active; <see langword="false"/> for an unknown or ended run.</returns>
+    public bool Cancel(string runId)
+    {
+        ArgumentNullException.ThrowIfNull(runId);
+        if (!_active.TryGetValue(runId, out var run) || run.State.IsFinal())
+        {
+            return false;
+        }
+
+        CancelRun(run);
+        return true;
+    }
+
+    /// <summary>
+    /// Stops admitting runs; cancels the runs in flight or lets them finish (<see cref="GraphEngineOptions.CancelRunsOnDispose"/>);
+    /// returns once every run has reached its final state and the event sinks are drained.
+    /// </summary>
+    /// <returns>A task that completes when the engine has shut down.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        if (_options.CancelRunsOnDispose)
+        {
+            await _shutdown.CancelAsync().ConfigureAwait(false);
+            foreach (var run in _active.Values)
+            {
+                CancelRun(run);
+            }
+        }
+
+        foreach (var network in _networks.Values)
+        {
+            await network.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (Interlocked.Decrement(ref _finishers) == 0)
+        {
+            _finishersDone.TrySetResult();
+        }
+
+        await _finishersDone.Task.ConfigureAwait(false);
+        if (OwnsEvents)
+        {
+            await Events.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _shutdown.Dispose();
+    }
+
+    internal OperationCanceledException CancelledError(GraphRun run)
+        => _shutdown.IsCancellationRequested
+            ? new OperationCanceledException($"Run {run.Id} was cancelled: the engine is shutting down.")
+            : new OperationCanceledException($"Run {run.Id} was cancelled.");
+
+    internal ValueTask EmitStartAsync(GraphRun run)
+    {
+        if (run.StartEmitted)
+        {
+            return default;
+        }
+
+        run.StartEmitted = true;
+        return run.Policy.Admits(EventKind.Start)
+            ? PublishAsync(new GraphEvent(run.Id, EventKind.Start, $"{run.Id} started", run.StartedAt, run.NextSequence())
+            {
+                Graph = run.Graph.NameOf(run.Graph.Start),
+                Node = run.Graph.NameOf(run.Graph.Start),
+            })
+            : default;
+    }
+
+    internal ValueTask EmitTransitionAsync(GraphRun run, string from, string to)
+        => run.Policy.Admits(EventKind.Transition)
+            ? PublishAsync(new GraphEvent(run.Id, EventKind.Transition, $"{run.Id} {from} -> {to}", TimeProvider.GetUtcNow(), run.NextSequence())
+            {
+                Graph = run.Graph.NameOf(run.Graph.Start),
+                Node = from,
+                NextNode = to,
+            })
+            : default;
+
+    /// <summary>Moves a run that the caller owns to its final state, emits its final event and signals its completion.</summary>
+    internal async ValueTask FinishAsync(GraphRun run, RunState state, INode? result, Exception? error)
+    {
+        if (!run.TryFinish(state, result, error))
+        {
+            return;
+        }
+
+        var kind = state switch
+        {
+            RunState.Done => EventKind.Complete,
+            RunState.Failed => EventKind.Fail,
+            _ => EventKind.Cancel,
+        };
+
+        try
+        {
+            if (run.Policy.Admits(kind))
+            {
+                var elapsed = (run.EndedAt!.Value - run.StartedAt).TotalMilliseconds;
+                var node = run.Graph.NameOf(run.CurrentNode.GetType());
+                var content = state switch
+                {
+                    RunState.Done => $"{run.Id} done ({GraphEvent.Seconds(elapsed)})",
+                    RunState.Failed => $"{run.Id} failed: {run.Error}",
+                    _ => $"{run.Id} cancelled",
+                };
+                await PublishAsync(new GraphEvent(run.Id, kind, content, run.EndedAt.Value, run.NextSequence())
+                {
+                    Graph = run.Graph.NameOf(run.Graph.Start),
+                    Node = node,
+                    DurationMs = elapsed,
+                    Error = state == RunState.Done ? null : run.Error,
+                }).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Record(run, state);
+            run.SignalCompletion();
+        }
+    }
+
+    /// <summary>Events that could not be published because the hub was disposed before the engine.</summary>
+    public long UndeliveredEvents => Interlocked.Read(ref _undelivered);
+
+    private ValueTask PublishAsync(GraphEvent graphEvent)
+    {
+        try
+        {
+            var pending = Events.PublishAsync(graphEvent);
+            return pending.IsCompletedSuccessfully ? default : AwaitPublishAsync(pending);
+        }
+        catch (ObjectDisposedException)
+        {
+            Interlocked.Increment(ref _undelivered);
+            return default;
+        }
+    }
+
+    private async ValueTask AwaitPublishAsync(ValueTask pending)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            Interlocked.Increment(ref _undelivered);
+        }
+    }
+
+    private void CancelRun(GraphRun run)
+    {
+        run.RequestCancel();
+        if (run.TryClaimForFinish())
+        {
+            // The run sits in a buffer: nobody else will touch it until a block dequeues it and lets it go.
+            Interlocked.Increment(ref _finishers);
+            _ = FinishClaimedAsync(run);
+        }
+    }
+
+    private async Task FinishClaimedAsync(GraphRun run)
+    {
+        try
+        {
+            await EmitStartAsync(run).ConfigureAwait(false);
+            await FinishAsync(run, RunState.Cancelled, null, CancelledError(run)).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _finishers) == 0)
+            {
+                _finishersDone.TrySetResult();
+            }
+        }
+    }
+
+    private void Record(GraphRun run, RunState state)
+    {
+        _active.TryRemove(run.Id, out _);
+        if (_options.HistoryCapacity > 0)
+        {
+            lock (_historyGate)
+            {
+                _history.Enqueue(run);
+                _historyById[run.Id] = run;
+                while (_history.Count > _options.HistoryCapacity)
+                {
+                    _historyById.Remove(_history.Dequeue().Id);
+                }
+            }
+        }
+
+        var outcome = state switch
+        {
+            RunState.Done => "done",
+            RunState.Failed => "failed",
+            _ => "cancelled",
+        };
+        var tag = new KeyValuePair<string, object?>("dataflow.outcome", outcome);
+        if (DataflowTelemetry.RunsCompleted.Enabled)
+        {
+            DataflowTelemetry.RunsCompleted.Add(1, tag);
+        }
+
+        if (state == RunState.Failed && DataflowTelemetry.RunsFailed.Enabled)
+        {
+            DataflowTelemetry.RunsFailed.Add(1);
+        }
+
+        if (DataflowTelemetry.RunDuration.Enabled)
+        {
+            DataflowTelemetry.RunDuration.Record(run.Elapsed.TotalMilliseconds, tag);
+        }
+
+        if (run.Activity is { } activity)
+        {
+            activity.SetTag("dataflow.outcome", outcome);
+            if (state == RunState.Failed)
+            {
+                activity.SetStatus(ActivityStatusCode.Error, run.Error);
+            }
+
+            activity.Stop();
+        }
+    }
+
+    private GraphNetwork Prepare(Graph graph, INode start, RunOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(start);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (start.GetType() != graph.Start)
+        {
+            throw new ArgumentException($"The start node is a '{start.GetType().Name}', but the graph starts at '{graph.NameOf(graph.Start)}'.", nameof(start));
+        }
+
+        if (options is not null)
+        {
+            if (options.MaxIterations is < 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), options.MaxIterations, "RunOptions.MaxIterations must be 0 (no limit) or positive.");
+            }
+
+            if (!Enum.IsDefined(options.Policy))
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), options.Policy, "RunOptions.Policy is not an OutputPolicy.");
+            }
+        }
+
+        if (_networks.TryGetValue(graph, out var network))
+        {
+            return network;
+        }
+
+        lock (_networksGate)
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            return _networks.GetOrAdd(graph, g => new GraphNetwork(this, g));
+        }
+    }
+
+    private async ValueTask<GraphRun> WaitAndLaunchAsync(GraphNetwork network, INode start, RunOptions? options, CancellationToken cancellationToken)
+    {
+        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token))
+        {
+            try
+            {
+                await network.EnterAsync(linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_shutdown.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new ObjectDisposedException(nameof(GraphEngine), "The engine was disposed while the run waited for admission.");
+            }
+        }
+
+        return Launch(network, start, options, cancellationToken);
+    }
+
+    private GraphRun Launch(GraphNetwork network, INode start, RunOptions? options, CancellationToken cancellationToken)
+    {
+        var id = "g" + Interlocked.Increment(ref _nextId).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var run = new GraphRun(
+            id,
+            network.Graph,
+            start,
+            options?.Policy ?? OutputPolicy.Normal,
+            options?.MaxIterations ?? _options.MaxIterations,
+            _options.TimeProvider,
+            _options.TrackMemory);
+        if (DataflowTelemetry.ActivitySource.HasListeners())
+        {
+            var previous = Activity.Current;
+            run.Activity = DataflowTelemetry.ActivitySource.StartActivity("dataflow.run", ActivityKind.Internal);
+            run.Activity?.SetTag("dataflow.run_id", id);
+            run.Activity?.SetTag("dataflow.graph", network.Graph.NameOf(network.Graph.Start));
+            Activity.Current = previous;
+        }
+
+        if (DataflowTelemetry.RunsStarted.Enabled)
+        {
+            DataflowTelemetry.RunsStarted.Add(1);
+        }
+
+        _active[id] = run;
+        run.LinkCancellation(cancellationToken, CancelRun);
+        if (!network.Dispatch(run))
+        {
+            // Only a disposing engine stops taking runs; this one never entered a block.
+            network.Leave();
+            _active.TryRemove(id, out _);
+            throw new ObjectDisposedException(nameof(GraphEngine));
+        }
+
+        if (Volatile.Read(ref _disposed) != 0 && _options.CancelRunsOnDispose)
+        {
+            // Raced with DisposeAsync, which may not have seen this run: cancel it here.
+            CancelRun(run);
+        }
+
+        return run;
+    }
+}

@@ -1,0 +1,37 @@
+namespace Dataflow;
+
+/// <summary>Options of a <see cref="GraphEngine"/>; validated and copied when the engine is created.</summary>
+public sealed class GraphEngineOptions
+{
+    /// <summary>How many completed runs <see cref="GraphEngine.Get"/> can still find; the oldest is evicted first.</summary>
+    /// <value>The default value is 20.</value>
+    public int HistoryCapacity { get; set; } = 20;
+
+    /// <summary>The iteration limit of runs that do not set their own; 0 means no limit.</summary>
+    /// <value>The default value is 10,000.</value>
+    public int MaxIterations { get; set; } = 10_000;
+
+    /// <summary>
+    /// What <see cref="GraphEngine.DisposeAsync"/> does with runs still in flight: with
+    /// <see langword="true"/> it cancels them; with <see langword="false"/> it lets them finish.
+    /// Either way every run ends in a final state before disposal returns.
+    /// </summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool CancelRunsOnDispose { get; set; } = true;
+
+    /// <summary>Whether each run samples the process's resident set size at its start and end.</summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool TrackMemory { get; set; } = true;
+
+    /// <summary>The clock for run and node times.</summary>
+    /// <value>The default value is <see cref="TimeProvider.System"/>.</value>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    internal GraphEngineOptions Validated()
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(HistoryCapacity, nameof(HistoryCapacity));
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxIterations, nameof(MaxIterations));
+        ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
+        return (GraphEngineOptions)MemberwiseClone();
+    }
+}

@@ -1,0 +1,290 @@
+using System.Collections.Frozen;
+using System.Diagnostics;
+using System.Reflection;
+using System.Threading.Tasks.Dataflow;
+using Dataflow.Diagnostics;
+using Dataflow.Events;
+
+namespace Dataflow.Engine;
+
+/// <summary>
+/// One graph compiled into a TPL Dataflow network: an <see cref="ActionBlock{T}"/> per non-terminal node
+/// type with its own parallelism, fed with runs. A block executes a run's current node and posts the run
+/// to the block of the node type that came back. One network serves every run of its graph on an engine.
+/// </summary>
+/// <remarks>
+/// Why bounded parallelism cannot deadlock, cycles included: a block never waits for room in another
+/// block. Every block's input buffer is unbounded, so handing a run on is a <c>Post</c> that always succeeds
+/// at once, and a node slot is freed as soon as its node returns. What bounds memory is admission: a run
+/// holds one of <see cref="GraphOptions.MaxRunsInFlight"/> slots from submit until it leaves the network,
+/// and a run is in exactly one buffer or one node at a time, so all buffers together never hold more runs
+/// than that bound. With no wait-for edge between blocks there is no cycle of waits, whatever the graph's shape.
+/// </remarks>
+internal sealed class GraphNetwork : IAsyncDisposable
+{
+    private static readonly MethodInfo InvokeDefinition = typeof(GraphNetwork).GetMethod(nameof(Invoke), BindingFlags.NonPublic | BindingFlags.Static)!;
+
+    private readonly GraphEngine _engine;
+    private readonly FrozenDictionary<Type, Step> _steps;
+    private readonly SemaphoreSlim _admission;
+    private readonly List<DedicatedThreadScheduler> _schedulers = [];
+    private readonly TaskCompletionSource _emptied = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _inFlight;
+    private int _closing;
+
+    public GraphNetwork(GraphEngine engine, Graph graph)
+    {
+        _engine = engine;
+        Graph = graph;
+        var options = graph.Options;
+        _admission = new SemaphoreSlim(options.MaxRunsInFlight, options.MaxRunsInFlight);
+        var steps = new Dictionary<Type, Step>();
+        foreach (var node in graph.NodeInfos)
+        {
+            steps[node.Type] = new Step(this, node);
+        }
+
+        _steps = steps.ToFrozenDictionary();
+        foreach (var node in graph.NodeInfos)
+        {
+            if (!node.IsTerminal)
+            {
+                _steps[node.Type].Block = CreateBlock(_steps[node.Type], node, options);
+            }
+        }
+    }
+
+    public Graph Graph { get; }
+
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    public Step StartStep => _steps[Graph.Start];
+
+    public bool TryEnter()
+    {
+        if (!_admission.Wait(0))
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _inFlight);
+        return true;
+    }
+
+    public async ValueTask EnterAsync(CancellationToken cancellationToken)
+    {
+        await _admission.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _inFlight);
+    }
+
+    /// <summary>A run has left the network for good: its slot goes to the next run.</summary>
+    public void Leave()
+    {
+        _admission.Release();
+        if (Interlocked.Decrement(ref _inFlight) == 0 && Volatile.Read(ref _closing) == 1)
+        {
+            _emptied.TrySetResult();
+        }
+    }
+
+    /// <summary>Hands a new run to the start block. False when the network no longer takes runs.</summary>
+    public bool Dispatch(GraphRun run) => StartStep.Block!.Post(run);
+
+    /// <summary>Waits until every run has left, then completes every block and stops the blocking threads.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Volatile.Write(ref _closing, 1);
+        if (Volatile.Read(ref _inFlight) == 0)
+        {
+            _emptied.TrySetResult();
+        }
+
+        await _emptied.Task.ConfigureAwait(false);
+        foreach (var step in _steps.Values)
+        {
+            step.Block?.Complete();
+        }
+
+        foreach (var step in _steps.Values)
+        {
+            if (step.Block is not null)
+            {
+                await step.Block.Completion.ConfigureAwait(false);
+            }
+        }
+
+        foreach (var scheduler in _schedulers)
+        {
+            scheduler.Dispose();
+        }
+    }
+
+    private ActionBlock<GraphRun> CreateBlock(Step step, GraphNode node, GraphOptions options)
+    {
+        var nodeOptions = options.Nodes.TryGetValue(node.Type, out var o) ? o : null;
+        var blocking = nodeOptions?.Blocking ?? node.Type.IsDefined(typeof(BlockingNodeAttribute), inherit: true);
+        var parallelism = nodeOptions?.MaxDegreeOfParallelism ?? (blocking ? Environment.ProcessorCount : options.MaxDegreeOfParallelism);
+        var blockOptions = new ExecutionDataflowBlockOptions
+        {
+            MaxDegreeOfParallelism = parallelism,
+            EnsureOrdered = false,
+            BoundedCapacity = DataflowBlockOptions.Unbounded,
+        };
+
+        if (blocking)
+        {
+            // Blocking code gets threads of its own, as many as it may use at once; the thread pool stays free.
+            var threads = parallelism == GraphOptions.Unbounded ? Math.Max(options.MaxRunsInFlight, 1) : parallelism;
+            var scheduler = new DedicatedThreadScheduler(node.Name, Math.Min(threads, 256));
+            _schedulers.Add(scheduler);
+            blockOptions.TaskScheduler = scheduler;
+            blockOptions.MaxDegreeOfParallelism = scheduler.MaximumConcurrencyLevel;
+        }
+
+        return new ActionBlock<GraphRun>(step.ExecuteAsync, blockOptions);
+    }
+
+    private static ValueTask<INode> Invoke<TNext>(INode node, NodeContext context)
+        where TNext : INode
+    {
+        var pending = ((INode<TNext>)node).RunAsync(context);
+        return pending.IsCompletedSuccessfully ? new ValueTask<INode>(pending.Result) : Await(pending);
+
+        static async ValueTask<INode> Await(ValueTask<TNext> pending) => await pending.ConfigureAwait(false);
+    }
+
+    /// <summary>The compiled form of one node type.</summary>
+    internal sealed class Step
+    {
+        private readonly GraphNetwork _network;
+        private readonly Func<INode, NodeContext, ValueTask<INode>>? _invoke;
+        private readonly KeyValuePair<string, object?> _tag;
+
+        public Step(GraphNetwork network, GraphNode node)
+        {
+            _network = network;
+            Name = node.Name;
+            NodeType = node.Type;
+            _tag = new("dataflow.node", node.Name);
+            if (node.Declared is not null)
+            {
+                _invoke = InvokeDefinition.MakeGenericMethod(node.Declared).CreateDelegate<Func<INode, NodeContext, ValueTask<INode>>>();
+            }
+        }
+
+        public string Name { get; }
+
+        public Type NodeType { get; }
+
+        public ActionBlock<GraphRun>? Block { get; set; }
+
+        public async Task ExecuteAsync(GraphRun run)
+        {
+            var engine = _network._engine;
+            if (!run.TryClaim())
+            {
+                // Cancelled and finished from outside while it waited in this block's buffer.
+                _network.Leave();
+                return;
+            }
+
+            await engine.EmitStartAsync(run).ConfigureAwait(false);
+            if (run.CancellationToken.IsCancellationRequested)
+            {
+                await engine.FinishAsync(run, RunState.Cancelled, null, engine.CancelledError(run)).ConfigureAwait(false);
+                _network.Leave();
+                return;
+            }
+
+            if (run.MaxIterations > 0 && run.Iterations >= run.MaxIterations)
+            {
+                await engine.FinishAsync(run, RunState.Failed, null, new IterationLimitExceededException(run.Id, run.MaxIterations)).ConfigureAwait(false);
+                _network.Leave();
+                return;
+            }
+
+            var node = run.CurrentNode;
+            run.Context.Iteration = run.Iterations;
+            run.Iterations++;
+            var time = engine.TimeProvider;
+            using var activity = DataflowTelemetry.ActivitySource.HasListeners() ? StartActivity(run) : null;
+            var started = time.GetTimestamp();
+            INode? next = null;
+            Exception? failure = null;
+            try
+            {
+                next = await _invoke!(node, run.Context).ConfigureAwait(false);
+                if (next is null)
+                {
+                    failure = new NodeContractException($"Node '{Name}' returned null; RunAsync must return the next node.");
+                }
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+
+            var ended = time.GetTimestamp();
+            var durationMs = time.GetElapsedTime(started, ended).TotalMilliseconds;
+            Step? nextStep = null;
+            if (failure is null && !_network._steps.TryGetValue(next!.GetType(), out nextStep))
+            {
+                failure = new NodeContractException($"Node '{Name}' returned a '{next.GetType().Name}', which is not a node of this graph; declare it as a successor.");
+            }
+
+            run.RecordNode(new NodeTiming(Name, NodeType, run.WallClockAt(started), run.WallClockAt(ended), durationMs), failure is null ? next : null);
+            if (DataflowTelemetry.NodeDuration.Enabled)
+            {
+                DataflowTelemetry.NodeDuration.Record(durationMs, _tag);
+            }
+
+            if (failure is not null)
+            {
+                var cancelled = failure is OperationCanceledException && run.CancellationToken.IsCancellationRequested;
+                activity?.SetTag("dataflow.outcome", cancelled ? "cancelled" : "failed");
+                activity?.SetStatus(cancelled ? ActivityStatusCode.Unset : ActivityStatusCode.Error, cancelled ? null : failure.Message);
+                await engine.FinishAsync(run, cancelled ? RunState.Cancelled : RunState.Failed, null, failure).ConfigureAwait(false);
+                _network.Leave();
+                return;
+            }
+
+            activity?.SetTag("dataflow.outcome", "ok");
+            activity?.Dispose();
+            await engine.EmitTransitionAsync(run, Name, nextStep!.Name).ConfigureAwait(false);
+            if (nextStep.Block is null)
+            {
+                await engine.FinishAsync(run, RunState.Done, next, null).ConfigureAwait(false);
+                _network.Leave();
+                return;
+            }
+
+            if (run.CancellationToken.IsCancellationRequested)
+            {
+                // Cancelled while the node ran, and the node did not notice: its result is discarded.
+                await engine.FinishAsync(run, RunState.Cancelled, null, engine.CancelledError(run)).ConfigureAwait(false);
+                _network.Leave();
+                return;
+            }
+
+            run.Unclaim();
+            if (!nextStep.Block.Post(run))
+            {
+                // The engine stopped taking work; only its shutdown completes blocks, after runs have left.
+                if (run.TryClaimForFinish())
+                {
+                    await engine.FinishAsync(run, RunState.Cancelled, null, engine.CancelledError(run)).ConfigureAwait(false);
+                }
+
+                _network.Leave();
+            }
+        }
+
+        private Activity? StartActivity(GraphRun run)
+        {
+            var activity = DataflowTelemetry.ActivitySource.StartActivity("dataflow.node", ActivityKind.Internal, run.Activity?.Context ?? default);
+            activity?.SetTag("dataflow.run_id", run.Id);
+            activity?.SetTag("dataflow.node", Name);
+            return activity;
+        }
+    }
+}

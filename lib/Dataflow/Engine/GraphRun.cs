@@ -1,0 +1,227 @@
+using Dataflow.Events;
+
+using System.Diagnostics;
+
+namespace Dataflow;
+
+/// <summary>
+/// One execution of a graph from one start node. Created by <see cref="GraphEngine.Submit"/>; its state
+/// moves Running → (Waiting) → Done | Failed | Cancelled, exactly one final state, and
+/// <see cref="Completion"/> finishes when it gets there. Safe to read from any thread while it runs.
+/// </summary>
+public sealed class GraphRun
+{
+    private readonly Lock _gate = new();
+    private readonly List<INode> _trace = [];
+    private readonly List<NodeTiming> _timings = [];
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _cancellation = new();
+    private readonly CancellationToken _token;
+    private readonly TimeProvider _time;
+    private readonly long _startTimestamp;
+    private readonly long _rssAtStart;
+    private CancellationTokenRegistration _submitRegistration;
+    private int _state;
+    private INode _current;
+    private INode? _result;
+    private Exception? _exception;
+    private DateTimeOffset? _endedAt;
+    private long _rssDelta;
+    private int _sequence;
+    private int _owner;
+
+    internal GraphRun(string id, Graph graph, INode start, OutputPolicy policy, int maxIterations, TimeProvider time, bool trackMemory)
+    {
+        Id = id;
+        Graph = graph;
+        Policy = policy;
+        MaxIterations = maxIterations;
+        _time = time;
+        _current = start;
+        _trace.Add(start);
+        StartedAt = time.GetUtcNow();
+        _startTimestamp = time.GetTimestamp();
+        TracksMemory = trackMemory;
+        _rssAtStart = trackMemory ? Diagnostics.ProcessMemory.ResidentBytes() : 0;
+        _token = _cancellation.Token;
+        Context = new NodeContext(id, _token);
+    }
+
+    /// <summary>The run's id within its engine: <c>g1</c>, <c>g2</c>, ….</summary>
+    public string Id { get; }
+
+    /// <summary>The graph the run executes.</summary>
+    public Graph Graph { get; }
+
+    /// <summary>The run's output policy.</summary>
+    public OutputPolicy Policy { get; }
+
+    /// <summary>The run's state.</summary>
+    public RunState State => (RunState)Volatile.Read(ref _state);
+
+    /// <summary>The node executing or about to execute; after the run ends, the last node it reached.</summary>
+    public INode CurrentNode => Volatile.Read(ref _current);
+
+    /// <summary>The terminal node, once the run is Done; otherwise <see langword="null"/>.</summary>
+    public INode? Result => Volatile.Read(ref _result);
+
+    /// <summary>When the run was submitted.</summary>
+    public DateTimeOffset StartedAt { get; }
+
+    /// <summary>When the run reached its final state; <see langword="null"/> while it is active.</summary>
+    public DateTimeOffset? EndedAt
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _endedAt;
+            }
+        }
+    }
+
+    /// <summary>The run's duration so far, or in all once it has ended, from a monotonic clock.</summary>
+    public TimeSpan Elapsed => _time.GetElapsedTime(_startTimestamp);
+
+    /// <summary>Why the run failed or was cancelled, as <c>ExceptionType: message</c>; <see langword="null"/> otherwise.</summary>
+    public string? Error => Exception is { } e ? $"{e.GetType().Name}: {e.Message}" : null;
+
+    /// <summary>The exception that failed or cancelled the run; <see langword="null"/> otherwise.</summary>
+    public Exception? Exception
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _exception;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The change in the process's resident set size between the run's start and end, in bytes.
+    /// Process-wide: concurrent runs see each other's allocations. 0 while active or when not tracked.
+    /// </summary>
+    public long RssDeltaBytes => Interlocked.Read(ref _rssDelta);
+
+    /// <summary>Every node the run visited, in order, the start node first and the terminal node last; kept on failure.</summary>
+    public IReadOnlyList<INode> Trace
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _trace];
+            }
+        }
+    }
+
+    /// <summary>One timing per node executed, in order.</summary>
+    public IReadOnlyList<NodeTiming> NodeTimings
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _timings];
+            }
+        }
+    }
+
+    /// <summary>Finishes when the run reaches its final state. It never faults: read <see cref="State"/> and <see cref="Exception"/>.</summary>
+    public Task Completion => _completion.Task;
+
+    internal int MaxIterations { get; }
+
+    internal NodeContext Context { get; }
+
+    internal CancellationToken CancellationToken => _token;
+
+    internal bool TracksMemory { get; }
+
+    internal int Iterations { get; set; }
+
+    internal long StartTimestamp => _startTimestamp;
+
+    internal bool StartEmitted { get; set; }
+
+    internal System.Diagnostics.Activity? Activity { get; set; }
+
+    /// <summary>
+    /// Takes the run for executing its next node. A run has one owner at a time (idle in a buffer,
+    /// an executor, or a canceller), so its events are emitted one after another, in order.
+    /// </summary>
+    internal bool TryClaim() => Interlocked.CompareExchange(ref _owner, 1, 0) == 0;
+
+    /// <summary>Gives the run back before handing it to the next block.</summary>
+    internal void Unclaim() => Volatile.Write(ref _owner, 0);
+
+    /// <summary>Takes an idle run for good, to finish it from outside (cancellation).</summary>
+    internal bool TryClaimForFinish() => Interlocked.CompareExchange(ref _owner, 2, 0) == 0;
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Id} {State} at {Graph.NameOf(CurrentNode.GetType())}";
+
+    internal void LinkCancellation(CancellationToken token, Action<GraphRun> cancel)
+    {
+        if (token.CanBeCanceled)
+        {
+            _submitRegistration = token.UnsafeRegister(s => cancel((GraphRun)s!), this);
+        }
+    }
+
+    internal int NextSequence() => Interlocked.Increment(ref _sequence);
+
+    internal void RequestCancel() => _cancellation.Cancel();
+
+    internal DateTimeOffset WallClockAt(long timestamp) => StartedAt + _time.GetElapsedTime(_startTimestamp, timestamp);
+
+    internal void RecordNode(NodeTiming timing, INode? next)
+    {
+        lock (_gate)
+        {
+            _timings.Add(timing);
+            if (next is not null && !State.IsFinal())
+            {
+                _trace.Add(next);
+                Volatile.Write(ref _current, next);
+            }
+        }
+    }
+
+    internal bool TrySetWaiting(bool waiting)
+    {
+        var from = waiting ? RunState.Running : RunState.Waiting;
+        var to = waiting ? RunState.Waiting : RunState.Running;
+        return Interlocked.CompareExchange(ref _state, (int)to, (int)from) == (int)from;
+    }
+
+    /// <summary>Moves the run to a final state; only the first call wins.</summary>
+    internal bool TryFinish(RunState final, INode? result, Exception? exception)
+    {
+        Debug.Assert(final.IsFinal(), "A run can only finish in a final state.");
+        lock (_gate)
+        {
+            var current = _state;
+            if (((RunState)current).IsFinal())
+            {
+                return false;
+            }
+
+            _result = result;
+            _exception = exception;
+            _endedAt = _time.GetUtcNow();
+            if (TracksMemory)
+            {
+                _rssDelta = Diagnostics.ProcessMemory.ResidentBytes() - _rssAtStart;
+            }
+
+            Volatile.Write(ref _state, (int)final);
+        }
+
+        _submitRegistration.Dispose();
+        return true;
+    }
+
+    internal void SignalCompletion() => _completion.TrySetResult();
+}

@@ -1,0 +1,9 @@
+namespace Dataflow;
+
+/// <summary>One node execution of a run, timed with a monotonic clock.</summary>
+/// <param name="Node">The node's name in the graph.</param>
+/// <param name="NodeType">The node's type.</param>
+/// <param name="Start">When the node started (the run's start time plus monotonic elapsed time).</param>
+/// <param name="End">When the node ended.</param>
+/// <param name="DurationMs">The monotonic duration in milliseconds.</param>
+public sealed record NodeTiming(string Node, Type NodeType, DateTimeOffset Start, DateTimeOffset End, double DurationMs);

@@ -1,0 +1,29 @@
+namespace Dataflow;
+
+/// <summary>Where a run is in its lifecycle: Running → (Waiting) → Done | Failed | Cancelled.</summary>
+public enum RunState
+{
+    /// <summary>Admitted and executing or queued for its next node.</summary>
+    Running,
+
+    /// <summary>Paused at a gate until a value arrives from outside the run.</summary>
+    Waiting,
+
+    /// <summary>Reached a terminal node; <see cref="GraphRun.Result"/> holds it.</summary>
+    Done,
+
+    /// <summary>A node threw, or the run broke a rule such as its iteration limit; <see cref="GraphRun.Error"/> says why.</summary>
+    Failed,
+
+    /// <summary>Cancelled through the engine, the submit token, or engine shutdown.</summary>
+    Cancelled,
+}
+
+/// <summary>Extensions on <see cref="RunState"/>.</summary>
+public static class RunStateExtensions
+{
+    /// <summary>Whether the state is final (Done, Failed or Cancelled).</summary>
+    /// <param name="state">The state.</param>
+    /// <returns><see langword="true"/> for a final state.</returns>
+    public static bool IsFinal(this RunState state) => state >= RunState.Done;
+}

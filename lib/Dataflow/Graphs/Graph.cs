@@ -1,0 +1,312 @@
+using System.Collections.Frozen;
+using System.Reflection;
+using System.Text;
+
+namespace Dataflow;
+
+/// <summary>
+/// The node types reachable from a start type, with their edges: discovered once from the
+/// successor types that each node's <see cref="INode{TNext}.RunAsync"/> declares, and validated.
+/// A graph is immutable and may serve any number of runs on any number of engines.
+/// </summary>
+public sealed class Graph
+{
+    private readonly FrozenDictionary<Type, GraphNode> _byType;
+
+    private Graph(Type start, IReadOnlyList<GraphNode> nodes, GraphOptions options)
+    {
+        Start = start;
+        NodeInfos = nodes;
+        _byType = nodes.ToFrozenDictionary(n => n.Type);
+        Options = options;
+        Nodes = nodes.Select(n => n.Type).ToArray();
+        TerminalNodes = nodes.Where(n => n.IsTerminal).Select(n => n.Type).ToArray();
+        Edges = nodes.SelectMany(n => n.Successors.Select(s => new GraphEdge(n.Type, s))).ToArray();
+    }
+
+    /// <summary>The start node type.</summary>
+    public Type Start { get; }
+
+    /// <summary>Every node type of the graph, the start type first, in discovery order.</summary>
+    public IReadOnlyList<Type> Nodes { get; }
+
+    /// <summary>Every edge: a node type and a successor it can return.</summary>
+    public IReadOnlyList<GraphEdge> Edges { get; }
+
+    /// <summary>The node types that have no successors; reaching one ends a run.</summary>
+    public IReadOnlyList<Type> TerminalNodes { get; }
+
+    /// <summary>The options the graph was created with (a copy; read-only in effect).</summary>
+    internal GraphOptions Options { get; }
+
+    internal IReadOnlyList<GraphNode> NodeInfos { get; }
+
+    /// <summary>Builds and validates the graph that starts at <typeparamref name="TStart"/>.</summary>
+    /// <typeparam name="TStart">The start node type.</typeparam>
+    /// <param name="options">Parallelism and admission options; copied.</param>
+    /// <returns>The validated graph.</returns>
+    /// <exception cref="InvalidGraphException">The graph is broken; the message names each node at fault.</exception>
+    public static Graph Create<TStart>(GraphOptions? options = null)
+        where TStart : INode
+        => Create(typeof(TStart), options);
+
+    /// <summary>Builds and validates the graph that starts at <paramref name="startType"/>.</summary>
+    /// <param name="startType">The start node type.</param>
+    /// <param name="options">Parallelism and admission options; copied.</param>
+    /// <returns>The validated graph.</returns>
+    /// <exception cref="InvalidGraphException">The graph is broken; the message names each node at fault.</exception>
+    public static Graph Create(Type startType, GraphOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(startType);
+        options ??= new GraphOptions();
+        var errors = new List<string>();
+
+        if (!typeof(INode).IsAssignableFrom(startType))
+        {
+            throw new InvalidGraphException([$"'{startType.Name}' is not a node: it does not implement {nameof(INode)}."]);
+        }
+
+        if (!IsConcrete(startType))
+        {
+            throw new InvalidGraphException([$"The start node '{startType.Name}' is abstract; start from a concrete node type."]);
+        }
+
+        var nodes = Discover(startType, errors);
+        ValidateTermination(nodes, errors);
+        ValidateOptions(options, nodes, errors);
+        if (errors.Count > 0)
+        {
+            throw new InvalidGraphException(errors);
+        }
+
+        return new Graph(startType, nodes, options.Clone());
+    }
+
+    /// <summary>The successors of a node type of this graph.</summary>
+    /// <param name="nodeType">A node type of this graph.</param>
+    /// <returns>The node types it can return; empty for a terminal node.</returns>
+    public IReadOnlyList<Type> Successors(Type nodeType)
+    {
+        ArgumentNullException.ThrowIfNull(nodeType);
+        return _byType.TryGetValue(nodeType, out var node)
+            ? node.Successors
+            : throw new ArgumentException($"'{nodeType.Name}' is not a node of the graph that starts at '{Start.Name}'.", nameof(nodeType));
+    }
+
+    /// <summary>The display name of a node type in this graph (its type name, qualified only where two would clash).</summary>
+    /// <param name="nodeType">A node type of this graph.</param>
+    /// <returns>The name used in events, traces and diagrams.</returns>
+    public string NameOf(Type nodeType)
+    {
+        ArgumentNullException.ThrowIfNull(nodeType);
+        return _byType.TryGetValue(nodeType, out var node) ? node.Name : nodeType.Name;
+    }
+
+    internal GraphNode? Find(Type nodeType) => _byType.GetValueOrDefault(nodeType);
+
+    /// <summary>
+    /// Renders the graph as a Mermaid flowchart: the start node drawn as a rounded box, terminal nodes
+    /// as stadiums with the <c>terminal</c> class, every other node as a box.
+    /// </summary>
+    /// <returns>The Mermaid source text.</returns>
+    public string ToMermaid()
+    {
+        var text = new StringBuilder("graph TD\n");
+        foreach (var node in NodeInfos)
+        {
+            var id = MermaidId(node.Name);
+            var shape = node.IsTerminal ? $"([\"{node.Name}\"])" : node.Type == Start ? $"(\"{node.Name}\")" : $"[\"{node.Name}\"]";
+            text.Append("    ").Append(id).Append(shape).Append('\n');
+        }
+
+        foreach (var edge in Edges)
+        {
+            text.Append("    ").Append(MermaidId(NameOf(edge.From))).Append(" --> ").Append(MermaidId(NameOf(edge.To))).Append('\n');
+        }
+
+        if (TerminalNodes.Count > 0)
+        {
+            text.Append("    classDef terminal stroke-width:3px\n");
+            text.Append("    class ").Append(string.Join(',', TerminalNodes.Select(t => MermaidId(NameOf(t))))).Append(" terminal\n");
+        }
+
+        return text.ToString();
+    }
+
+    private static string MermaidId(string name)
+    {
+        var id = new StringBuilder(name.Length);
+        foreach (var c in name)
+        {
+            id.Append(char.IsAsciiLetterOrDigit(c) ? c : '_');
+        }
+
+        return id.ToString();
+    }
+
+    private static bool IsConcrete(Type type) => !type.IsAbstract && !type.IsInterface && !type.ContainsGenericParameters;
+
+    private static List<GraphNode> Discover(Type start, List<string> errors)
+    {
+        var found = new List<(Type Type, Type[] Successors, Type? Declared)>();
+        var seen = new HashSet<Type> { start };
+        var pending = new Queue<Type>();
+        pending.Enqueue(start);
+        var assemblies = new HashSet<Assembly>();
+
+        while (pending.Count > 0)
+        {
+            var type = pending.Dequeue();
+            var declarations = type.GetInterfaces()
+                .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(INode<>))
+                .Select(i => i.GetGenericArguments()[0])
+                .ToArray();
+
+            if (declarations.Length > 1)
+            {
+                errors.Add($"Node '{type.Name}' declares {declarations.Length} successor types ({string.Join(", ", declarations.Select(d => d.Name))}); declare one, using an interface or abstract base type for a choice.");
+                found.Add((type, [], null));
+                continue;
+            }
+
+            if (declarations.Length == 0)
+            {
+                found.Add((type, [], null));
+                continue;
+            }
+
+            var declared = declarations[0];
+            assemblies.Add(type.Assembly);
+            assemblies.Add(declared.Assembly);
+            assemblies.Add(start.Assembly);
+            var successors = Implementations(declared, assemblies);
+            if (successors.Length == 0)
+            {
+                errors.Add($"Node '{type.Name}' declares successor '{declared.Name}', which is abstract and has no concrete implementation in {string.Join(", ", assemblies.Select(a => a.GetName().Name).Order(StringComparer.Ordinal))}.");
+            }
+
+            found.Add((type, successors, declared));
+            foreach (var successor in successors)
+            {
+                if (seen.Add(successor))
+                {
+                    pending.Enqueue(successor);
+                }
+            }
+        }
+
+        var names = found.GroupBy(f => f.Type.Name).ToDictionary(g => g.Key, g => g.Count());
+        return found.Select(f => new GraphNode(
+            f.Type,
+            names[f.Type.Name] > 1 ? (f.Type.FullName ?? f.Type.Name) : f.Type.Name,
+            f.Successors,
+            f.Declared)).ToList();
+    }
+
+    private static Type[] Implementations(Type declared, IEnumerable<Assembly> assemblies)
+    {
+        var result = new List<Type>();
+        if (IsConcrete(declared))
+        {
+            result.Add(declared);
+        }
+
+        foreach (var assembly in assemblies)
+        {
+            foreach (var candidate in LoadableTypes(assembly))
+            {
+                if (candidate != declared && IsConcrete(candidate) && declared.IsAssignableFrom(candidate) && !result.Contains(candidate))
+                {
+                    result.Add(candidate);
+                }
+            }
+        }
+
+        result.Sort((a, b) => string.CompareOrdinal(a.FullName, b.FullName));
+        return [.. result];
+    }
+
+    private static IEnumerable<Type> LoadableTypes(Assembly assembly)
+    {
+        try
+        {
+            return assembly.GetTypes();
+        }
+        catch (ReflectionTypeLoadException e)
+        {
+            return e.Types.OfType<Type>();
+        }
+    }
+
+    private static void ValidateTermination(List<GraphNode> nodes, List<string> errors)
+    {
+        // A node reaches a terminal if it is one, or if any successor does: a fixed point over the edges.
+        var reaches = nodes.Where(n => n.IsTerminal && n.Declared is null).Select(n => n.Type).ToHashSet();
+        bool changed;
+        do
+        {
+            changed = false;
+            foreach (var node in nodes)
+            {
+                if (!reaches.Contains(node.Type) && node.Successors.Any(reaches.Contains))
+                {
+                    reaches.Add(node.Type);
+                    changed = true;
+                }
+            }
+        }
+        while (changed);
+
+        foreach (var node in nodes)
+        {
+            if (!reaches.Contains(node.Type) && node.Successors.Count > 0)
+            {
+                errors.Add($"Node '{node.Name}' has no path to a terminal node; every run through it would loop forever.");
+            }
+        }
+    }
+
+    private static void ValidateOptions(GraphOptions options, List<GraphNode> nodes, List<string> errors)
+    {
+        if (options.MaxDegreeOfParallelism is 0 or < GraphOptions.Unbounded)
+        {
+            errors.Add($"{nameof(GraphOptions.MaxDegreeOfParallelism)} is {options.MaxDegreeOfParallelism}; use a positive number or {nameof(GraphOptions)}.{nameof(GraphOptions.Unbounded)}.");
+        }
+
+        if (options.MaxRunsInFlight < 1)
+        {
+            errors.Add($"{nameof(GraphOptions.MaxRunsInFlight)} is {options.MaxRunsInFlight}; use a positive number.");
+        }
+
+        foreach (var (type, node) in options.Nodes)
+        {
+            if (node is null)
+            {
+                errors.Add($"The options of node '{type.Name}' are null.");
+                continue;
+            }
+
+            if (!nodes.Any(n => n.Type == type))
+            {
+                errors.Add($"Options are given for '{type.Name}', which is not a node of this graph.");
+            }
+
+            if (node.MaxDegreeOfParallelism is { } dop && (dop is 0 or < GraphOptions.Unbounded))
+            {
+                errors.Add($"{nameof(NodeOptions.MaxDegreeOfParallelism)} of node '{type.Name}' is {dop}; use a positive number or {nameof(GraphOptions)}.{nameof(GraphOptions.Unbounded)}.");
+            }
+        }
+    }
+}
+
+/// <summary>An edge of a graph: <see cref="From"/> can return a node of type <see cref="To"/>.</summary>
+/// <param name="From">The node type that returns.</param>
+/// <param name="To">The successor type it can return.</param>
+public readonly record struct GraphEdge(Type From, Type To);
+
+/// <summary>What discovery learned about one node type.</summary>
+internal sealed record GraphNode(Type Type, string Name, IReadOnlyList<Type> Successors, Type? Declared)
+{
+    /// <summary>A node with no successors ends its run. A node whose declaration failed also has none, but is not terminal.</summary>
+    public bool IsTerminal => Successors.Count == 0 && Declared is null;
+}

@@ -1,0 +1,76 @@
+namespace Dataflow;
+
+/// <summary>
+/// How a graph's dataflow network is built: parallelism per node and the bound on runs in flight.
+/// The options are validated and copied when the graph is created, so later edits do not change it.
+/// </summary>
+public sealed class GraphOptions
+{
+    /// <summary>The value that means "no limit" for <see cref="MaxDegreeOfParallelism"/>.</summary>
+    public const int Unbounded = -1;
+
+    /// <summary>
+    /// How many runs one node type executes at once, unless the node overrides it.
+    /// <see cref="Unbounded"/> leaves the bound to <see cref="MaxRunsInFlight"/>.
+    /// </summary>
+    /// <value>The default value is 64.</value>
+    public int MaxDegreeOfParallelism { get; set; } = 64;
+
+    /// <summary>
+    /// How many runs of this graph may be in flight at once (admission control). Once reached,
+    /// <c>GraphEngine.SubmitAsync</c> waits for a run to finish and <c>GraphEngine.Submit</c> refuses
+    /// with <see cref="RunRejectedException"/>. Runs waiting at a gate do not count.
+    /// </summary>
+    /// <value>The default value is 1024.</value>
+    public int MaxRunsInFlight { get; set; } = 1024;
+
+    /// <summary>Per-node overrides, keyed by node type.</summary>
+    public IDictionary<Type, NodeOptions> Nodes { get; } = new Dictionary<Type, NodeOptions>();
+
+    /// <summary>Returns the options of <typeparamref name="TNode"/>, adding them if absent.</summary>
+    /// <typeparam name="TNode">The node type.</typeparam>
+    public NodeOptions Node<TNode>()
+        where TNode : INode
+    {
+        if (!Nodes.TryGetValue(typeof(TNode), out var options))
+        {
+            options = new NodeOptions();
+            Nodes[typeof(TNode)] = options;
+        }
+
+        return options;
+    }
+
+    internal GraphOptions Clone()
+    {
+        var copy = new GraphOptions
+        {
+            MaxDegreeOfParallelism = MaxDegreeOfParallelism,
+            MaxRunsInFlight = MaxRunsInFlight,
+        };
+        foreach (var (type, node) in Nodes)
+        {
+            copy.Nodes[type] = new NodeOptions { MaxDegreeOfParallelism = node.MaxDegreeOfParallelism, Blocking = node.Blocking };
+        }
+
+        return copy;
+    }
+}
+
+/// <summary>Options of one node type; unset values fall back to the graph's.</summary>
+public sealed class NodeOptions
+{
+    /// <summary>
+    /// How many runs this node type executes at once; <see langword="null"/> takes the graph's
+    /// <see cref="GraphOptions.MaxDegreeOfParallelism"/> (or, for a blocking node, the processor count).
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public int? MaxDegreeOfParallelism { get; set; }
+
+    /// <summary>
+    /// Whether the node blocks its thread; <see langword="null"/> takes <see cref="BlockingNodeAttribute"/>
+    /// from the node type. Blocking nodes run on dedicated threads, as many as their parallelism.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public bool? Blocking { get; set; }
+}

@@ -1,0 +1,26 @@
+namespace Dataflow;
+
+/// <summary>
+/// What a node sees of its run while it executes: identity, cancellation and progress.
+/// One instance serves a run from start to end.
+/// </summary>
+public sealed class NodeContext
+{
+    internal NodeContext(string runId, CancellationToken cancellationToken)
+    {
+        RunId = runId;
+        CancellationToken = cancellationToken;
+    }
+
+    /// <summary>The id of the run, such as <c>g1</c>.</summary>
+    public string RunId { get; }
+
+    /// <summary>
+    /// Cancelled when the run is cancelled: through <c>GraphEngine.Cancel</c>, the token given at submit,
+    /// or engine shutdown. Pass it to everything the node awaits.
+    /// </summary>
+    public CancellationToken CancellationToken { get; }
+
+    /// <summary>How many nodes the run has executed before this one (0 for the start node).</summary>
+    public int Iteration { get; internal set; }
+}
