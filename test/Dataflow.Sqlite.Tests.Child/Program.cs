@@ -1,0 +1,37 @@
+using Dataflow.Sqlite;
+
+// Usage: child <db path> <rows> <tag> [then]
+//   Writes <rows> entries with content "<tag> row <i>", flushes, prints "flushed <session id>".
+//   then = "exit":  exits 0 once stdin closes (or a line arrives).
+//   then = "write": keeps writing unflushed "<tag> extra <i>" rows until it is killed.
+if (args.Length < 3)
+{
+    Console.Error.WriteLine("usage: child <db path> <rows> <tag> [exit|write]");
+    return 2;
+}
+
+var path = args[0];
+var rows = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
+var tag = args[2];
+var then = args.Length > 3 ? args[3] : "exit";
+var store = new SessionStore(path, new SessionStoreOptions { BatchSize = 64 });
+for (var i = 0; i < rows; i++)
+{
+    await store.RecordAsync("CHILD", "child", "output", $"{tag} row {i}");
+}
+
+await store.FlushAsync();
+Console.Out.WriteLine($"flushed {store.SessionId}");
+Console.Out.Flush();
+if (then == "write")
+{
+    for (var i = 0; ; i++)
+    {
+        await store.RecordAsync("CHILD", "child", "output", $"{tag} extra {i}");
+    }
+}
+
+await Console.In.ReadLineAsync();
+await store.DisposeAsync();
+Console.Out.WriteLine($"closed {store.Written}");
+return 0;
