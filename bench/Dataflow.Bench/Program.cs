@@ -1,10 +1,57 @@
+using BenchmarkDotNet.Running;
+using Dataflow.Bench.Bdn;
+using Dataflow.Bench.Report;
+
 namespace Dataflow.Bench;
 
+/// <summary>
+/// dotnet run -c Release --project bench/Dataflow.Bench -- report [--quick|--smoke] [--json &lt;path&gt;]
+/// dotnet run -c Release --project bench/Dataflow.Bench -- bdn [BenchmarkDotNet arguments]
+/// </summary>
 internal static class Program
 {
-    public static int Main(string[] args)
+    private const string Usage = """
+        usage:
+          report [--quick|--smoke] [--json <path>]   every case beside its baseline, as a table (and JSON)
+          bdn [BenchmarkDotNet arguments]            BenchmarkDotNet suites for the same cases, e.g. bdn --filter '*Fanout*'
+        """;
+
+    public static async Task<int> Main(string[] args)
     {
-        Console.WriteLine("usage: report [--quick|--smoke] [--json <path>] | bdn [BenchmarkDotNet args]");
-        return args.Length == 0 ? 2 : 0;
+        if (args.Length > 0 && args[0] == "bdn")
+        {
+            BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..], new BenchConfig());
+            return 0;
+        }
+
+        if (args.Length == 0 || args[0] != "report")
+        {
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+
+        var size = BenchSize.Full;
+        string? json = null;
+        for (var i = 1; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--quick":
+                    size = BenchSize.Quick;
+                    break;
+                case "--smoke":
+                    size = BenchSize.Smoke;
+                    break;
+                case "--json" when i + 1 < args.Length:
+                    json = args[++i];
+                    break;
+                default:
+                    Console.Error.WriteLine($"unknown argument '{args[i]}'");
+                    Console.Error.WriteLine(Usage);
+                    return 2;
+            }
+        }
+
+        return await ReportCommand.RunAsync(size, json);
     }
 }

@@ -1,0 +1,21 @@
+namespace Dataflow.Bench;
+
+/// <summary>How big each case is. <see cref="Smoke"/> proves the code runs; <see cref="Quick"/> and <see cref="Full"/> measure.</summary>
+internal sealed record BenchSize(
+    string Name,
+    int Repetitions,
+    int ThroughputRuns,
+    int StarvationRuns,
+    int BlockingAsyncRuns,
+    int BlockingNodes,
+    int BlockingMs,
+    int BlockingRounds,
+    int FanoutEvents,
+    int SlowSinkEvents)
+{
+    public static readonly BenchSize Smoke = new("smoke", 1, 2_000, 500, 60, 8, 50, 1, 20_000, 20_000);
+
+    public static readonly BenchSize Quick = new("quick", 3, 100_000, 20_000, 1_000, 64, 200, 3, 400_000, 200_000);
+
+    public static readonly BenchSize Full = new("full", 5, 500_000, 100_000, 1_000, 64, 200, 3, 2_000_000, 1_000_000);
+}

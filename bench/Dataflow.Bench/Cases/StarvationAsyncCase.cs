@@ -1,0 +1,29 @@
+using Dataflow.Bench.Report;
+using Dataflow.Bench.Workloads;
+
+namespace Dataflow.Bench.Cases;
+
+/// <summary>starvation.async: many concurrent async runs against plain async methods under Task.WhenAll, with a heartbeat alongside.</summary>
+internal sealed class StarvationAsyncCase : IBenchCase
+{
+    private const string Baseline = "plain async + Task.WhenAll";
+
+    public string Name => "starvation.async";
+
+    public async Task<IReadOnlyList<ReportRow>> RunAsync(BenchSize size)
+    {
+        // A small warm-up of both, so that JIT and timer setup are not measured.
+        await StarvationWorkload.RunEngineAsync(Math.Min(size.StarvationRuns, 1_000));
+        await StarvationWorkload.RunPlainAsync(Math.Min(size.StarvationRuns, 1_000));
+        var ours = await StarvationWorkload.RunEngineAsync(size.StarvationRuns);
+        var plain = await StarvationWorkload.RunPlainAsync(size.StarvationRuns);
+        return
+        [
+            new ReportRow(Name, "wall_ms", ours.WallMs, "ms", Baseline, plain.WallMs, Target.RatioAtMost(2.0)),
+            new ReportRow(Name, "run_p50_ms", ours.Latencies.P50, "ms", Baseline, plain.Latencies.P50),
+            new ReportRow(Name, "run_p99_ms", ours.Latencies.P99, "ms", Baseline, plain.Latencies.P99),
+            new ReportRow(Name, "run_max_ms", ours.Latencies.Max, "ms", Baseline, plain.Latencies.Max),
+            new ReportRow(Name, "heartbeat_max_lag_ms", ours.HeartbeatMaxLagMs, "ms", Baseline, plain.HeartbeatMaxLagMs, Target.ValueAtMost(50, "ms")),
+        ];
+    }
+}

@@ -1,0 +1,39 @@
+using Dataflow.Bench.Measurement;
+using Dataflow.Bench.Report;
+using Dataflow.Bench.Workloads;
+using Dataflow.Events;
+
+namespace Dataflow.Bench.Cases;
+
+/// <summary>throughput.normal: the trivial graph at Normal with one lossless sink consuming every event, against the same chain.</summary>
+internal sealed class ThroughputNormalCase : IBenchCase
+{
+    public string Name => "throughput.normal";
+
+    public async Task<IReadOnlyList<ReportRow>> RunAsync(BenchSize size)
+    {
+        var workload = new ThroughputWorkload(OutputPolicy.Normal, withSink: true);
+        double ours;
+        double baseline;
+        try
+        {
+            var warmup = Math.Min(size.ThroughputRuns, 20_000);
+            await workload.RunEngineAsync(warmup);
+            await ThroughputWorkload.RunChainAsync(warmup);
+            (ours, baseline) = await Repeat.MedianAsync(
+                size.Repetitions,
+                () => workload.RunEngineAsync(size.ThroughputRuns),
+                () => ThroughputWorkload.RunChainAsync(size.ThroughputRuns));
+        }
+        finally
+        {
+            await workload.DisposeAsync();
+        }
+
+        return
+        [
+            new ReportRow(Name, "runs_per_s", ours, "runs/s", "TransformBlock chain", baseline, Target.RatioAtLeast(0.25)),
+            new ReportRow(Name, ReportRow.LostEvents, workload.Lost, "events", "none expected", 0, Target.ValueAtMost(0, "events")),
+        ];
+    }
+}
