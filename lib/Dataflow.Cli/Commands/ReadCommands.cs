@@ -1,0 +1,297 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Dataflow.Cli.History;
+using Dataflow.Sqlite;
+using Spectre.Console;
+
+namespace Dataflow.Cli.Commands;
+
+/// <summary>The read commands: <c>search</c>, <c>recent</c>, <c>sessions</c>, <c>show</c>. Each opens an existing database only.</summary>
+internal static class ReadCommands
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    public static Command Search(CliConsole console)
+    {
+        var text = new Argument<string>("text") { Description = "What to look for: plain words by default (every word must match), FTS5 syntax with --fts." };
+        var fts = new Option<bool>("--fts") { Description = "Read <text> as an FTS5 query: AND/OR/NOT, \"phrases\", prefix*, column:term." };
+        var session = new Option<string>("--session") { Description = "Only entries of this session id." };
+        var channel = new Option<string>("--channel") { Description = "Only entries of this channel, such as graph." };
+        var since = new Option<string>("--since") { Description = "Only entries at or after this time: an ISO 8601 time, or an age such as 30m, 2h, 7d.", HelpName = "time|age" };
+        var until = new Option<string>("--until") { Description = "Only entries before this time: an ISO 8601 time, or an age such as 30m, 2h, 7d.", HelpName = "time|age" };
+        var limit = LimitOption(20);
+        var rank = new Option<bool>("--rank") { Description = "Order by relevance (BM25) instead of newest first." };
+        var json = JsonOption();
+        var db = Cli.DatabaseOption();
+        var command = new Command("search", "Search the history of every session in the store.") { text, fts, session, channel, since, until, limit, rank, json, db };
+        command.SetAction(parse =>
+        {
+            var options = new SearchOptions
+            {
+                Fts = parse.GetValue(fts),
+                SessionId = parse.GetValue(session),
+                Channel = parse.GetValue(channel),
+                Since = ParseTime(parse.GetValue(since), "--since"),
+                Until = ParseTime(parse.GetValue(until), "--until"),
+                Limit = CheckLimit(parse.GetValue(limit)),
+                Rank = parse.GetValue(rank),
+            };
+            var query = parse.GetValue(text)!;
+            return WithStore(parse.GetValue(db)!, store =>
+            {
+                IReadOnlyList<StoreEntry> entries;
+                try
+                {
+                    entries = store.Search(query, options);
+                }
+                catch (InvalidSearchQueryException e)
+                {
+                    throw new CliException($"invalid search: {e.Message}", e);
+                }
+
+                WriteEntries(console, entries, parse.GetValue(json), $"no entries match '{query}'.");
+                return ExitCodes.Success;
+            });
+        });
+        return command;
+    }
+
+    public static Command Recent(CliConsole console)
+    {
+        var limit = LimitOption(50);
+        var json = JsonOption();
+        var db = Cli.DatabaseOption();
+        var command = new Command("recent", "Show the newest entries over every session, newest first.") { limit, json, db };
+        command.SetAction(parse => WithStore(parse.GetValue(db)!, store =>
+        {
+            WriteEntries(console, store.Recent(CheckLimit(parse.GetValue(limit))), parse.GetValue(json), "the store has no entries yet.");
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    public static Command Sessions(CliConsole console)
+    {
+        var json = JsonOption();
+        var db = Cli.DatabaseOption();
+        var command = new Command("sessions", "List the sessions in the store, oldest first, with their entry counts.") { json, db };
+        command.SetAction(parse => WithStore(parse.GetValue(db)!, store =>
+        {
+            // Opening the store starts a session of its own; a reader's empty session is no history.
+            var sessions = store.Sessions().Where(s => s.Id != store.SessionId || s.EntryCount > 0).ToArray();
+            if (parse.GetValue(json))
+            {
+                var array = new JsonArray([.. sessions.Select(s => new JsonObject
+                {
+                    ["id"] = s.Id,
+                    ["startedAt"] = s.StartedAt,
+                    ["cwd"] = s.Cwd,
+                    ["entryCount"] = s.EntryCount,
+                    ["metadata"] = ParseMetadata(s.MetadataJson),
+                })]);
+                console.Output.WriteLine(array.ToJsonString(Json));
+                return ExitCodes.Success;
+            }
+
+            if (sessions.Length == 0)
+            {
+                console.Output.WriteLine("the store has no sessions yet.");
+                return ExitCodes.Success;
+            }
+
+            var table = new Table().Border(console.IsTerminal ? TableBorder.Rounded : TableBorder.Ascii).AddColumns("session", "started", "entries", "cwd", "metadata");
+            table.Columns[2].RightAligned();
+            foreach (var s in sessions)
+            {
+                table.AddRow(
+                    Markup.Escape(s.Id),
+                    Time(s.StartedAt),
+                    s.EntryCount.ToString(CultureInfo.InvariantCulture),
+                    Markup.Escape(s.Cwd ?? string.Empty),
+                    Markup.Escape(s.MetadataJson ?? string.Empty));
+            }
+
+            console.Ansi.Write(table);
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+
+    public static Command Show(CliConsole console)
+    {
+        var runId = new Argument<string>("run-id") { Description = "The run's id, such as g7." };
+        var session = new Option<string>("--session") { Description = "The session the run belongs to; by default the latest session that has the run (run ids repeat across sessions)." };
+        var json = JsonOption();
+        var db = Cli.DatabaseOption();
+        var command = new Command("show", "Show one run's events in order, from the store.") { runId, session, json, db };
+        command.SetAction(parse => WithStore(parse.GetValue(db)!, store =>
+        {
+            var id = parse.GetValue(runId)!;
+            var requested = parse.GetValue(session);
+            var candidates = requested is not null
+                ? store.Sessions().Where(s => s.Id == requested).ToArray()
+                : [.. store.Sessions().Where(s => s.Id != store.SessionId).OrderByDescending(s => s.StartedAt)];
+            if (requested is not null && candidates.Length == 0)
+            {
+                throw new CliException($"no session '{requested}' in '{store.Path}'; `dataflow sessions` lists them.");
+            }
+
+            foreach (var candidate in candidates)
+            {
+                var events = store.SessionEntries(candidate.Id).Where(e => RunIdOf(e) == id).ToArray();
+                if (events.Length > 0)
+                {
+                    WriteEntries(console, events, parse.GetValue(json), string.Empty, title: $"run {id} in session {candidate.Id}");
+                    return ExitCodes.Success;
+                }
+            }
+
+            throw new CliException(requested is null
+                ? $"no events of run '{id}' in any session of '{store.Path}'; was it run with --policy Silent, or is it another database?"
+                : $"no events of run '{id}' in session '{requested}'.");
+        }));
+        return command;
+    }
+
+    private static Option<int> LimitOption(int defaultValue)
+        => new("--limit", "-n") { Description = "The most entries to show.", DefaultValueFactory = _ => defaultValue };
+
+    private static Option<bool> JsonOption() => new("--json") { Description = "Write JSON instead of a table, for scripts." };
+
+    private static int CheckLimit(int limit)
+        => limit >= 1 ? limit : throw new CliException($"--limit must be positive, was {limit}.");
+
+    private static async Task<int> WithStore(string path, Func<IHistoryStore, int> action)
+    {
+        var store = HistoryStores.OpenForRead(path);
+        await using (store.ConfigureAwait(false))
+        {
+            try
+            {
+                return action(store);
+            }
+            catch (StoreException e) when (e is not InvalidSearchQueryException)
+            {
+                throw new CliException($"unreadable database '{path}': {e.Message}", e);
+            }
+        }
+    }
+
+    private static void WriteEntries(CliConsole console, IReadOnlyList<StoreEntry> entries, bool json, string empty, string? title = null)
+    {
+        if (json)
+        {
+            var array = new JsonArray([.. entries.Select(e => new JsonObject
+            {
+                ["id"] = e.Id,
+                ["sessionId"] = e.SessionId,
+                ["timestamp"] = e.Timestamp,
+                ["mode"] = e.Mode,
+                ["channel"] = e.Channel,
+                ["direction"] = e.Direction,
+                ["content"] = e.Content,
+                ["snippet"] = e.Snippet,
+                ["metadata"] = ParseMetadata(e.MetadataJson),
+            })]);
+            console.Output.WriteLine(array.ToJsonString(Json));
+            return;
+        }
+
+        if (entries.Count == 0)
+        {
+            console.Output.WriteLine(empty);
+            return;
+        }
+
+        var table = new Table().Border(console.IsTerminal ? TableBorder.Rounded : TableBorder.Ascii).AddColumns("time", "session", "channel", "run", "event", "content");
+        if (title is not null)
+        {
+            table.Title(Markup.Escape(title));
+        }
+
+        foreach (var e in entries)
+        {
+            var metadata = ParseMetadata(e.MetadataJson);
+            table.AddRow(
+                Time(e.Timestamp),
+                Markup.Escape(e.SessionId),
+                Markup.Escape(e.Channel),
+                Markup.Escape(metadata?["run_id"]?.ToString() ?? string.Empty),
+                Markup.Escape(metadata?["event"]?.ToString() ?? string.Empty),
+                Markup.Escape(e.Snippet ?? e.Content));
+        }
+
+        console.Ansi.Write(table);
+    }
+
+    private static string? RunIdOf(StoreEntry entry)
+    {
+        if (entry.MetadataJson is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(entry.MetadataJson);
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("run_id", out var id) && id.ValueKind == JsonValueKind.String
+                ? id.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static JsonNode? ParseMetadata(string? metadataJson)
+    {
+        if (string.IsNullOrEmpty(metadataJson))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonNode.Parse(metadataJson);
+        }
+        catch (JsonException)
+        {
+            return JsonValue.Create(metadataJson);
+        }
+    }
+
+    private static string Time(DateTimeOffset time) => time.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture);
+
+    /// <summary>An ISO 8601 time, or an age before now: <c>90s</c>, <c>30m</c>, <c>2h</c>, <c>7d</c>.</summary>
+    internal static DateTimeOffset? ParseTime(string? text, string option)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        text = text.Trim();
+        if (text.Length >= 2 && double.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && amount >= 0)
+        {
+            TimeSpan? age = text[^1] switch
+            {
+                's' => TimeSpan.FromSeconds(amount),
+                'm' => TimeSpan.FromMinutes(amount),
+                'h' => TimeSpan.FromHours(amount),
+                'd' => TimeSpan.FromDays(amount),
+                _ => null,
+            };
+            if (age is { } span)
+            {
+                return DateTimeOffset.UtcNow - span;
+            }
+        }
+
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeLocal, out var time)
+            ? time
+            : throw new CliException($"{option} '{text}' is neither a time (such as 2025-01-31T14:00) nor an age (such as 30m, 2h, 7d).");
+    }
+}

@@ -1,0 +1,234 @@
+using System.CommandLine;
+using Dataflow.Cli.History;
+using Dataflow.Cli.Loading;
+using Dataflow.Cli.Reporting;
+using Dataflow.Cli.Sample;
+using Dataflow.Events;
+using Dataflow.Sqlite;
+
+namespace Dataflow.Cli.Commands;
+
+/// <summary>The settings of one <c>dataflow run</c>.</summary>
+internal sealed record RunSettings(
+    string? Assembly,
+    string? Start,
+    string? Input,
+    int Count,
+    int Parallelism,
+    int MaxInFlight,
+    OutputPolicy Policy,
+    int MaxIterations,
+    string Database,
+    TimeSpan ProgressInterval);
+
+/// <summary><c>dataflow run</c>: runs a graph over a batch of inputs with live progress, and prints a summary.</summary>
+internal static class RunCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var assembly = new Option<string>("--assembly", "-a") { Description = "A compiled assembly (.dll) holding your graph's node types; needs --start and --input.", HelpName = "path.dll" };
+        var start = new Option<string>("--start", "-s") { Description = "The start node type in --assembly, by name or full name.", HelpName = "NodeType" };
+        var input = new Option<string>("--input", "-i") { Description = "Start nodes, one JSON object per line (System.Text.Json, camelCase or PascalCase). Optional for the sample.", HelpName = "file.jsonl" };
+        var count = new Option<int>("--count", "-n") { Description = "How many orders the sample generates when no --input is given.", DefaultValueFactory = _ => SampleInputs.DefaultCount };
+        var parallelism = new Option<int>("--parallelism", "-p") { Description = "How many runs each node type executes at once (-1: bounded only by --max-in-flight).", DefaultValueFactory = _ => 64 };
+        var inFlight = new Option<int>("--max-in-flight") { Description = "How many runs may be in flight at once; further inputs wait for room.", DefaultValueFactory = _ => 1024 };
+        var policy = new Option<OutputPolicy>("--policy") { Description = "Which lifecycle events the runs emit and the store keeps: Verbose (with transitions), Normal, Quiet (failures only) or Silent.", DefaultValueFactory = _ => OutputPolicy.Verbose };
+        var iterations = new Option<int>("--max-iterations") { Description = "The most nodes one run may execute before it fails (0: no limit).", DefaultValueFactory = _ => 10_000 };
+        var progress = new Option<double>("--progress-interval") { Description = "Seconds between progress lines when output is not a terminal.", DefaultValueFactory = _ => 1.0, HelpName = "seconds" };
+        var db = Cli.DatabaseOption();
+
+        var command = new Command("run", "Run a graph over a batch of inputs: the built-in sample pipeline, or --assembly/--start/--input. Exit code 1 when any run failed or any input line was rejected.")
+        {
+            assembly, start, input, count, parallelism, inFlight, policy, iterations, db, progress,
+        };
+        command.SetAction((parse, cancellationToken) => ExecuteAsync(
+            console,
+            new RunSettings(
+                parse.GetValue(assembly),
+                parse.GetValue(start),
+                parse.GetValue(input),
+                parse.GetValue(count),
+                parse.GetValue(parallelism),
+                parse.GetValue(inFlight),
+                parse.GetValue(policy),
+                parse.GetValue(iterations),
+                parse.GetValue(db)!,
+                TimeSpan.FromSeconds(parse.GetValue(progress))),
+            cancellationToken));
+        return command;
+    }
+
+    public static async Task<int> ExecuteAsync(CliConsole console, RunSettings settings, CancellationToken cancellationToken)
+    {
+        Validate(settings);
+        var source = GraphSource.Resolve(settings.Assembly, settings.Start);
+        if (!source.IsSample && settings.Input is null)
+        {
+            throw new CliException($"--input <file.jsonl> is required with --assembly: give one {source.StartType.Name} per line.");
+        }
+
+        var graph = source.CreateGraph(new GraphOptions { MaxDegreeOfParallelism = settings.Parallelism, MaxRunsInFlight = settings.MaxInFlight });
+        using var reader = settings.Input is null ? null : JsonlInputs.Open(settings.Input);
+
+        var store = HistoryStores.OpenForWrite(settings.Database, new Dictionary<string, object?>(StringComparer.Ordinal)
+        {
+            ["command"] = "run",
+            ["graph"] = source.Description,
+            ["policy"] = settings.Policy.ToString(),
+        });
+        var stats = new RunStatistics();
+        long eventsWritten;
+        long eventsLost;
+        await using (store.ConfigureAwait(false))
+        {
+            var engine = new GraphEngine(new GraphEngineOptions { MaxIterations = settings.MaxIterations, HistoryCapacity = 0 });
+            await using (engine.ConfigureAwait(false))
+            {
+                var sink = engine.Events.AddSink(new StoreEventSink(store), new SinkOptions { Name = "store", Capacity = 4096 });
+                var batch = RunBatchAsync(console, settings, source, graph, engine, reader, stats, cancellationToken);
+                await ProgressDisplay.ShowAsync(console, stats, settings.ProgressInterval, batch).ConfigureAwait(false);
+                await batch.ConfigureAwait(false);
+                stats.Stop();
+
+                // Every run has ended; disposing the engine drains the sinks, so the store has every event.
+                await engine.DisposeAsync().ConfigureAwait(false);
+                eventsWritten = sink.Delivered;
+                eventsLost = sink.Failures + sink.Dropped + engine.UndeliveredEvents;
+            }
+
+            await store.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            Summary.Write(console, new BatchReport(source.Description, stats, store.Path, store.SessionId, eventsWritten, eventsLost, cancellationToken.IsCancellationRequested));
+        }
+
+        if (cancellationToken.IsCancellationRequested)
+        {
+            await console.Error.WriteLineAsync($"interrupted: {stats.Cancelled} runs cancelled; the store has every event written so far.").ConfigureAwait(false);
+            return ExitCodes.Interrupted;
+        }
+
+        if (stats.Failed > 0 || stats.RejectedLines > 0)
+        {
+            var why = new List<string>();
+            if (stats.Failed > 0)
+            {
+                why.Add($"{stats.Failed} runs failed{(source.IsSample ? " (the sample fails some orders on purpose)" : string.Empty)}");
+            }
+
+            if (stats.RejectedLines > 0)
+            {
+                why.Add($"{stats.RejectedLines} input lines were rejected");
+            }
+
+            await console.Error.WriteLineAsync($"exit code 1: {string.Join("; ", why)}.").ConfigureAwait(false);
+            return ExitCodes.RunsFailed;
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private static void Validate(RunSettings settings)
+    {
+        var errors = new List<string>();
+        if (settings.Parallelism is 0 or < -1)
+        {
+            errors.Add($"--parallelism must be positive or -1 (unbounded), was {settings.Parallelism}.");
+        }
+
+        if (settings.MaxInFlight < 1)
+        {
+            errors.Add($"--max-in-flight must be positive, was {settings.MaxInFlight}.");
+        }
+
+        if (settings.MaxIterations < 0)
+        {
+            errors.Add($"--max-iterations must be 0 (no limit) or positive, was {settings.MaxIterations}.");
+        }
+
+        if (settings.Count < 0)
+        {
+            errors.Add($"--count must not be negative, was {settings.Count}.");
+        }
+
+        if (settings.ProgressInterval <= TimeSpan.Zero)
+        {
+            errors.Add("--progress-interval must be positive.");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new CliException(string.Join(Environment.NewLine + "error: ", errors));
+        }
+    }
+
+    private static async Task RunBatchAsync(
+        CliConsole console,
+        RunSettings settings,
+        GraphSource source,
+        Graph graph,
+        GraphEngine engine,
+        StreamReader? reader,
+        RunStatistics stats,
+        CancellationToken cancellationToken)
+    {
+        // Runs report their end here; the batch is over once submission stopped and every submitted run ended.
+        var outstanding = 1;
+        var allEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Release()
+        {
+            if (Interlocked.Decrement(ref outstanding) == 0)
+            {
+                allEnded.TrySetResult();
+            }
+        }
+
+        var runOptions = new RunOptions { Policy = settings.Policy, MaxIterations = settings.MaxIterations };
+        var inputs = reader is null
+            ? SampleInputs.Generate(settings.Count).Cast<INode>().ToAsyncEnumerable()
+            : JsonlInputs.ReadAsync(reader, settings.Input!, source.StartType, rejected =>
+            {
+                stats.OnRejectedLine();
+                console.WriteWarning($"rejected {rejected}");
+            },
+            cancellationToken);
+
+        try
+        {
+            await foreach (var node in inputs.ConfigureAwait(false))
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                GraphRun run;
+                try
+                {
+                    // Waits while --max-in-flight runs are in flight; the token also cancels the run later.
+                    run = await engine.SubmitAsync(graph, node, runOptions, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                stats.OnSubmitted();
+                Interlocked.Increment(ref outstanding);
+                run.Completion.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(() =>
+                {
+                    stats.OnEnded(run);
+                    Release();
+                });
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Reading the input stopped; the runs already submitted are being cancelled by the same token.
+        }
+        finally
+        {
+            Release();
+        }
+
+        await allEnded.Task.ConfigureAwait(false);
+    }
+}

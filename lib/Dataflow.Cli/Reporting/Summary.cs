@@ -1,0 +1,100 @@
+using System.Globalization;
+using Spectre.Console;
+
+namespace Dataflow.Cli.Reporting;
+
+/// <summary>What a batch did, for the summary.</summary>
+internal sealed record BatchReport(
+    string Source,
+    RunStatistics Stats,
+    string DatabasePath,
+    string SessionId,
+    long EventsWritten,
+    long EventsLost,
+    bool Interrupted);
+
+/// <summary>Renders the end-of-batch summary: runs by state, latency percentiles, slowest node types, failures, events, histogram.</summary>
+internal static class Summary
+{
+    public static void Write(CliConsole console, BatchReport report)
+    {
+        var ansi = console.Ansi;
+        var stats = report.Stats;
+        var border = console.IsTerminal ? TableBorder.Rounded : TableBorder.Ascii;
+        ansi.WriteLine();
+        ansi.MarkupLine(Invariant(
+            $"[bold]Summary[/]: {Markup.Escape(report.Source)}, {stats.Ended} runs in {stats.Elapsed.TotalSeconds:0.00}s ({stats.Rate:0.0} runs/s){(report.Interrupted ? ", [yellow]interrupted[/]" : string.Empty)}"));
+
+        var states = new Table().Border(border).AddColumns("state", "runs");
+        states.Columns[1].RightAligned();
+        states.AddRow("[green]Done[/]", N(stats.Done));
+        states.AddRow("[red]Failed[/]", N(stats.Failed));
+        states.AddRow("[yellow]Cancelled[/]", N(stats.Cancelled));
+        states.AddRow("[bold]Total[/]", N(stats.Ended));
+        if (stats.RejectedLines > 0)
+        {
+            states.AddRow("[red]Rejected input lines[/]", N(stats.RejectedLines));
+        }
+
+        var latencies = stats.Latencies();
+        var latency = new Table().Border(border).Title("run latency, ms (done and failed runs)").AddColumns("p50", "p95", "p99", "max");
+        latency.AddRow(
+            Ms(RunStatistics.Percentile(latencies, 50)),
+            Ms(RunStatistics.Percentile(latencies, 95)),
+            Ms(RunStatistics.Percentile(latencies, 99)),
+            Ms(latencies.Length == 0 ? 0 : latencies[^1]));
+
+        ansi.Write(new Columns(states, latency).Collapse());
+
+        var nodes = stats.Nodes();
+        if (nodes.Count > 0)
+        {
+            var slowest = new Table().Border(border).Title("slowest node types").AddColumns("node", "executions", "mean ms", "p99 ms", "max ms");
+            foreach (var column in slowest.Columns.Skip(1))
+            {
+                column.RightAligned();
+            }
+
+            foreach (var node in nodes.Take(5))
+            {
+                slowest.AddRow(Markup.Escape(node.Node), N(node.Count), Ms(node.MeanMs), Ms(node.P99Ms), Ms(node.MaxMs));
+            }
+
+            ansi.Write(slowest);
+        }
+
+        var errors = stats.TopErrors(5);
+        if (errors.Count > 0)
+        {
+            var failures = new Table().Border(border).Title("most frequent failures").AddColumns("runs", "error");
+            failures.Columns[0].RightAligned();
+            foreach (var (error, count) in errors)
+            {
+                failures.AddRow(N(count), Markup.Escape(error));
+            }
+
+            ansi.Write(failures);
+        }
+
+        ansi.MarkupLine(Invariant(
+            $"events written: {report.EventsWritten}{(report.EventsLost > 0 ? $" ([red]{report.EventsLost} not written[/])" : string.Empty)} to {Markup.Escape(report.DatabasePath)} (session {Markup.Escape(report.SessionId)})"));
+        ansi.MarkupLine("dependency timings: [dim]not yet available (node dependencies are issue 5)[/]");
+
+        var histogram = Histogram.Render(latencies, unicode: console.IsTerminal);
+        if (histogram.Count > 0)
+        {
+            ansi.WriteLine();
+            ansi.MarkupLine("[bold]latency histogram[/] (ms, logarithmic buckets)");
+            foreach (var line in histogram)
+            {
+                ansi.WriteLine(line);
+            }
+        }
+    }
+
+    private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string Ms(double value) => value.ToString(value >= 100 ? "0" : "0.0", CultureInfo.InvariantCulture);
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
