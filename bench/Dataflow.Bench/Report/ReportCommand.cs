@@ -16,6 +16,8 @@ internal static class ReportCommand
         new StarvationAsyncCase(),
         new EventsFanoutCase(),
         new MemorySlowSinkCase(),
+        new StoreWriteCase(),
+        new StoreSearchCase(),
 
         // Last: its naive baseline makes the thread pool grow, which would flatter the cases after it.
         new StarvationBlockingCase(),

@@ -30,7 +30,7 @@ internal static class BlockingWorkload
     public static async Task<BlockingFigures> RunAsync(BenchSize size, BlockingMode mode)
     {
         var asyncGraph = Graph.Create<StressStart>(new GraphOptions { MaxDegreeOfParallelism = GraphOptions.Unbounded, MaxRunsInFlight = size.BlockingAsyncRuns });
-        var blockingOptions = new GraphOptions { MaxRunsInFlight = size.BlockingNodes };
+        var blockingOptions = new GraphOptions { MaxRunsInFlight = size.BlockingNodes * size.BlockingRounds };
         blockingOptions.Node<BlockingWork>().MaxDegreeOfParallelism = size.BlockingNodes;
         blockingOptions.Node<BlockingWork>().Blocking = mode != BlockingMode.Naive;
         var blockingGraph = Graph.Create<BlockingWork>(blockingOptions);
@@ -40,10 +40,36 @@ internal static class BlockingWorkload
         var asyncRuns = new List<GraphRun>(size.BlockingAsyncRuns);
         var blockingRuns = new List<GraphRun>();
         var submitted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var heartbeat = Heartbeat.Start();
+        await using var heartbeat = Heartbeat.Start();
 
         // Submitted from a thread of its own, paced with Thread.Sleep, so that the submitter is never the one starved.
         var submitter = new Thread(() =>
+        {
+            try
+            {
+                Submit();
+                submitted.SetResult();
+            }
+            catch (Exception e)
+            {
+                // Handed to the awaiting case, which reports it; an exception on this thread would kill the process.
+                submitted.SetException(e);
+            }
+        })
+        { IsBackground = true, Name = "bench submitter" };
+        submitter.Start();
+        await submitted.Task;
+        await Task.WhenAll(asyncRuns.Concat(blockingRuns).Select(r => r.Completion));
+        var lag = await heartbeat.StopAsync();
+        var failed = asyncRuns.Concat(blockingRuns).Count(r => r.State != RunState.Done);
+        if (failed > 0)
+        {
+            throw new InvalidOperationException($"{failed} runs did not end Done in the blocking workload ({mode}).");
+        }
+
+        return new BlockingFigures(new Latencies(asyncRuns.Select(r => (r.EndedAt!.Value - r.StartedAt).TotalMilliseconds)), lag);
+
+        void Submit()
         {
             var perRound = DivideEvenly(size.BlockingAsyncRuns, size.BlockingRounds);
             for (var round = 0; round < size.BlockingRounds; round++)
@@ -66,21 +92,7 @@ internal static class BlockingWorkload
                     Thread.Sleep(size.BlockingMs / Batches);
                 }
             }
-
-            submitted.SetResult();
-        })
-        { IsBackground = true, Name = "bench submitter" };
-        submitter.Start();
-        await submitted.Task;
-        await Task.WhenAll(asyncRuns.Concat(blockingRuns).Select(r => r.Completion));
-        var lag = await heartbeat.StopAsync();
-        var failed = asyncRuns.Concat(blockingRuns).Count(r => r.State != RunState.Done);
-        if (failed > 0)
-        {
-            throw new InvalidOperationException($"{failed} runs did not end Done in the blocking workload ({mode}).");
         }
-
-        return new BlockingFigures(new Latencies(asyncRuns.Select(r => (r.EndedAt!.Value - r.StartedAt).TotalMilliseconds)), lag);
     }
 
     private static int[] DivideEvenly(int total, int parts)

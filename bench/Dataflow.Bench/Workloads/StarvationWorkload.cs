@@ -19,7 +19,7 @@ internal static class StarvationWorkload
         var graph = Graph.Create<StressStart>(new GraphOptions { MaxDegreeOfParallelism = GraphOptions.Unbounded, MaxRunsInFlight = runs });
         await using var engine = new GraphEngine(new GraphEngineOptions { HistoryCapacity = 0, TrackMemory = false });
         var started = new GraphRun[runs];
-        var heartbeat = Heartbeat.Start();
+        await using var heartbeat = Heartbeat.Start();
         var t0 = Stopwatch.GetTimestamp();
         for (var i = 0; i < runs; i++)
         {
@@ -42,7 +42,7 @@ internal static class StarvationWorkload
     {
         var context = BaselineContext.Create("plain");
         var tasks = new Task<double>[runs];
-        var heartbeat = Heartbeat.Start();
+        await using var heartbeat = Heartbeat.Start();
         var t0 = Stopwatch.GetTimestamp();
         for (var i = 0; i < runs; i++)
         {
