@@ -102,7 +102,7 @@ public sealed class EventHub : IAsyncDisposable
             }
         }
 
-        Post(graphEvent, sinks, mask);
+        PostOrThrow(graphEvent, sinks, mask);
         return default;
     }
 
@@ -165,10 +165,12 @@ public sealed class EventHub : IAsyncDisposable
             else
             {
                 sinks = _sinks;
-                _broadcast.Complete();
             }
         }
 
+        // Drain before completing the broadcast, so that a sink that fails while draining can still report it.
+        await Task.WhenAll(sinks.Select(s => s.WhenIdleAsync())).ConfigureAwait(false);
+        _broadcast.Complete();
         await _broadcast.Completion.ConfigureAwait(false);
         foreach (var sink in sinks)
         {
@@ -208,7 +210,7 @@ public sealed class EventHub : IAsyncDisposable
         // Reported without waiting: a sink's own task must never block on other sinks.
         var sinks = Volatile.Read(ref _sinks);
         ulong mask = 0;
-        var complete = Volatile.Read(ref _disposed) == 0;
+        var complete = true;
         for (var i = 0; i < sinks.Length && complete; i++)
         {
             if (sinks[i] != failed && sinks[i].Accepts(EventKind.Error) && !sinks[i].IsClosed)
@@ -224,14 +226,11 @@ public sealed class EventHub : IAsyncDisposable
             }
         }
 
-        if (!complete)
+        if (!complete || !Post(report, sinks, mask))
         {
             Release(sinks, mask);
             Interlocked.Increment(ref _unreportedFailures);
-            return;
         }
-
-        Post(report, sinks, mask);
     }
 
     private async ValueTask PublishSlowAsync(GraphEvent graphEvent, SinkRegistration[] sinks, ulong mask, int waitingAt, CancellationToken cancellationToken)
@@ -262,20 +261,28 @@ public sealed class EventHub : IAsyncDisposable
             throw;
         }
 
-        Post(graphEvent, sinks, mask);
+        PostOrThrow(graphEvent, sinks, mask);
     }
 
-    private void Post(GraphEvent graphEvent, SinkRegistration[] sinks, ulong mask)
+    private void PostOrThrow(GraphEvent graphEvent, SinkRegistration[] sinks, ulong mask)
+    {
+        if (!Post(graphEvent, sinks, mask))
+        {
+            Release(sinks, mask);
+            throw new ObjectDisposedException(nameof(EventHub), "The event hub was disposed while the event was being published.");
+        }
+    }
+
+    private bool Post(GraphEvent graphEvent, SinkRegistration[] sinks, ulong mask)
     {
         if (mask == 0)
         {
-            return;
+            return true;
         }
 
         if (!_broadcast.Post(new Delivery(graphEvent, sinks, mask)))
         {
-            Release(sinks, mask);
-            throw new ObjectDisposedException(nameof(EventHub), "The event hub was disposed while the event was being published.");
+            return false;
         }
 
         Interlocked.Increment(ref _published);
@@ -283,6 +290,8 @@ public sealed class EventHub : IAsyncDisposable
         {
             DataflowTelemetry.EventsEmitted.Add(1, new KeyValuePair<string, object?>("dataflow.event", GraphEvent.KindName(graphEvent.Kind)));
         }
+
+        return true;
     }
 
     private static void Release(SinkRegistration[] sinks, ulong mask)

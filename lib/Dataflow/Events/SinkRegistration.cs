@@ -24,6 +24,7 @@ public sealed class SinkRegistration : IAsyncDisposable
     private long _failures;
     private int _pending;
     private int _removed;
+    private int _draining;
     private volatile bool _closed;
 
     internal SinkRegistration(EventHub hub, IEventSink sink, SinkOptions options)
@@ -88,18 +89,25 @@ public sealed class SinkRegistration : IAsyncDisposable
         if (Interlocked.Exchange(ref _removed, 1) == 0)
         {
             _hub.Detach(this);
-            if (Volatile.Read(ref _pending) == 0)
-            {
-                _drained.TrySetResult();
-            }
-
-            await _drained.Task.ConfigureAwait(false);
+            await WhenIdleAsync().ConfigureAwait(false);
             _link?.Dispose();
             _intake.Complete();
             Close();
         }
 
         await Completion.ConfigureAwait(false);
+    }
+
+    /// <summary>Completes once nothing published for the sink is left unconsumed; from then on it stays signalled.</summary>
+    internal Task WhenIdleAsync()
+    {
+        Interlocked.Exchange(ref _draining, 1);
+        if (Volatile.Read(ref _pending) == 0)
+        {
+            _drained.TrySetResult();
+        }
+
+        return _drained.Task;
     }
 
     internal bool Accepts(EventKind kind) => Policy.Admits(kind);
@@ -165,7 +173,7 @@ public sealed class SinkRegistration : IAsyncDisposable
             DataflowTelemetry.SinkQueueDepth.Add(-1, _tag);
         }
 
-        if (Interlocked.Decrement(ref _pending) == 0 && Volatile.Read(ref _removed) == 1)
+        if (Interlocked.Decrement(ref _pending) == 0 && Volatile.Read(ref _draining) == 1)
         {
             _drained.TrySetResult();
         }

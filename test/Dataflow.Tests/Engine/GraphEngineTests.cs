@@ -59,7 +59,7 @@ public sealed class GraphEngineTests
                 Assert.That(run.Result, Is.EqualTo(new End(run.Id)));
                 Assert.That(run.Trace.Select(n => n.GetType()), Is.EqualTo(new[] { typeof(StressStart), typeof(Middle), typeof(End) }));
                 Assert.That(run.NodeTimings.Select(t => t.Node), Is.EqualTo(new[] { "StressStart", "Middle" }));
-                Assert.That(run.NodeTimings.Select(t => t.DurationMs), Has.All.GreaterThanOrEqualTo(9.0));
+                Assert.That(run.NodeTimings.Select(t => t.DurationMs), Has.All.GreaterThanOrEqualTo(5.0), "each node awaited a 10 ms delay; timers may fire a little early");
                 Assert.That(run.NodeTimings.Select(t => t.End >= t.Start), Has.All.True);
                 Assert.That(run.RssDeltaBytes, Is.TypeOf<long>());
             }
