@@ -11,6 +11,8 @@ namespace Dataflow.Cli.Commands;
 /// <summary>The read commands: <c>search</c>, <c>recent</c>, <c>sessions</c>, <c>show</c>. Each opens an existing database only.</summary>
 internal static class ReadCommands
 {
+    private const string ReaderMarker = "\"command\":\"read\"";
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     public static Command Search(CliConsole console)
@@ -79,8 +81,11 @@ internal static class ReadCommands
         var command = new Command("sessions", "List the sessions in the store, oldest first, with their entry counts.") { json, db };
         command.SetAction(parse => WithStore(parse.GetValue(db)!, store =>
         {
-            // Opening the store starts a session of its own; a reader's empty session is no history.
-            var sessions = store.Sessions().Where(s => s.Id != store.SessionId || s.EntryCount > 0).ToArray();
+            // Opening the store starts a session, also for the read commands; an empty reader's session is no history.
+            var sessions = store.Sessions()
+                .Where(s => s.EntryCount > 0 || (s.Id != store.SessionId && !IsReaderSession(s)))
+                .OrderBy(s => s.StartedAt)
+                .ToArray();
             if (parse.GetValue(json))
             {
                 var array = new JsonArray([.. sessions.Select(s => new JsonObject
@@ -132,7 +137,7 @@ internal static class ReadCommands
             var requested = parse.GetValue(session);
             var candidates = requested is not null
                 ? store.Sessions().Where(s => s.Id == requested).ToArray()
-                : [.. store.Sessions().Where(s => s.Id != store.SessionId).OrderByDescending(s => s.StartedAt)];
+                : [.. store.Sessions().Where(s => s.EntryCount > 0).OrderByDescending(s => s.StartedAt)];
             if (requested is not null && candidates.Length == 0)
             {
                 throw new CliException($"no session '{requested}' in '{store.Path}'; `dataflow sessions` lists them.");
@@ -154,6 +159,9 @@ internal static class ReadCommands
         }));
         return command;
     }
+
+    private static bool IsReaderSession(SessionInfo session)
+        => session.MetadataJson is { } json && json.Contains(ReaderMarker, StringComparison.Ordinal);
 
     private static Option<int> LimitOption(int defaultValue)
         => new("--limit", "-n") { Description = "The most entries to show.", DefaultValueFactory = _ => defaultValue };

@@ -11,7 +11,7 @@ internal sealed class RunStatistics
     private readonly Lock _gate = new();
     private readonly List<double> _latencies = [];
     private readonly Dictionary<string, List<double>> _nodeDurations = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _errors = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Node, string Type), (int Count, string Example)> _errors = [];
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
     private long _submitted;
     private long _done;
@@ -70,9 +70,11 @@ internal sealed class RunStatistics
                 list.Add(timing.DurationMs);
             }
 
-            if (run.State == RunState.Failed && run.Error is { } error)
+            if (run.State == RunState.Failed && run.Exception is { } error)
             {
-                _errors[error] = _errors.GetValueOrDefault(error) + 1;
+                // Grouped by where and what, not by message: messages usually carry the input's data.
+                var key = (run.Graph.NameOf(run.CurrentNode.GetType()), error.GetType().Name);
+                _errors[key] = _errors.TryGetValue(key, out var seen) ? (seen.Count + 1, seen.Example) : (1, run.Error!);
             }
         }
 
@@ -117,12 +119,16 @@ internal sealed class RunStatistics
         }
     }
 
-    /// <summary>The most frequent failure messages.</summary>
-    public IReadOnlyList<(string Error, int Count)> TopErrors(int count)
+    /// <summary>The most frequent failures, grouped by the node that failed and the exception type, each with one example.</summary>
+    public IReadOnlyList<FailureGroup> TopErrors(int count)
     {
         lock (_gate)
         {
-            return [.. _errors.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Take(count).Select(kv => (kv.Key, kv.Value))];
+            return [.. _errors
+                .Select(kv => new FailureGroup(kv.Key.Node, kv.Key.Type, kv.Value.Count, kv.Value.Example))
+                .OrderByDescending(g => g.Count)
+                .ThenBy(g => g.Node, StringComparer.Ordinal)
+                .Take(count)];
         }
     }
 
@@ -141,3 +147,6 @@ internal sealed class RunStatistics
 
 /// <summary>Timing of one node type over a batch.</summary>
 internal sealed record NodeStats(string Node, int Count, double MeanMs, double P99Ms, double MaxMs);
+
+/// <summary>Failed runs that failed at the same node with the same exception type.</summary>
+internal sealed record FailureGroup(string Node, string ExceptionType, int Count, string Example);

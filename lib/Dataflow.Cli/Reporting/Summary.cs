@@ -37,14 +37,15 @@ internal static class Summary
         }
 
         var latencies = stats.Latencies();
-        var latency = new Table().Border(border).Title("run latency, ms (done and failed runs)").AddColumns("p50", "p95", "p99", "max");
+        var latency = new Table().Border(border).Title("run latency, ms").AddColumns("p50", "p95", "p99", "max");
         latency.AddRow(
             Ms(RunStatistics.Percentile(latencies, 50)),
             Ms(RunStatistics.Percentile(latencies, 95)),
             Ms(RunStatistics.Percentile(latencies, 99)),
             Ms(latencies.Length == 0 ? 0 : latencies[^1]));
 
-        ansi.Write(new Columns(states, latency).Collapse());
+        ansi.Write(states);
+        ansi.Write(latency);
 
         var nodes = stats.Nodes();
         if (nodes.Count > 0)
@@ -66,11 +67,11 @@ internal static class Summary
         var errors = stats.TopErrors(5);
         if (errors.Count > 0)
         {
-            var failures = new Table().Border(border).Title("most frequent failures").AddColumns("runs", "error");
+            var failures = new Table().Border(border).Title("failures by node and exception").AddColumns("runs", "node", "example");
             failures.Columns[0].RightAligned();
-            foreach (var (error, count) in errors)
+            foreach (var group in errors)
             {
-                failures.AddRow(N(count), Markup.Escape(error));
+                failures.AddRow(N(group.Count), Markup.Escape(group.Node), Markup.Escape(group.Example));
             }
 
             ansi.Write(failures);

@@ -1,0 +1,157 @@
+using System.Text.Json;
+
+namespace Dataflow.Cli.Tests;
+
+public sealed class ReadCommandTests : CliTestBase
+{
+    [SetUp]
+    public async Task RunTheSample()
+    {
+        var result = await RunCliAsync("run", "--count", "30", "--db", Database);
+        Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
+    }
+
+    [Test]
+    public async Task Search_PlainText_FindsTheFailedOrder()
+    {
+        var result = await RunCliAsync("search", "quantity must be positive", "--db", Database);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+            Assert.That(result.Output, Does.Contain("order 25"));
+        }
+    }
+
+    [Test]
+    public async Task Search_Json_ReturnsEntriesWithMetadata()
+    {
+        var result = await RunCliAsync("search", "started", "--json", "--limit", "100", "--db", Database);
+
+        using var document = JsonDocument.Parse(result.Output);
+        var entries = document.RootElement.EnumerateArray().ToArray();
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(entries, Has.Length.EqualTo(30));
+            Assert.That(entries.Select(e => e.GetProperty("metadata").GetProperty("event").GetString()), Is.All.EqualTo("start"));
+        }
+    }
+
+    [Test]
+    public async Task Search_InvalidFtsSyntax_ExitsTwo()
+    {
+        var result = await RunCliAsync("search", "\"unbalanced", "--fts", "--db", Database);
+
+        Assert.That(result, Has.Property(nameof(CliResult.ExitCode)).EqualTo(2).And.Property(nameof(CliResult.Error)).Contains("invalid search"));
+    }
+
+    [Test]
+    public async Task Search_BadSince_ExitsTwo()
+    {
+        var result = await RunCliAsync("search", "started", "--since", "yesterdayish", "--db", Database);
+
+        Assert.That(result, Has.Property(nameof(CliResult.ExitCode)).EqualTo(2).And.Property(nameof(CliResult.Error)).Contains("--since 'yesterdayish'"));
+    }
+
+    [Test]
+    public async Task Search_SinceAge_FiltersByTime()
+    {
+        var recent = await RunCliAsync("search", "started", "--since", "1h", "--json", "--db", Database);
+        var none = await RunCliAsync("search", "started", "--until", "1h", "--json", "--db", Database);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(JsonDocument.Parse(recent.Output).RootElement.GetArrayLength(), Is.EqualTo(20), recent.ToString());
+            Assert.That(JsonDocument.Parse(none.Output).RootElement.GetArrayLength(), Is.Zero, none.ToString());
+        }
+    }
+
+    [Test]
+    public async Task Show_Run_PrintsItsEventsInOrder()
+    {
+        var result = await RunCliAsync("show", "g1", "--json", "--db", Database);
+
+        using var document = JsonDocument.Parse(result.Output);
+        var events = document.RootElement.EnumerateArray().Select(e => e.GetProperty("metadata").GetProperty("event").GetString()).ToArray();
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(events[0], Is.EqualTo("start"));
+            Assert.That(events[^1], Is.EqualTo("complete"));
+            Assert.That(events, Has.Some.EqualTo("transition"));
+        }
+    }
+
+    [Test]
+    public async Task Show_PicksTheLatestSessionUnlessTold()
+    {
+        await RunCliAsync("run", "--count", "1", "--db", Database);
+        var sessions = JsonDocument.Parse((await RunCliAsync("sessions", "--json", "--db", Database)).Output).RootElement
+            .EnumerateArray().Select(s => s.GetProperty("id").GetString()!).ToArray();
+
+        var latest = await RunCliAsync("show", "g1", "--json", "--db", Database);
+        var first = await RunCliAsync("show", "g1", "--json", "--session", sessions[0], "--db", Database);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(sessions, Has.Length.EqualTo(2));
+            Assert.That(JsonDocument.Parse(latest.Output).RootElement[0].GetProperty("sessionId").GetString(), Is.EqualTo(sessions[1]));
+            Assert.That(JsonDocument.Parse(first.Output).RootElement[0].GetProperty("sessionId").GetString(), Is.EqualTo(sessions[0]));
+        }
+    }
+
+    [Test]
+    public async Task Show_UnknownRun_ExitsTwo()
+    {
+        var result = await RunCliAsync("show", "g999", "--db", Database);
+
+        Assert.That(result, Has.Property(nameof(CliResult.ExitCode)).EqualTo(2).And.Property(nameof(CliResult.Error)).Contains("g999"));
+    }
+
+    [Test]
+    public async Task Recent_ShowsTheNewestEntries()
+    {
+        var result = await RunCliAsync("recent", "-n", "5", "--json", "--db", Database);
+
+        Assert.That(JsonDocument.Parse(result.Output).RootElement.GetArrayLength(), Is.EqualTo(5), result.ToString());
+    }
+
+    [Test]
+    public async Task Sessions_HidesTheReadersOwnEmptySessions()
+    {
+        await RunCliAsync("recent", "--db", Database);
+
+        var result = await RunCliAsync("sessions", "--db", Database);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+            Assert.That(result.Output.Split('\n').Count(l => l.Contains("\"command\":\"run\"", StringComparison.Ordinal)), Is.EqualTo(1), result.Output);
+            Assert.That(result.Output, Does.Not.Contain("\"command\":\"read\""));
+        }
+    }
+
+    [Test]
+    public async Task ReadCommand_MissingDatabase_ExitsTwoWithoutCreatingIt()
+    {
+        var missing = Path.Combine(Directory, "missing.db");
+
+        var result = await RunCliAsync("recent", "--db", missing);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(result.ExitCode, Is.EqualTo(2));
+            Assert.That(result.Error, Does.Contain("no database at").And.Contain("missing.db"));
+            Assert.That(File.Exists(missing), Is.False);
+        }
+    }
+
+    [Test]
+    public async Task ReadCommand_UnreadableDatabase_ExitsTwo()
+    {
+        var path = WriteFile("garbage.db", new string('x', 4096));
+
+        var result = await RunCliAsync("search", "x", "--db", path);
+
+        Assert.That(result, Has.Property(nameof(CliResult.ExitCode)).EqualTo(2).And.Property(nameof(CliResult.Error)).Contains("unreadable database"));
+    }
+}
