@@ -154,7 +154,7 @@ internal static class SampleTiming
 internal static class SampleInputs
 {
     /// <summary>The default number of orders.</summary>
-    public const int DefaultCount = 1000;
+    public const int DefaultCount = 2000;
 
     /// <summary>Orders 1..count: every 25th has quantity 0 (fails in Order); every 8th customer is flagged (fails in Review if large).</summary>
     public static IEnumerable<Order> Generate(int count)
