@@ -12,7 +12,8 @@ internal static class Program
 {
     private const string Usage = """
         usage:
-          report [--quick|--smoke] [--json <path>]   every case beside its baseline, as a table (and JSON)
+          report [--quick|--smoke] [--json <path>] [--case <name,...>]
+                                                     every case (or the named ones) beside its baseline, as a table (and JSON)
           bdn [BenchmarkDotNet arguments]            BenchmarkDotNet suites for the same cases, e.g. bdn --filter '*Fanout*'
         """;
 
@@ -32,6 +33,7 @@ internal static class Program
 
         var size = BenchSize.Full;
         string? json = null;
+        HashSet<string>? only = null;
         for (var i = 1; i < args.Length; i++)
         {
             switch (args[i])
@@ -45,6 +47,9 @@ internal static class Program
                 case "--json" when i + 1 < args.Length:
                     json = args[++i];
                     break;
+                case "--case" when i + 1 < args.Length:
+                    only = [.. args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+                    break;
                 default:
                     Console.Error.WriteLine($"unknown argument '{args[i]}'");
                     Console.Error.WriteLine(Usage);
@@ -52,6 +57,6 @@ internal static class Program
             }
         }
 
-        return await ReportCommand.RunAsync(size, json);
+        return await ReportCommand.RunAsync(size, json, only);
     }
 }

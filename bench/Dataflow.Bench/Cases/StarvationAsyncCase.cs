@@ -24,6 +24,7 @@ internal sealed class StarvationAsyncCase : IBenchCase
             new ReportRow(Name, "run_p99_ms", ours.Latencies.P99, "ms", Baseline, plain.Latencies.P99),
             new ReportRow(Name, "run_max_ms", ours.Latencies.Max, "ms", Baseline, plain.Latencies.Max),
             new ReportRow(Name, "heartbeat_max_lag_ms", ours.HeartbeatMaxLagMs, "ms", Baseline, plain.HeartbeatMaxLagMs, Target.ValueAtMost(50, "ms")),
+            new ReportRow(Name, "pool_queue_peak", ours.PoolQueuePeak, "items", Baseline, plain.PoolQueuePeak),
         ];
     }
 }

@@ -23,13 +23,13 @@ internal static class ReportCommand
         new StarvationBlockingCase(),
     ];
 
-    public static async Task<int> RunAsync(BenchSize size, string? jsonPath)
+    public static async Task<int> RunAsync(BenchSize size, string? jsonPath, IReadOnlySet<string>? only = null)
     {
         var rows = new List<ReportRow>();
         var crashed = false;
         var total = Stopwatch.StartNew();
         Console.WriteLine($"Dataflow bench report ({size.Name}), {Environment.ProcessorCount} cores, .NET {Environment.Version}, {Environment.OSVersion}");
-        foreach (var benchCase in Cases)
+        foreach (var benchCase in Cases.Where(c => only is null || only.Contains(c.Name)))
         {
             var watch = Stopwatch.StartNew();
             try

@@ -4,7 +4,7 @@ using Dataflow.Bench.Measurement;
 namespace Dataflow.Bench.Workloads;
 
 /// <summary>What one starvation measurement saw: wall time, run latencies and the heartbeat's worst lag.</summary>
-internal sealed record StarvationFigures(double WallMs, Latencies Latencies, double HeartbeatMaxLagMs);
+internal sealed record StarvationFigures(double WallMs, Latencies Latencies, double HeartbeatMaxLagMs, long PoolQueuePeak);
 
 /// <summary>
 /// Many concurrent StressStart -> StressMiddle -> StressEnd runs (async work in two nodes) through the engine, against
@@ -20,6 +20,7 @@ internal static class StarvationWorkload
         await using var engine = new GraphEngine(new GraphEngineOptions { HistoryCapacity = 0, TrackMemory = false });
         var started = new GraphRun[runs];
         await using var heartbeat = Heartbeat.Start();
+        using var pool = PoolQueue.Start();
         var t0 = Stopwatch.GetTimestamp();
         for (var i = 0; i < runs; i++)
         {
@@ -35,7 +36,7 @@ internal static class StarvationWorkload
             throw new InvalidOperationException($"{failed} of {runs} stress runs did not end Done; first: {started.First(r => r.State != RunState.Done).Error}");
         }
 
-        return new StarvationFigures(wall, new Latencies(started.Select(r => (r.EndedAt!.Value - r.StartedAt).TotalMilliseconds)), lag);
+        return new StarvationFigures(wall, new Latencies(started.Select(r => (r.EndedAt!.Value - r.StartedAt).TotalMilliseconds)), lag, pool.Peak);
     }
 
     public static async Task<StarvationFigures> RunPlainAsync(int runs)
@@ -43,6 +44,7 @@ internal static class StarvationWorkload
         var context = BaselineContext.Create("plain");
         var tasks = new Task<double>[runs];
         await using var heartbeat = Heartbeat.Start();
+        using var pool = PoolQueue.Start();
         var t0 = Stopwatch.GetTimestamp();
         for (var i = 0; i < runs; i++)
         {
@@ -52,7 +54,7 @@ internal static class StarvationWorkload
         var latencies = await Task.WhenAll(tasks);
         var wall = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
         var lag = await heartbeat.StopAsync();
-        return new StarvationFigures(wall, new Latencies(latencies), lag);
+        return new StarvationFigures(wall, new Latencies(latencies), lag, pool.Peak);
     }
 
     private static async Task<double> RunOneAsync(StressStart start, NodeContext context)

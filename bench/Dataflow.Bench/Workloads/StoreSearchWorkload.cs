@@ -13,7 +13,7 @@ namespace Dataflow.Bench.Workloads;
 /// </summary>
 internal sealed class StoreSearchWorkload : IAsyncDisposable
 {
-    /// <summary>The three queries: rare (10 entries), common (every tenth entry), prefix (a fifth of the entries).</summary>
+    /// <summary>The three queries: rare (10 entries), common (every tenth entry), prefix (two of the five node names: 40% of the entries).</summary>
     public static readonly IReadOnlyList<(string Name, string Query)> Queries =
     [
         ("rare", "zyzzyva"),
