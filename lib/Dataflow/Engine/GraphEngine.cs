@@ -29,10 +29,11 @@ public sealed class GraphEngine : IAsyncDisposable
     private readonly Queue<GraphRun> _history = new();
     private readonly Dictionary<string, GraphRun> _historyById = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _shutdown = new();
-    private readonly TaskCompletionSource _finishersDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentDictionary<string, PendingGate> _gates = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource _backgroundDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _nextId;
     private long _undelivered;
-    private int _finishers = 1;
+    private int _background = 1;
     private int _disposed;
 
     /// <summary>Creates an engine.</summary>
@@ -142,6 +143,52 @@ public sealed class GraphEngine : IAsyncDisposable
         return true;
     }
 
+    /// <summary>How many gates wait for a value, over all runs.</summary>
+    public int PendingGateCount => _gates.Count;
+
+    /// <summary>Finds a gate that waits for a value.</summary>
+    /// <param name="gateId">The gate's id, such as <c>g1.0</c>.</param>
+    /// <returns>The gate, or <see langword="null"/> for an unknown or already resolved id.</returns>
+    public PendingGate? GetPendingGate(string gateId)
+    {
+        ArgumentNullException.ThrowIfNull(gateId);
+        return _gates.GetValueOrDefault(gateId);
+    }
+
+    /// <summary>The gates a run waits at, in id order.</summary>
+    /// <param name="runId">The run's id.</param>
+    /// <returns>A snapshot; empty when the run waits at none.</returns>
+    public IReadOnlyList<PendingGate> PendingGatesForRun(string runId)
+    {
+        ArgumentNullException.ThrowIfNull(runId);
+        return [.. _gates.Values.Where(g => g.RunId == runId).OrderBy(g => g.Id, StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// Gives a gate its value. The run resumes once every gate of its node is resolved.
+    /// </summary>
+    /// <param name="gateId">The gate's id, such as <c>g1.0</c>.</param>
+    /// <param name="value">The value; it must be of the gate's type (null only for a reference or nullable type).</param>
+    /// <returns><see langword="true"/> when this call resolved the gate; <see langword="false"/> for an unknown or already resolved id.</returns>
+    /// <exception cref="ArgumentException">The value is not of the gate's type; the gate stays pending.</exception>
+    public bool ResolveGate(string gateId, object? value)
+    {
+        ArgumentNullException.ThrowIfNull(gateId);
+        if (!_gates.TryGetValue(gateId, out var gate))
+        {
+            return false;
+        }
+
+        if (!gate.Accepts(value))
+        {
+            throw new ArgumentException(
+                $"Gate {gate.Id} ({gate.Display}) takes a {TypeNames.Of(gate.Type)}, not {(value is null ? "null" : "a " + TypeNames.Of(value.GetType()))}; the gate is still pending.",
+                nameof(value));
+        }
+
+        return _gates.TryRemove(new KeyValuePair<string, PendingGate>(gateId, gate)) && gate.TrySetValue(value);
+    }
+
     /// <summary>
     /// Stops admitting runs; cancels the runs in flight or lets them finish (<see cref="GraphEngineOptions.CancelRunsOnDispose"/>);
     /// returns once every run has reached its final state and the event sinks are drained.
@@ -162,18 +209,26 @@ public sealed class GraphEngine : IAsyncDisposable
                 CancelRun(run);
             }
         }
+        else
+        {
+            // A run waiting at a gate cannot finish by itself: it is cancelled either way.
+            foreach (var run in _active.Values.Where(r => r.State == RunState.Waiting))
+            {
+                CancelRun(run);
+            }
+        }
 
         foreach (var network in _networks.Values)
         {
             await network.DisposeAsync().ConfigureAwait(false);
         }
 
-        if (Interlocked.Decrement(ref _finishers) == 0)
+        if (Interlocked.Decrement(ref _background) == 0)
         {
-            _finishersDone.TrySetResult();
+            _backgroundDone.TrySetResult();
         }
 
-        await _finishersDone.Task.ConfigureAwait(false);
+        await _backgroundDone.Task.ConfigureAwait(false);
         if (OwnsEvents)
         {
             await Events.DisposeAsync().ConfigureAwait(false);
@@ -286,13 +341,103 @@ public sealed class GraphEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Registers a gate per gate input of the node and waits, outside the network, until all are resolved;
+    /// then fills the inputs and hands the run back to its block. The waiting task owns the run meanwhile.
+    /// </summary>
+    internal void WaitAtGates(GraphRun run, GraphNetwork.Step step, INode node)
+    {
+        var gates = step.Node.Inputs.Gates
+            .Select(g => new PendingGate($"{run.Id}.{run.NextGateNumber++}", run.Id, g.Property.Name, g.Property.PropertyType, g.Description, step.NodeType, step.Name))
+            .ToArray();
+        run.TrySetWaiting(true);
+        foreach (var gate in gates)
+        {
+            _gates[gate.Id] = gate;
+        }
+
+        Interlocked.Increment(ref _background);
+        _ = WaitAtGatesAsync(run, step, node, gates);
+    }
+
+    private async Task WaitAtGatesAsync(GraphRun run, GraphNetwork.Step step, INode node, PendingGate[] gates)
+    {
+        try
+        {
+            foreach (var gate in gates)
+            {
+                if (run.Policy.Admits(EventKind.Gate))
+                {
+                    await PublishAsync(new GraphEvent(run.Id, EventKind.Gate, $"{run.Id} waiting at gate {gate.Id}: {gate.Display}", TimeProvider.GetUtcNow(), run.NextSequence())
+                    {
+                        Graph = run.Graph.NameOf(run.Graph.Start),
+                        Node = step.Name,
+                        Extra = new Dictionary<string, object?>
+                        {
+                            ["gate_id"] = gate.Id,
+                            ["field"] = gate.Field,
+                            ["gate_type"] = TypeNames.Of(gate.Type),
+                            ["description"] = gate.Description,
+                        },
+                    }).ConfigureAwait(false);
+                }
+            }
+
+            var values = new object?[gates.Length];
+            try
+            {
+                for (var i = 0; i < gates.Length; i++)
+                {
+                    values[i] = await gates[i].Value.WaitAsync(run.CancellationToken).ConfigureAwait(false);
+                }
+
+                for (var i = 0; i < gates.Length; i++)
+                {
+                    step.Node.Inputs.Gates[i].Property.SetValue(node, values[i]);
+                }
+
+                run.PreparedNode = node;
+                run.TrySetWaiting(false);
+                await step.Network.EnterAsync(run.CancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (run.CancellationToken.IsCancellationRequested)
+            {
+                foreach (var gate in gates)
+                {
+                    _gates.TryRemove(new KeyValuePair<string, PendingGate>(gate.Id, gate));
+                    gate.Cancel();
+                }
+
+                await FinishAsync(run, RunState.Cancelled, null, CancelledError(run)).ConfigureAwait(false);
+                return;
+            }
+
+            if (!GraphNetwork.Resume(run, step))
+            {
+                if (run.TryClaimForFinish())
+                {
+                    await FinishAsync(run, RunState.Cancelled, null, CancelledError(run)).ConfigureAwait(false);
+                }
+
+                step.Network.Leave();
+            }
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _background) == 0)
+            {
+                _backgroundDone.TrySetResult();
+            }
+        }
+    }
+
     private void CancelRun(GraphRun run)
     {
         run.RequestCancel();
         if (run.TryClaimForFinish())
         {
             // The run sits in a buffer: nobody else will touch it until a block dequeues it and lets it go.
-            Interlocked.Increment(ref _finishers);
+            Interlocked.Increment(ref _background);
             _ = FinishClaimedAsync(run);
         }
     }
@@ -306,9 +451,9 @@ public sealed class GraphEngine : IAsyncDisposable
         }
         finally
         {
-            if (Interlocked.Decrement(ref _finishers) == 0)
+            if (Interlocked.Decrement(ref _background) == 0)
             {
-                _finishersDone.TrySetResult();
+                _backgroundDone.TrySetResult();
             }
         }
     }
@@ -425,7 +570,8 @@ public sealed class GraphEngine : IAsyncDisposable
             options?.Policy ?? OutputPolicy.Normal,
             options?.MaxIterations ?? _options.MaxIterations,
             _options.TimeProvider,
-            _options.TrackMemory);
+            _options.TrackMemory,
+            _options.Services);
         if (DataflowTelemetry.ActivitySource.HasListeners())
         {
             var previous = Activity.Current;

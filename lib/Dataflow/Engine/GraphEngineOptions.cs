@@ -23,6 +23,14 @@ public sealed class GraphEngineOptions
     /// <value>The default value is <see langword="true"/>.</value>
     public bool TrackMemory { get; set; } = true;
 
+    /// <summary>
+    /// Where <see cref="DepAttribute"/> inputs without a dependency type come from (by the property's type), and
+    /// where dependency types are created when it provides them. Hand in the <see cref="IServiceProvider"/> of
+    /// Microsoft.Extensions.DependencyInjection, or any other.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: service inputs fail their runs.</value>
+    public IServiceProvider? Services { get; set; }
+
     /// <summary>The clock for run and node times.</summary>
     /// <value>The default value is <see cref="TimeProvider.System"/>.</value>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;

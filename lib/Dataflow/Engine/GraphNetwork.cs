@@ -90,6 +90,13 @@ internal sealed class GraphNetwork : IAsyncDisposable
     /// <summary>Hands a new run to the start block. False when the network no longer takes runs.</summary>
     public bool Dispatch(GraphRun run) => StartStep.Block!.Post(run);
 
+    /// <summary>Hands a run back to a block after it waited outside (at a gate). False when the network no longer takes runs.</summary>
+    public static bool Resume(GraphRun run, Step step)
+    {
+        run.Unclaim();
+        return step.Block!.Post(run);
+    }
+
     /// <summary>Waits until every run has left, then completes every block and stops the blocking threads.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -163,6 +170,8 @@ internal sealed class GraphNetwork : IAsyncDisposable
         public Step(GraphNetwork network, GraphNode node)
         {
             _network = network;
+            Node = node;
+            Effects = network.Graph.Options.Effects.Where(e => e.Source == node.Type).GroupBy(e => e.Target).ToFrozenDictionary(g => g.Key, g => g.ToArray());
             Name = node.Name;
             NodeType = node.Type;
             _tag = new("dataflow.node", node.Name);
@@ -175,6 +184,13 @@ internal sealed class GraphNetwork : IAsyncDisposable
         public string Name { get; }
 
         public Type NodeType { get; }
+
+        public GraphNode Node { get; }
+
+        /// <summary>The effects on transitions out of this node, by target type, in the order attached.</summary>
+        public FrozenDictionary<Type, TransitionEffect[]> Effects { get; }
+
+        public GraphNetwork Network => _network;
 
         public ActionBlock<GraphRun>? Block { get; set; }
 
@@ -204,6 +220,30 @@ internal sealed class GraphNetwork : IAsyncDisposable
             }
 
             var node = run.CurrentNode;
+            if (!Node.Inputs.IsEmpty && !ReferenceEquals(run.PreparedNode, node))
+            {
+                try
+                {
+                    await InputResolver.FillAsync(run, Node, node, engine.TimeProvider).ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    await engine.FinishAsync(run, e is OperationCanceledException && run.CancellationToken.IsCancellationRequested ? RunState.Cancelled : RunState.Failed, null, e).ConfigureAwait(false);
+                    _network.Leave();
+                    return;
+                }
+
+                if (Node.Inputs.Gates.Count > 0)
+                {
+                    // Wait outside the network: the run gives back its node slot and its admission slot.
+                    _network.Leave();
+                    engine.WaitAtGates(run, this, node);
+                    return;
+                }
+
+                run.PreparedNode = node;
+            }
+
             run.Context.Iteration = run.Iterations;
             run.Iterations++;
             var time = engine.TimeProvider;
@@ -250,7 +290,24 @@ internal sealed class GraphNetwork : IAsyncDisposable
 
             activity?.SetTag("dataflow.outcome", "ok");
             activity?.Dispose();
-            await engine.EmitTransitionAsync(run, Name, nextStep!.Name).ConfigureAwait(false);
+            if (Effects.TryGetValue(nextStep!.NodeType, out var effects))
+            {
+                foreach (var effect in effects)
+                {
+                    try
+                    {
+                        await effect.Invoke(node, next!, run.Context).ConfigureAwait(false);
+                    }
+                    catch (Exception e)
+                    {
+                        await engine.FinishAsync(run, RunState.Failed, null, new EffectException(effect.Name, e)).ConfigureAwait(false);
+                        _network.Leave();
+                        return;
+                    }
+                }
+            }
+
+            await engine.EmitTransitionAsync(run, Name, nextStep.Name).ConfigureAwait(false);
             if (nextStep.Block is null)
             {
                 await engine.FinishAsync(run, RunState.Done, next, null).ConfigureAwait(false);

@@ -14,6 +14,7 @@ public sealed class GraphRun
     private readonly Lock _gate = new();
     private readonly List<INode> _trace = [];
     private readonly List<NodeTiming> _timings = [];
+    private readonly List<DependencyTiming> _dependencyTimings = [];
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _cancellation = new();
     private readonly CancellationToken _token;
@@ -30,7 +31,7 @@ public sealed class GraphRun
     private int _sequence;
     private int _owner;
 
-    internal GraphRun(string id, Graph graph, INode start, OutputPolicy policy, int maxIterations, TimeProvider time, bool trackMemory)
+    internal GraphRun(string id, Graph graph, INode start, OutputPolicy policy, int maxIterations, TimeProvider time, bool trackMemory, IServiceProvider? services)
     {
         Id = id;
         Graph = graph;
@@ -44,7 +45,7 @@ public sealed class GraphRun
         TracksMemory = trackMemory;
         _rssAtStart = trackMemory ? Diagnostics.ProcessMemory.ResidentBytes() : 0;
         _token = _cancellation.Token;
-        Context = new NodeContext(id, _token);
+        Context = new NodeContext(id, _token, services);
     }
 
     /// <summary>The run's id within its engine: <c>g1</c>, <c>g2</c>, ….</summary>
@@ -128,6 +129,18 @@ public sealed class GraphRun
         }
     }
 
+    /// <summary>One timing per dependency computed for the run (each at most once), in the order they finished.</summary>
+    public IReadOnlyList<DependencyTiming> DepTimings
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _dependencyTimings];
+            }
+        }
+    }
+
     /// <summary>Finishes when the run reaches its final state. It never faults: read <see cref="State"/> and <see cref="Exception"/>.</summary>
     public Task Completion => _completion.Task;
 
@@ -144,6 +157,38 @@ public sealed class GraphRun
     internal long StartTimestamp => _startTimestamp;
 
     internal bool StartEmitted { get; set; }
+
+    /// <summary>The node whose inputs are filled in, so that a run resuming from a gate does not fill them again.</summary>
+    internal INode? PreparedNode { get; set; }
+
+    /// <summary>Dependency values computed for this run, by spec; guarded by the run's lock.</summary>
+    internal Dictionary<DependencySpec, object?> DependencyCache { get; } = [];
+
+    internal int NextGateNumber { get; set; }
+
+    internal void RecordDependency(DependencyTiming timing)
+    {
+        lock (_gate)
+        {
+            _dependencyTimings.Add(timing);
+        }
+    }
+
+    internal bool TryGetDependency(DependencySpec spec, out object? value)
+    {
+        lock (_gate)
+        {
+            return DependencyCache.TryGetValue(spec, out value);
+        }
+    }
+
+    internal void StoreDependency(DependencySpec spec, object? value)
+    {
+        lock (_gate)
+        {
+            DependencyCache[spec] = value;
+        }
+    }
 
     internal System.Diagnostics.Activity? Activity { get; set; }
 

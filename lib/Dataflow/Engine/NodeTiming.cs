@@ -7,3 +7,8 @@ namespace Dataflow;
 /// <param name="End">When the node ended.</param>
 /// <param name="DurationMs">The monotonic duration in milliseconds.</param>
 public sealed record NodeTiming(string Node, Type NodeType, DateTimeOffset Start, DateTimeOffset End, double DurationMs);
+
+/// <summary>One dependency computed for a run, timed with a monotonic clock.</summary>
+/// <param name="Name">The dependency's name (its type name, or the service type's).</param>
+/// <param name="DurationMs">How long it took, in milliseconds.</param>
+public sealed record DependencyTiming(string Name, double DurationMs);

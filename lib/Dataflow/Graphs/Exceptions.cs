@@ -91,3 +91,66 @@ public sealed class NodeContractException : DataflowException
     {
     }
 }
+
+/// <summary>A dependency failed or could not be created; the original exception is the inner exception.</summary>
+public sealed class DependencyException : DataflowException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="dependency">The dependency's name.</param>
+    /// <param name="node">The node it was computed for.</param>
+    /// <param name="message">What went wrong.</param>
+    /// <param name="innerException">The cause.</param>
+    public DependencyException(string dependency, string node, string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Dependency = dependency;
+        Node = node;
+    }
+
+    /// <summary>The dependency's name.</summary>
+    public string Dependency { get; }
+
+    /// <summary>The node it was computed for.</summary>
+    public string Node { get; }
+}
+
+/// <summary>A recall found no match in the run's trace.</summary>
+public sealed class RecallException : DataflowException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="node">The node whose input was recalled.</param>
+    /// <param name="property">The input.</param>
+    /// <param name="type">The type recalled.</param>
+    public RecallException(string node, string property, Type type)
+        : base($"Node '{node}' recalls '{property}' of type '{TypeNames.Of(type)}', but no earlier node in the run's trace is or holds one.")
+    {
+        Node = node;
+        Property = property;
+        Type = type;
+    }
+
+    /// <summary>The node whose input was recalled.</summary>
+    public string Node { get; }
+
+    /// <summary>The input.</summary>
+    public string Property { get; }
+
+    /// <summary>The type recalled.</summary>
+    public Type Type { get; }
+}
+
+/// <summary>A transition effect threw; the original exception is the inner exception.</summary>
+public sealed class EffectException : DataflowException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="effect">The effect's name.</param>
+    /// <param name="innerException">The cause.</param>
+    public EffectException(string effect, Exception innerException)
+        : base($"Effect '{effect}' failed: {innerException?.GetType().Name}: {innerException?.Message}", innerException)
+    {
+        Effect = effect;
+    }
+
+    /// <summary>The effect's name.</summary>
+    public string Effect { get; }
+}

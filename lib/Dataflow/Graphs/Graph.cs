@@ -74,6 +74,11 @@ public sealed class Graph
         var nodes = Discover(startType, errors);
         ValidateTermination(nodes, errors);
         ValidateOptions(options, nodes, errors);
+        var inputs = new InputAnalyzer(errors);
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            nodes[i] = nodes[i] with { Inputs = inputs.Analyze(nodes[i].Type, nodes[i].Name, nodes[i].Type == startType) };
+        }
         if (errors.Count > 0)
         {
             throw new InvalidGraphException(errors);
@@ -296,6 +301,15 @@ public sealed class Graph
                 errors.Add($"{nameof(NodeOptions.MaxDegreeOfParallelism)} of node '{type.Name}' is {dop}; use a positive number or {nameof(GraphOptions)}.{nameof(GraphOptions.Unbounded)}.");
             }
         }
+
+        foreach (var effect in options.Effects)
+        {
+            var source = nodes.FirstOrDefault(n => n.Type == effect.Source);
+            if (source is null || !source.Successors.Contains(effect.Target))
+            {
+                errors.Add($"Effect '{effect.Name}' is attached to {effect.Source.Name} -> {effect.Target.Name}, which is not an edge of this graph.");
+            }
+        }
     }
 }
 
@@ -307,6 +321,14 @@ public readonly record struct GraphEdge(Type From, Type To);
 /// <summary>What discovery learned about one node type.</summary>
 internal sealed record GraphNode(Type Type, string Name, IReadOnlyList<Type> Successors, Type? Declared)
 {
+    /// <summary>The inputs the engine fills in before the node runs.</summary>
+    public InputPlan Inputs { get; init; } = InputPlan.None;
+
+    /// <summary>Public readable properties that are not inputs: what a recall may copy from this node.</summary>
+    public PropertyInfo[] PlainProperties { get; } = Type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+        .Where(p => p.CanRead && p.GetIndexParameters().Length == 0 && !p.IsDefined(typeof(DepAttribute)) && !p.IsDefined(typeof(RecallAttribute)) && !p.IsDefined(typeof(GateAttribute)))
+        .ToArray();
+
     /// <summary>A node with no successors ends its run. A node whose declaration failed also has none, but is not terminal.</summary>
     public bool IsTerminal => Successors.Count == 0 && Declared is null;
 }

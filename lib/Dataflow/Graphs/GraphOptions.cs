@@ -41,6 +41,52 @@ public sealed class GraphOptions
         return options;
     }
 
+    /// <summary>
+    /// Attaches a side effect to the transition from <typeparamref name="TSource"/> to <typeparamref name="TTarget"/>:
+    /// it runs after the source node has produced the target node and before the target runs. Several effects on
+    /// one transition run in the order they were attached. An effect that throws fails the run with
+    /// <see cref="EffectException"/>.
+    /// </summary>
+    /// <typeparam name="TSource">The node type that returns.</typeparam>
+    /// <typeparam name="TTarget">The node type it returns.</typeparam>
+    /// <param name="effect">The effect: it sees both nodes and the run's context.</param>
+    /// <param name="name">A name for errors; <c>TSource -> TTarget</c> when null.</param>
+    /// <returns>These options, for chaining.</returns>
+    public GraphOptions Effect<TSource, TTarget>(Func<TSource, TTarget, NodeContext, ValueTask> effect, string? name = null)
+        where TSource : INode
+        where TTarget : INode
+    {
+        ArgumentNullException.ThrowIfNull(effect);
+        Effects.Add(new TransitionEffect(
+            name ?? $"{typeof(TSource).Name} -> {typeof(TTarget).Name}",
+            typeof(TSource),
+            typeof(TTarget),
+            (source, target, context) => effect((TSource)source, (TTarget)target, context)));
+        return this;
+    }
+
+    /// <summary>Attaches a synchronous side effect to a transition; see the asynchronous overload.</summary>
+    /// <typeparam name="TSource">The node type that returns.</typeparam>
+    /// <typeparam name="TTarget">The node type it returns.</typeparam>
+    /// <param name="effect">The effect.</param>
+    /// <param name="name">A name for errors; <c>TSource -> TTarget</c> when null.</param>
+    /// <returns>These options, for chaining.</returns>
+    public GraphOptions Effect<TSource, TTarget>(Action<TSource, TTarget> effect, string? name = null)
+        where TSource : INode
+        where TTarget : INode
+    {
+        ArgumentNullException.ThrowIfNull(effect);
+        return Effect<TSource, TTarget>(
+            (source, target, _) =>
+            {
+                effect(source, target);
+                return ValueTask.CompletedTask;
+            },
+            name);
+    }
+
+    internal List<TransitionEffect> Effects { get; } = [];
+
     internal GraphOptions Clone()
     {
         var copy = new GraphOptions
@@ -48,6 +94,7 @@ public sealed class GraphOptions
             MaxDegreeOfParallelism = MaxDegreeOfParallelism,
             MaxRunsInFlight = MaxRunsInFlight,
         };
+        copy.Effects.AddRange(Effects);
         foreach (var (type, node) in Nodes)
         {
             copy.Nodes[type] = new NodeOptions { MaxDegreeOfParallelism = node.MaxDegreeOfParallelism, Blocking = node.Blocking };
@@ -56,6 +103,9 @@ public sealed class GraphOptions
         return copy;
     }
 }
+
+/// <summary>A side effect on one transition.</summary>
+internal sealed record TransitionEffect(string Name, Type Source, Type Target, Func<INode, INode, NodeContext, ValueTask> Invoke);
 
 /// <summary>Options of one node type; unset values fall back to the graph's.</summary>
 public sealed class NodeOptions

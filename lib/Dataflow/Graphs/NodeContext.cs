@@ -6,10 +6,11 @@ namespace Dataflow;
 /// </summary>
 public sealed class NodeContext
 {
-    internal NodeContext(string runId, CancellationToken cancellationToken)
+    internal NodeContext(string runId, CancellationToken cancellationToken, IServiceProvider? services)
     {
         RunId = runId;
         CancellationToken = cancellationToken;
+        Services = services;
     }
 
     /// <summary>The id of the run, such as <c>g1</c>.</summary>
@@ -20,6 +21,9 @@ public sealed class NodeContext
     /// or engine shutdown. Pass it to everything the node awaits.
     /// </summary>
     public CancellationToken CancellationToken { get; }
+
+    /// <summary>The engine's services (<see cref="GraphEngineOptions.Services"/>), if any.</summary>
+    public IServiceProvider? Services { get; }
 
     /// <summary>How many nodes the run has executed before this one (0 for the start node).</summary>
     public int Iteration { get; internal set; }

@@ -75,3 +75,22 @@ public sealed class GateSink : IEventSink
         Interlocked.Increment(ref _count);
     }
 }
+
+/// <summary>Completes once it has seen a number of events of one kind.</summary>
+public sealed class KindCountdownSink(EventKind kind, int count) : IEventSink
+{
+    private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _seen;
+
+    public Task Reached => _reached.Task;
+
+    public ValueTask WriteAsync(GraphEvent graphEvent, CancellationToken cancellationToken)
+    {
+        if (graphEvent.Kind == kind && Interlocked.Increment(ref _seen) >= count)
+        {
+            _reached.TrySetResult();
+        }
+
+        return default;
+    }
+}

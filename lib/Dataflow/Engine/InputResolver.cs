@@ -1,0 +1,118 @@
+namespace Dataflow.Engine;
+
+/// <summary>Fills a node's dependency and recall inputs before it runs.</summary>
+internal static class InputResolver
+{
+    public static async ValueTask FillAsync(GraphRun run, GraphNode node, INode instance, TimeProvider time)
+    {
+        var plan = node.Inputs;
+        foreach (var level in plan.Levels)
+        {
+            // Dependencies within a level do not depend on each other: compute the missing ones concurrently.
+            var missing = level.Where(spec => !run.TryGetDependency(spec, out _)).ToArray();
+            if (missing.Length == 1)
+            {
+                await ComputeAsync(run, node, missing[0], time).ConfigureAwait(false);
+            }
+            else if (missing.Length > 1)
+            {
+                await Task.WhenAll(missing.Select(spec => ComputeAsync(run, node, spec, time).AsTask())).ConfigureAwait(false);
+            }
+        }
+
+        foreach (var input in plan.Dependencies)
+        {
+            run.TryGetDependency(input.Spec, out var value);
+            input.Property.SetValue(instance, value);
+        }
+
+        foreach (var recall in plan.Recalls)
+        {
+            recall.Property.SetValue(instance, Recall(run, recall.Property.PropertyType) is { Found: true } hit
+                ? hit.Value
+                : throw new RecallException(node.Name, recall.Property.Name, recall.Property.PropertyType));
+        }
+    }
+
+    private static async ValueTask ComputeAsync(GraphRun run, GraphNode node, DependencySpec spec, TimeProvider time)
+    {
+        var started = time.GetTimestamp();
+        object? value;
+        try
+        {
+            value = spec.DependencyType is null
+                ? Service(run, node, spec)
+                : await spec.Resolve!(Create(run, node, spec), run.Context).ConfigureAwait(false);
+        }
+        catch (DependencyException)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            throw new DependencyException(spec.Name, node.Name, $"Dependency '{spec.Name}' of node '{node.Name}' failed: {e.GetType().Name}: {e.Message}", e);
+        }
+
+        run.RecordDependency(new DependencyTiming(spec.Name, time.GetElapsedTime(started).TotalMilliseconds));
+        run.StoreDependency(spec, value);
+    }
+
+    private static object Service(GraphRun run, GraphNode node, DependencySpec spec)
+        => run.Context.Services?.GetService(spec.ValueType)
+            ?? throw new DependencyException(
+                spec.Name,
+                node.Name,
+                $"Dependency '{spec.Name}' of node '{node.Name}' has no service: register a '{TypeNames.Of(spec.ValueType)}' in the IServiceProvider given to GraphEngineOptions.Services.");
+
+    private static object Create(GraphRun run, GraphNode node, DependencySpec spec)
+    {
+        var type = spec.DependencyType!;
+        var instance = run.Context.Services?.GetService(type);
+        if (instance is null)
+        {
+            if (type.GetConstructor(Type.EmptyTypes) is null)
+            {
+                throw new DependencyException(
+                    spec.Name,
+                    node.Name,
+                    $"Dependency '{spec.Name}' of node '{node.Name}' cannot be created: give it a parameterless constructor, or register it in GraphEngineOptions.Services.");
+            }
+
+            instance = Activator.CreateInstance(type)!;
+        }
+
+        foreach (var input in spec.Inputs)
+        {
+            run.TryGetDependency(input.Spec, out var value);
+            input.Property.SetValue(instance, value);
+        }
+
+        return instance;
+    }
+
+    /// <summary>
+    /// Walks the trace from the most recent earlier node back: the first node of the type wins, or else the first
+    /// non-null plain property of that type on it.
+    /// </summary>
+    private static (bool Found, object? Value) Recall(GraphRun run, Type type)
+    {
+        var trace = run.Trace;
+        for (var i = trace.Count - 2; i >= 0; i--)
+        {
+            if (type.IsInstanceOfType(trace[i]))
+            {
+                return (true, trace[i]);
+            }
+
+            foreach (var property in run.Graph.Find(trace[i].GetType())?.PlainProperties ?? [])
+            {
+                if (type.IsAssignableFrom(property.PropertyType) && property.GetValue(trace[i]) is { } value)
+                {
+                    return (true, value);
+                }
+            }
+        }
+
+        return (false, null);
+    }
+}
