@@ -19,6 +19,7 @@ public sealed class RunCommandTests : CliTestBase
             Assert.That(runs.Values.Count(r => r[^1] == "fail"), Is.EqualTo(3));
             Assert.That(result.Output, Does.Contain("Summary").And.Contain($"events written: {events.Count} "));
             Assert.That(result.Output, Does.Contain("p50").And.Contain("slowest node types").And.Contain("latency histogram"));
+            Assert.That(result.Output, Does.Contain("dependency timings").And.Contain("CustomerTierLookup"), "the sample's [Dep] input is computed and timed by the engine");
             Assert.That(result.Error, Does.Contain("exit code 1: 3 runs failed"));
         }
     }

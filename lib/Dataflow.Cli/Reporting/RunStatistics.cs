@@ -11,6 +11,7 @@ internal sealed class RunStatistics
     private readonly Lock _gate = new();
     private readonly List<double> _latencies = [];
     private readonly Dictionary<string, List<double>> _nodeDurations = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<double>> _dependencyDurations = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Node, string Type), (int Count, string Example)> _errors = [];
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
     private long _submitted;
@@ -50,6 +51,7 @@ internal sealed class RunStatistics
     public void OnEnded(GraphRun run)
     {
         var timings = run.NodeTimings;
+        var dependencies = run.DepTimings;
         var latency = run.EndedAt is { } end ? (end - run.StartedAt).TotalMilliseconds : run.Elapsed.TotalMilliseconds;
         lock (_gate)
         {
@@ -61,13 +63,12 @@ internal sealed class RunStatistics
 
             foreach (var timing in timings)
             {
-                if (!_nodeDurations.TryGetValue(timing.Node, out var list))
-                {
-                    list = [];
-                    _nodeDurations[timing.Node] = list;
-                }
+                Add(_nodeDurations, timing.Node, timing.DurationMs);
+            }
 
-                list.Add(timing.DurationMs);
+            foreach (var timing in dependencies)
+            {
+                Add(_dependencyDurations, timing.Name, timing.DurationMs);
             }
 
             if (run.State == RunState.Failed && run.Exception is { } error)
@@ -104,11 +105,27 @@ internal sealed class RunStatistics
     }
 
     /// <summary>Per node type: executions, mean and p99 in milliseconds, slowest mean first.</summary>
-    public IReadOnlyList<NodeStats> Nodes()
+    public IReadOnlyList<NodeStats> Nodes() => Summarize(_nodeDurations);
+
+    /// <summary>Per dependency: computations, mean and p99 in milliseconds, slowest mean first.</summary>
+    public IReadOnlyList<NodeStats> Dependencies() => Summarize(_dependencyDurations);
+
+    private static void Add(Dictionary<string, List<double>> durations, string name, double durationMs)
+    {
+        if (!durations.TryGetValue(name, out var list))
+        {
+            list = [];
+            durations[name] = list;
+        }
+
+        list.Add(durationMs);
+    }
+
+    private IReadOnlyList<NodeStats> Summarize(Dictionary<string, List<double>> durations)
     {
         lock (_gate)
         {
-            return [.. _nodeDurations
+            return [.. durations
                 .Select(kv =>
                 {
                     var sorted = kv.Value.ToArray();

@@ -47,22 +47,8 @@ internal static class Summary
         ansi.Write(states);
         ansi.Write(latency);
 
-        var nodes = stats.Nodes();
-        if (nodes.Count > 0)
-        {
-            var slowest = new Table().Border(border).Title("slowest node types").AddColumns("node", "executions", "mean ms", "p99 ms", "max ms");
-            foreach (var column in slowest.Columns.Skip(1))
-            {
-                column.RightAligned();
-            }
-
-            foreach (var node in nodes.Take(5))
-            {
-                slowest.AddRow(Markup.Escape(node.Node), N(node.Count), Ms(node.MeanMs), Ms(node.P99Ms), Ms(node.MaxMs));
-            }
-
-            ansi.Write(slowest);
-        }
+        WriteTimings(ansi, border, "slowest node types", "node", "executions", stats.Nodes());
+        WriteTimings(ansi, border, "dependency timings", "dependency", "computed", stats.Dependencies());
 
         var errors = stats.TopErrors(5);
         if (errors.Count > 0)
@@ -79,7 +65,6 @@ internal static class Summary
 
         ansi.MarkupLine(Invariant(
             $"events written: {report.EventsWritten}{(report.EventsLost > 0 ? $" ([red]{report.EventsLost} not written[/])" : string.Empty)} to {Markup.Escape(report.DatabasePath)} (session {Markup.Escape(report.SessionId)})"));
-        ansi.MarkupLine("dependency timings: [dim]not yet available (node dependencies are issue 5)[/]");
 
         var histogram = Histogram.Render(latencies, unicode: console.IsTerminal);
         if (histogram.Count > 0)
@@ -91,6 +76,27 @@ internal static class Summary
                 ansi.WriteLine(line);
             }
         }
+    }
+
+    private static void WriteTimings(IAnsiConsole ansi, TableBorder border, string title, string name, string count, IReadOnlyList<NodeStats> rows)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        var table = new Table().Border(border).Title(title).AddColumns(name, count, "mean ms", "p99 ms", "max ms");
+        foreach (var column in table.Columns.Skip(1))
+        {
+            column.RightAligned();
+        }
+
+        foreach (var row in rows.Take(5))
+        {
+            table.AddRow(Markup.Escape(row.Node), N(row.Count), Ms(row.MeanMs), Ms(row.P99Ms), Ms(row.MaxMs));
+        }
+
+        ansi.Write(table);
     }
 
     private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);

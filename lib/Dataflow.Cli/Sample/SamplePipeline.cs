@@ -7,8 +7,8 @@ namespace Dataflow.Cli.Sample;
 //                   └──> Review   ──> Shipped      (Review is a [BlockingNode]: a synchronous fraud check)
 //
 // Order fails on purpose for a quantity of zero or less; Review fails on purpose for a flagged customer.
-// Priced looks up the customer's tier asynchronously: the pipeline's "dependency". Dependencies as node inputs
-// (resolved and timed by the engine once per run) are issue 5; until then the node calls the lookup itself.
+// Priced needs the customer's tier: a [Dep] input that the engine computes once per run with CustomerTierLookup
+// (an asynchronous stand-in for a remote service) and times into the run's dependency timings.
 
 /// <summary>The sample's start node: one order, as read from a JSONL line or generated.</summary>
 /// <param name="Id">The order number.</param>
@@ -37,17 +37,19 @@ public sealed record Order(int Id, string Customer, int Quantity, decimal UnitPr
 /// <param name="Total">The order's total.</param>
 public sealed record Priced(int Id, string Customer, decimal Total) : INode<Route>
 {
+    /// <summary>The customer's tier, filled in by the engine before the node runs.</summary>
+    [Dep(typeof(CustomerTierLookup))]
+    public CustomerTier Tier { get; set; }
+
     /// <inheritdoc/>
-    public async ValueTask<Route> RunAsync(NodeContext context)
+    public ValueTask<Route> RunAsync(NodeContext context)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var tier = await CustomerDirectory.LookupTierAsync(Customer, context.CancellationToken).ConfigureAwait(false);
         if (Total >= 1000m)
         {
-            return new Review(Id, Customer, Total);
+            return ValueTask.FromResult<Route>(new Review(Id, Customer, Total));
         }
 
-        return tier == CustomerTier.Gold ? new Express(Id, Total) : new Standard(Id, Total);
+        return ValueTask.FromResult<Route>(Tier == CustomerTier.Gold ? new Express(Id, Total) : new Standard(Id, Total));
     }
 }
 
@@ -129,7 +131,18 @@ public enum CustomerTier
     Gold,
 }
 
-/// <summary>A stand-in for a remote customer service: the sample's asynchronous dependency.</summary>
+/// <summary>The sample's dependency: looks up the tier of the run's customer (the start node's).</summary>
+public sealed class CustomerTierLookup : IDependency<CustomerTier>
+{
+    /// <inheritdoc/>
+    public ValueTask<CustomerTier> ResolveAsync(NodeContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return CustomerDirectory.LookupTierAsync(((Order)context.StartNode).Customer, context.CancellationToken);
+    }
+}
+
+/// <summary>A stand-in for a remote customer service.</summary>
 internal static class CustomerDirectory
 {
     internal static readonly string[] Customers = ["ada", "grace", "linus", "barbara", "ken", "margaret", "dennis", "mallory"];

@@ -45,7 +45,7 @@ public sealed class GraphRun
         TracksMemory = trackMemory;
         _rssAtStart = trackMemory ? Diagnostics.ProcessMemory.ResidentBytes() : 0;
         _token = _cancellation.Token;
-        Context = new NodeContext(id, _token, services);
+        Context = new NodeContext(id, start, _token, services);
     }
 
     /// <summary>The run's id within its engine: <c>g1</c>, <c>g2</c>, ….</summary>

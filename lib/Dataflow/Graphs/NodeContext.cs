@@ -6,9 +6,10 @@ namespace Dataflow;
 /// </summary>
 public sealed class NodeContext
 {
-    internal NodeContext(string runId, CancellationToken cancellationToken, IServiceProvider? services)
+    internal NodeContext(string runId, INode startNode, CancellationToken cancellationToken, IServiceProvider? services)
     {
         RunId = runId;
+        StartNode = startNode;
         CancellationToken = cancellationToken;
         Services = services;
     }
@@ -21,6 +22,12 @@ public sealed class NodeContext
     /// or engine shutdown. Pass it to everything the node awaits.
     /// </summary>
     public CancellationToken CancellationToken { get; }
+
+    /// <summary>
+    /// The node the run started from, as the caller supplied it: where a run's own inputs live, and so what a
+    /// dependency (computed once per run) usually reads.
+    /// </summary>
+    public INode StartNode { get; }
 
     /// <summary>The engine's services (<see cref="GraphEngineOptions.Services"/>), if any.</summary>
     public IServiceProvider? Services { get; }
