@@ -21,7 +21,7 @@ internal static class Program
     {
         if (args.Length > 0 && args[0] == "bdn")
         {
-            BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..], new BenchConfig());
+            BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args[1..], BenchConfig.Create());
             return 0;
         }
 

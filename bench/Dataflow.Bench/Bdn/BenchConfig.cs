@@ -5,19 +5,19 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 namespace Dataflow.Bench.Bdn;
 
 /// <summary>
-/// In-process jobs (so that <see cref="FigureColumn"/> can read the figures the benchmarks record, and so that
-/// BenchmarkDotNet does not generate a project under our warnings-as-errors build), plus the figure columns.
+/// BenchmarkDotNet's defaults with in-process jobs (so that <see cref="FigureColumn"/> can read the figures the
+/// benchmarks record, and so that BenchmarkDotNet does not generate a project under our warnings-as-errors build),
+/// plus the figure columns.
 /// </summary>
-internal sealed class BenchConfig : ManualConfig
+internal static class BenchConfig
 {
-    public BenchConfig()
-    {
-        AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithId("InProcess"));
-        AddColumn(
-            new FigureColumn(Figures.HeartbeatLag, "Heartbeat max lag (ms)"),
-            new FigureColumn(Figures.RunP50, "Run p50 (ms)"),
-            new FigureColumn(Figures.RunP99, "Run p99 (ms)"),
-            new FigureColumn(Figures.PeakMb, "Peak working set (MB)"),
-            new FigureColumn(Figures.Lost, "Lost events"));
-    }
+    public static IConfig Create()
+        => ManualConfig.Create(DefaultConfig.Instance)
+            .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithId("InProcess"))
+            .AddColumn(
+                new FigureColumn(Figures.HeartbeatLag, "Heartbeat max lag (ms)"),
+                new FigureColumn(Figures.RunP50, "Run p50 (ms)"),
+                new FigureColumn(Figures.RunP99, "Run p99 (ms)"),
+                new FigureColumn(Figures.PeakMb, "Peak working set (MB)"),
+                new FigureColumn(Figures.Lost, "Lost events"));
 }
