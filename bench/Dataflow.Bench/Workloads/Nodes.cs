@@ -50,5 +50,5 @@ public sealed record BlockingDone : INode;
 /// <summary>A context for baselines that call nodes directly, outside any engine.</summary>
 internal static class BaselineContext
 {
-    public static NodeContext Create(string id) => new(id, CancellationToken.None);
+    public static NodeContext Create(string id, INode start) => new(id, start, CancellationToken.None, services: null);
 }

@@ -41,7 +41,7 @@ internal static class StarvationWorkload
 
     public static async Task<StarvationFigures> RunPlainAsync(int runs)
     {
-        var context = BaselineContext.Create("plain");
+        var context = BaselineContext.Create("plain", new StressStart(DelayMs));
         var tasks = new Task<double>[runs];
         await using var heartbeat = Heartbeat.Start();
         using var pool = PoolQueue.Start();

@@ -66,7 +66,7 @@ internal sealed class ThroughputWorkload : IAsyncDisposable
     /// <returns>Runs per second.</returns>
     public static async Task<double> RunChainAsync(int runs)
     {
-        var context = BaselineContext.Create("chain");
+        var context = BaselineContext.Create("chain", new PingStart(0));
         var step = new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, EnsureOrdered = false };
         var link = new DataflowLinkOptions { PropagateCompletion = true };
         long done = 0;
