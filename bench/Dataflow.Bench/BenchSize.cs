@@ -17,6 +17,9 @@ internal sealed record BenchSize(
     int StoreSearchEntries,
     int StoreSearchRepetitions)
 {
+    /// <summary>How long the throughput and fan-out cases warm both sides up before measuring.</summary>
+    public TimeSpan WarmUp => Repetitions > 1 ? TimeSpan.FromSeconds(1) : TimeSpan.Zero;
+
     public static readonly BenchSize Smoke = new("smoke", 1, 2_000, 500, 60, 8, 50, 1, 20_000, 20_000, 2_000, 200, 5_000, 10);
 
     public static readonly BenchSize Quick = new("quick", 3, 100_000, 20_000, 1_000, 64, 200, 3, 400_000, 200_000, 100_000, 2_000, 100_000, 200);

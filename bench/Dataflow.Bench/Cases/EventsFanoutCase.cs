@@ -16,8 +16,7 @@ internal sealed class EventsFanoutCase : IBenchCase
     public async Task<IReadOnlyList<ReportRow>> RunAsync(BenchSize size)
     {
         var warmup = Math.Min(size.FanoutEvents, 40_000);
-        await FanoutWorkload.RunHubAsync(warmup, Sinks);
-        await FanoutWorkload.RunBroadcastBlockAsync(warmup, Sinks);
+        await Repeat.WarmUpAsync(size.WarmUp, () => FanoutWorkload.RunHubAsync(warmup, Sinks), () => FanoutWorkload.RunBroadcastBlockAsync(warmup, Sinks));
         long lost = 0;
         long baselineLost = 0;
         var (ours, baseline) = await Repeat.MedianAsync(

@@ -18,8 +18,7 @@ internal sealed class ThroughputNormalCase : IBenchCase
         try
         {
             var warmup = Math.Min(size.ThroughputRuns, 20_000);
-            await workload.RunEngineAsync(warmup);
-            await ThroughputWorkload.RunChainAsync(warmup);
+            await Repeat.WarmUpAsync(size.WarmUp, () => workload.RunEngineAsync(warmup), () => ThroughputWorkload.RunChainAsync(warmup));
             (ours, baseline) = await Repeat.MedianAsync(
                 size.Repetitions,
                 () => workload.RunEngineAsync(size.ThroughputRuns),

@@ -14,8 +14,7 @@ internal sealed class ThroughputSilentCase : IBenchCase
     {
         await using var workload = new ThroughputWorkload(OutputPolicy.Silent, withSink: false);
         var warmup = Math.Min(size.ThroughputRuns, 20_000);
-        await workload.RunEngineAsync(warmup);
-        await ThroughputWorkload.RunChainAsync(warmup);
+        await Repeat.WarmUpAsync(size.WarmUp, () => workload.RunEngineAsync(warmup), () => ThroughputWorkload.RunChainAsync(warmup));
         var (ours, baseline) = await Repeat.MedianAsync(
             size.Repetitions,
             () => workload.RunEngineAsync(size.ThroughputRuns),

@@ -16,6 +16,22 @@ internal static class Repeat
         return (Median(a), Median(b));
     }
 
+    /// <summary>
+    /// Runs each workload in turn until <paramref name="duration"/> has passed (at least twice each), so that tiered
+    /// compilation has promoted the hot paths of both sides before anything is measured.
+    /// </summary>
+    public static async Task WarmUpAsync(TimeSpan duration, params Func<Task>[] workloads)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        for (var pass = 0; pass < 2 || watch.Elapsed < duration; pass++)
+        {
+            foreach (var workload in workloads)
+            {
+                await workload();
+            }
+        }
+    }
+
     private static double Median(List<double> values)
     {
         values.Sort();

@@ -10,7 +10,12 @@ internal static class ReportWriter
 {
     private static readonly string[] Headers = ["case", "metric", "ours", "baseline", "baseline value", "ratio", "target", "met"];
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     public static string Table(IReadOnlyList<ReportRow> rows)
     {
