@@ -3,17 +3,23 @@ namespace Dataflow.Bench.Measurement;
 /// <summary>Runs ours and the baseline alternately, so that machine noise hits both alike, and keeps the median of each.</summary>
 internal static class Repeat
 {
-    public static async Task<(double Ours, double Baseline)> MedianAsync(int repetitions, Func<Task<double>> ours, Func<Task<double>> baseline)
+    /// <returns>
+    /// The median of each side, and the median of the per-repetition ratios: each pair ran back to back, so the paired
+    /// ratio cancels most of the load that other work puts on a shared machine.
+    /// </returns>
+    public static async Task<(double Ours, double Baseline, double Ratio)> MedianAsync(int repetitions, Func<Task<double>> ours, Func<Task<double>> baseline)
     {
         var a = new List<double>();
         var b = new List<double>();
+        var ratios = new List<double>();
         for (var i = 0; i < repetitions; i++)
         {
             a.Add(await ours());
             b.Add(await baseline());
+            ratios.Add(a[^1] / b[^1]);
         }
 
-        return (Median(a), Median(b));
+        return (Median(a), Median(b), Median(ratios));
     }
 
     /// <summary>
