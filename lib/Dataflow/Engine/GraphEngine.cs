@@ -422,6 +422,11 @@ public sealed class GraphEngine : IAsyncDisposable
                 step.Network.Leave();
             }
         }
+        catch (Exception e)
+        {
+            // A boundary: whatever went wrong here must still leave the run in a final state.
+            await FinishAsync(run, RunState.Failed, null, e).ConfigureAwait(false);
+        }
         finally
         {
             if (Interlocked.Decrement(ref _background) == 0)

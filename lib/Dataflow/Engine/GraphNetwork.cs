@@ -194,9 +194,12 @@ internal sealed class GraphNetwork : IAsyncDisposable
 
         public ActionBlock<GraphRun>? Block { get; set; }
 
+        /// <summary>
+        /// The block's action. It never throws: an exception here would fault the block and strand every run
+        /// queued in it, so anything unexpected fails only the run at hand.
+        /// </summary>
         public async Task ExecuteAsync(GraphRun run)
         {
-            var engine = _network._engine;
             if (!run.TryClaim())
             {
                 // Cancelled and finished from outside while it waited in this block's buffer.
@@ -204,19 +207,47 @@ internal sealed class GraphNetwork : IAsyncDisposable
                 return;
             }
 
+            Outcome outcome;
+            try
+            {
+                outcome = await StepAsync(run).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                outcome = Outcome.End(RunState.Failed, null, e);
+            }
+
+            if (outcome.Kind == OutcomeKind.HandedOn)
+            {
+                return;
+            }
+
+            try
+            {
+                if (outcome.Kind == OutcomeKind.End)
+                {
+                    await _network._engine.FinishAsync(run, outcome.State, outcome.Result, outcome.Error).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _network.Leave();
+            }
+        }
+
+        /// <summary>Executes the run's current node and hands the run on, or says how it ends.</summary>
+        private async ValueTask<Outcome> StepAsync(GraphRun run)
+        {
+            var engine = _network._engine;
             await engine.EmitStartAsync(run).ConfigureAwait(false);
             if (run.CancellationToken.IsCancellationRequested)
             {
-                await engine.FinishAsync(run, RunState.Cancelled, null, engine.CancelledError(run)).ConfigureAwait(false);
-                _network.Leave();
-                return;
+                return Outcome.End(RunState.Cancelled, null, engine.CancelledError(run));
             }
 
             if (run.MaxIterations > 0 && run.Iterations >= run.MaxIterations)
             {
-                await engine.FinishAsync(run, RunState.Failed, null, new IterationLimitExceededException(run.Id, run.MaxIterations)).ConfigureAwait(false);
-                _network.Leave();
-                return;
+                return Outcome.End(RunState.Failed, null, new IterationLimitExceededException(run.Id, run.MaxIterations));
             }
 
             var node = run.CurrentNode;
@@ -228,9 +259,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
                 }
                 catch (Exception e)
                 {
-                    await engine.FinishAsync(run, e is OperationCanceledException && run.CancellationToken.IsCancellationRequested ? RunState.Cancelled : RunState.Failed, null, e).ConfigureAwait(false);
-                    _network.Leave();
-                    return;
+                    return Outcome.End(IsCancellation(e, run) ? RunState.Cancelled : RunState.Failed, null, e);
                 }
 
                 if (Node.Inputs.Gates.Count > 0)
@@ -238,7 +267,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
                     // Wait outside the network: the run gives back its node slot and its admission slot.
                     _network.Leave();
                     engine.WaitAtGates(run, this, node);
-                    return;
+                    return Outcome.HandedOn;
                 }
 
                 run.PreparedNode = node;
@@ -280,12 +309,10 @@ internal sealed class GraphNetwork : IAsyncDisposable
 
             if (failure is not null)
             {
-                var cancelled = failure is OperationCanceledException && run.CancellationToken.IsCancellationRequested;
+                var cancelled = IsCancellation(failure, run);
                 activity?.SetTag("dataflow.outcome", cancelled ? "cancelled" : "failed");
                 activity?.SetStatus(cancelled ? ActivityStatusCode.Unset : ActivityStatusCode.Error, cancelled ? null : failure.Message);
-                await engine.FinishAsync(run, cancelled ? RunState.Cancelled : RunState.Failed, null, failure).ConfigureAwait(false);
-                _network.Leave();
-                return;
+                return Outcome.End(cancelled ? RunState.Cancelled : RunState.Failed, null, failure);
             }
 
             activity?.SetTag("dataflow.outcome", "ok");
@@ -300,9 +327,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
                     }
                     catch (Exception e)
                     {
-                        await engine.FinishAsync(run, RunState.Failed, null, new EffectException(effect.Name, e)).ConfigureAwait(false);
-                        _network.Leave();
-                        return;
+                        return Outcome.End(RunState.Failed, null, new EffectException(effect.Name, e));
                     }
                 }
             }
@@ -310,31 +335,26 @@ internal sealed class GraphNetwork : IAsyncDisposable
             await engine.EmitTransitionAsync(run, Name, nextStep.Name).ConfigureAwait(false);
             if (nextStep.Block is null)
             {
-                await engine.FinishAsync(run, RunState.Done, next, null).ConfigureAwait(false);
-                _network.Leave();
-                return;
+                return Outcome.End(RunState.Done, next, null);
             }
 
             if (run.CancellationToken.IsCancellationRequested)
             {
                 // Cancelled while the node ran, and the node did not notice: its result is discarded.
-                await engine.FinishAsync(run, RunState.Cancelled, null, engine.CancelledError(run)).ConfigureAwait(false);
-                _network.Leave();
-                return;
+                return Outcome.End(RunState.Cancelled, null, engine.CancelledError(run));
             }
 
             run.Unclaim();
-            if (!nextStep.Block.Post(run))
+            if (nextStep.Block.Post(run))
             {
-                // The engine stopped taking work; only its shutdown completes blocks, after runs have left.
-                if (run.TryClaimForFinish())
-                {
-                    await engine.FinishAsync(run, RunState.Cancelled, null, engine.CancelledError(run)).ConfigureAwait(false);
-                }
-
-                _network.Leave();
+                return Outcome.HandedOn;
             }
+
+            // The engine stopped taking work; only its shutdown completes blocks, after runs have left.
+            return run.TryClaimForFinish() ? Outcome.End(RunState.Cancelled, null, engine.CancelledError(run)) : Outcome.LeaveOnly;
         }
+
+        private static bool IsCancellation(Exception e, GraphRun run) => e is OperationCanceledException && run.CancellationToken.IsCancellationRequested;
 
         private Activity? StartActivity(GraphRun run)
         {
@@ -343,5 +363,27 @@ internal sealed class GraphNetwork : IAsyncDisposable
             activity?.SetTag("dataflow.node", Name);
             return activity;
         }
+    }
+
+    private enum OutcomeKind
+    {
+        /// <summary>The run is in another block's buffer or waits at a gate: nothing more to do here.</summary>
+        HandedOn,
+
+        /// <summary>The run ends here: finish it, then leave the network.</summary>
+        End,
+
+        /// <summary>Someone else finished the run: only leave the network.</summary>
+        LeaveOnly,
+    }
+
+    /// <summary>What a step did with its run.</summary>
+    private readonly record struct Outcome(OutcomeKind Kind, RunState State, INode? Result, Exception? Error)
+    {
+        public static Outcome HandedOn => new(OutcomeKind.HandedOn, default, null, null);
+
+        public static Outcome LeaveOnly => new(OutcomeKind.LeaveOnly, default, null, null);
+
+        public static Outcome End(RunState state, INode? result, Exception? error) => new(OutcomeKind.End, state, result, error);
     }
 }
