@@ -89,7 +89,7 @@ internal static class Schema
         transaction.Commit();
     }
 
-    private static void CheckNotNewer(long version, string path)
+    internal static void CheckNotNewer(long version, string path)
     {
         if (version > CurrentVersion)
         {

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Dapper;
@@ -28,13 +26,7 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
     /// <summary>The longest content stored; longer content is cut, with <c>truncated: true</c> and <c>original_length</c> in its metadata.</summary>
     public const int MaxContentLength = 10_000;
 
-    internal const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
-
     private const int MaxAttemptsOnError = 5;
-
-    private const string SelectEntry =
-        "e.id AS Id, e.session_id AS SessionId, e.timestamp AS Timestamp, e.mode AS Mode, e.channel AS Channel, " +
-        "e.direction AS Direction, e.content AS Content, e.metadata AS Metadata";
 
     private readonly SessionStoreOptions _options;
     private readonly TimeProvider _time;
@@ -42,6 +34,7 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
     private readonly SqliteConnection _writer;
     private readonly Channel<WorkItem> _queue;
     private readonly Task _writeLoop;
+    private readonly HistoryQueries _queries;
     private readonly bool _indexByTrigger;
     private long _written;
     private long _writeFailures;
@@ -111,6 +104,7 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
             throw;
         }
 
+        _queries = new HistoryQueries(OpenReader);
         _queue = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(_options.QueueCapacity)
         {
             SingleReader = true,
@@ -222,90 +216,21 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
     /// <param name="options">Limit, order, mode and filters.</param>
     /// <returns>The hits, each with a highlighted <see cref="StoreEntry.Snippet"/>; empty when the plain text holds no searchable word.</returns>
     /// <exception cref="InvalidSearchQueryException">A raw FTS5 query is malformed.</exception>
-    public IReadOnlyList<StoreEntry> Search(string query, SearchOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(query);
-        options ??= new SearchOptions();
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.Limit, 1, nameof(options.Limit));
-        var match = options.Fts ? query : PlainQuery.ToFts(query);
-        if (string.IsNullOrWhiteSpace(match))
-        {
-            return [];
-        }
-
-        var sql = new StringBuilder()
-            .Append("SELECT ").Append(SelectEntry)
-            .Append(", snippet(entries_fts, 0, @Open, @Close, '…', 16) AS Snippet ")
-            .Append("FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid WHERE entries_fts MATCH @Match");
-        if (options.SessionId is not null)
-        {
-            sql.Append(" AND e.session_id = @SessionId");
-        }
-
-        if (options.Channel is not null)
-        {
-            sql.Append(" AND e.channel = @Channel");
-        }
-
-        if (options.Since is not null)
-        {
-            sql.Append(" AND e.timestamp >= @Since");
-        }
-
-        if (options.Until is not null)
-        {
-            sql.Append(" AND e.timestamp <= @Until");
-        }
-
-        // Newest first walks the FTS5 index backwards by rowid and stops at the limit; bm25 must rank every match.
-        sql.Append(options.Rank ? " ORDER BY bm25(entries_fts) LIMIT @Limit" : " ORDER BY entries_fts.rowid DESC LIMIT @Limit");
-        var parameters = new
-        {
-            Match = match,
-            Open = options.HighlightStart ?? string.Empty,
-            Close = options.HighlightEnd ?? string.Empty,
-            options.SessionId,
-            options.Channel,
-            Since = options.Since is { } since ? Format(since) : null,
-            Until = options.Until is { } until ? Format(until) : null,
-            options.Limit,
-        };
-        try
-        {
-            return Read(sql.ToString(), parameters);
-        }
-        catch (SqliteException ex) when (options.Fts && ex.SqliteErrorCode == SQLitePCL.raw.SQLITE_ERROR)
-        {
-            throw InvalidSearchQueryException.For(query, ex);
-        }
-    }
+    public IReadOnlyList<StoreEntry> Search(string query, SearchOptions? options = null) => _queries.Search(query, options);
 
     /// <summary>The newest entries across every session, newest first.</summary>
     /// <param name="n">How many.</param>
     /// <returns>The entries.</returns>
-    public IReadOnlyList<StoreEntry> Recent(int n = 50)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(n, 0);
-        return Read($"SELECT {SelectEntry} FROM entries e ORDER BY e.id DESC LIMIT @N", new { N = n });
-    }
+    public IReadOnlyList<StoreEntry> Recent(int n = 50) => _queries.Recent(n);
 
     /// <summary>Every entry of one session, oldest first.</summary>
     /// <param name="sessionId">The session; this one when null.</param>
     /// <returns>The entries.</returns>
-    public IReadOnlyList<StoreEntry> SessionEntries(string? sessionId = null)
-        => Read($"SELECT {SelectEntry} FROM entries e WHERE e.session_id = @SessionId ORDER BY e.id", new { SessionId = sessionId ?? SessionId });
+    public IReadOnlyList<StoreEntry> SessionEntries(string? sessionId = null) => _queries.SessionEntries(sessionId ?? SessionId);
 
     /// <summary>Every session in the file, newest first, with its entry count.</summary>
     /// <returns>The sessions.</returns>
-    public IReadOnlyList<SessionInfo> Sessions()
-    {
-        using var connection = OpenReader();
-        return connection.Query<SessionRow>(
-                "SELECT s.id AS Id, s.started_at AS StartedAt, s.cwd AS Cwd, s.metadata AS Metadata, " +
-                "(SELECT count(*) FROM entries e WHERE e.session_id = s.id) AS EntryCount FROM sessions s ORDER BY s.started_at DESC, s.id DESC")
-            .Select(r => new SessionInfo(r.Id, Parse(r.StartedAt), r.Cwd, r.Metadata, r.EntryCount))
-            .ToList();
-    }
+    public IReadOnlyList<SessionInfo> Sessions() => _queries.Sessions();
 
     /// <summary>
     /// A text summary of the latest entries of other sessions (the <c>debug</c> channel left out), oldest first, one
@@ -314,46 +239,7 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
     /// </summary>
     /// <param name="budget">The most characters to return.</param>
     /// <returns>The summary.</returns>
-    public string CrossSessionContext(int budget = 2000)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(budget);
-        const string Header = "Previous session context:";
-        if (budget <= Header.Length)
-        {
-            return string.Empty;
-        }
-
-        var entries = Read(
-            $"SELECT {SelectEntry} FROM entries e WHERE e.session_id <> @SessionId AND e.channel <> 'debug' ORDER BY e.id DESC LIMIT @N",
-            new { SessionId, N = Math.Clamp(budget / 20, 1, 500) });
-        var lines = new List<string>();
-        var used = Header.Length;
-        foreach (var entry in entries)
-        {
-            var content = entry.Content.ReplaceLineEndings(" ");
-            if (content.Length > 200)
-            {
-                content = string.Concat(content.AsSpan(0, 197), "...");
-            }
-
-            var line = $"[{entry.Mode}:{entry.Channel}] {content}";
-            if (used + 1 + line.Length > budget)
-            {
-                break;
-            }
-
-            lines.Add(line);
-            used += 1 + line.Length;
-        }
-
-        if (lines.Count == 0)
-        {
-            return string.Empty;
-        }
-
-        lines.Reverse();
-        return Header + "\n" + string.Join('\n', lines);
-    }
+    public string CrossSessionContext(int budget = 2000) => _queries.CrossSessionContext(SessionId, budget);
 
     /// <summary>Writes everything queued, stops the writer and closes the file. Safe to call twice.</summary>
     /// <returns>A task that completes when the store is closed.</returns>
@@ -378,12 +264,7 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
         return _queue.Writer.TryWrite(item) ? default : WaitAndRecordAsync(item, cancellationToken);
     }
 
-    internal static string Format(DateTimeOffset time) => time.UtcDateTime.ToString(TimestampFormat, CultureInfo.InvariantCulture);
-
-    private static DateTimeOffset Parse(string text)
-        => DateTimeOffset.TryParseExact(text, TimestampFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time)
-            ? time
-            : DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+    internal static string Format(DateTimeOffset time) => HistoryQueries.Format(time);
 
     private static string? ToJson(IReadOnlyDictionary<string, object?>? metadata)
     {
@@ -420,14 +301,6 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
             connection.Dispose();
             throw;
         }
-    }
-
-    private List<StoreEntry> Read(string sql, object parameters)
-    {
-        using var connection = OpenReader();
-        return connection.Query<EntryRow>(sql, parameters)
-            .Select(r => new StoreEntry(r.Id, r.SessionId, Parse(r.Timestamp), r.Mode, r.Channel, r.Direction, r.Content, r.Metadata) { Snippet = r.Snippet })
-            .ToList();
     }
 
     private PendingEntry CreateEntry(string mode, string channel, string direction, string content, IReadOnlyDictionary<string, object?>? metadata, DateTimeOffset? timestamp)
@@ -672,39 +545,5 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
         public required string Content { get; init; }
 
         public string? Metadata { get; init; }
-    }
-
-    private sealed class EntryRow
-    {
-        public long Id { get; set; }
-
-        public string SessionId { get; set; } = string.Empty;
-
-        public string Timestamp { get; set; } = string.Empty;
-
-        public string Mode { get; set; } = string.Empty;
-
-        public string Channel { get; set; } = string.Empty;
-
-        public string Direction { get; set; } = string.Empty;
-
-        public string Content { get; set; } = string.Empty;
-
-        public string? Metadata { get; set; }
-
-        public string? Snippet { get; set; }
-    }
-
-    private sealed class SessionRow
-    {
-        public string Id { get; set; } = string.Empty;
-
-        public string StartedAt { get; set; } = string.Empty;
-
-        public string? Cwd { get; set; }
-
-        public string? Metadata { get; set; }
-
-        public long EntryCount { get; set; }
     }
 }

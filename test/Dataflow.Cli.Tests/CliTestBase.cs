@@ -47,23 +47,20 @@ public abstract class CliTestBase
     }
 
     /// <summary>Every stored lifecycle event of the sessions that wrote any, as (run id, event kind) in store order.</summary>
-    protected async Task<List<(string SessionId, string RunId, string Event)>> StoredEventsAsync()
+    protected Task<List<(string SessionId, string RunId, string Event)>> StoredEventsAsync()
     {
-        var store = new SessionStore(Database);
-        await using (store)
+        using var store = SessionHistory.Open(Database);
+        var events = new List<(string, string, string)>();
+        foreach (var session in store.Sessions().Where(s => s.EntryCount > 0))
         {
-            var events = new List<(string, string, string)>();
-            foreach (var session in store.Sessions().Where(s => s.EntryCount > 0))
+            foreach (var entry in store.SessionEntries(session.Id))
             {
-                foreach (var entry in store.SessionEntries(session.Id))
-                {
-                    using var metadata = JsonDocument.Parse(entry.MetadataJson!);
-                    events.Add((session.Id, metadata.RootElement.GetProperty("run_id").GetString()!, metadata.RootElement.GetProperty("event").GetString()!));
-                }
+                using var metadata = JsonDocument.Parse(entry.MetadataJson!);
+                events.Add((session.Id, metadata.RootElement.GetProperty("run_id").GetString()!, metadata.RootElement.GetProperty("event").GetString()!));
             }
-
-            return events;
         }
+
+        return Task.FromResult(events);
     }
 }
 

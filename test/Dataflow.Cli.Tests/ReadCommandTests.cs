@@ -116,17 +116,20 @@ public sealed class ReadCommandTests : CliTestBase
     }
 
     [Test]
-    public async Task Sessions_HidesTheReadersOwnEmptySessions()
+    public async Task ReadCommands_AddNoSession()
     {
         await RunCliAsync("recent", "--db", Database);
+        await RunCliAsync("search", "started", "--db", Database);
+        await RunCliAsync("show", "g1", "--db", Database);
 
-        var result = await RunCliAsync("sessions", "--db", Database);
+        var result = await RunCliAsync("sessions", "--json", "--db", Database);
 
+        var sessions = JsonDocument.Parse(result.Output).RootElement.EnumerateArray().ToArray();
         using (Assert.EnterMultipleScope())
         {
             Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
-            Assert.That(result.Output.Split('\n').Count(l => l.Contains("\"command\":\"run\"", StringComparison.Ordinal)), Is.EqualTo(1), result.Output);
-            Assert.That(result.Output, Does.Not.Contain("\"command\":\"read\""));
+            Assert.That(sessions, Has.Length.EqualTo(1), result.Output);
+            Assert.That(sessions[0].GetProperty("metadata").GetProperty("command").GetString(), Is.EqualTo("run"));
         }
     }
 

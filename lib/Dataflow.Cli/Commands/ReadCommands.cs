@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Dataflow.Cli.History;
 using Dataflow.Sqlite;
+using Microsoft.Data.Sqlite;
 using Spectre.Console;
 
 namespace Dataflow.Cli.Commands;
@@ -11,8 +12,6 @@ namespace Dataflow.Cli.Commands;
 /// <summary>The read commands: <c>search</c>, <c>recent</c>, <c>sessions</c>, <c>show</c>. Each opens an existing database only.</summary>
 internal static class ReadCommands
 {
-    private const string ReaderMarker = "\"command\":\"read\"";
-
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     public static Command Search(CliConsole console)
@@ -81,11 +80,7 @@ internal static class ReadCommands
         var command = new Command("sessions", "List the sessions in the store, oldest first, with their entry counts.") { json, db };
         command.SetAction(parse => WithStore(parse.GetValue(db)!, store =>
         {
-            // Opening the store starts a session, also for the read commands; an empty reader's session is no history.
-            var sessions = store.Sessions()
-                .Where(s => s.EntryCount > 0 || (s.Id != store.SessionId && !IsReaderSession(s)))
-                .OrderBy(s => s.StartedAt)
-                .ToArray();
+            var sessions = store.Sessions().OrderBy(s => s.StartedAt).ToArray();
             if (parse.GetValue(json))
             {
                 var array = new JsonArray([.. sessions.Select(s => new JsonObject
@@ -145,8 +140,8 @@ internal static class ReadCommands
 
             foreach (var candidate in candidates)
             {
-                var events = store.SessionEntries(candidate.Id).Where(e => RunIdOf(e) == id).ToArray();
-                if (events.Length > 0)
+                var events = store.SessionEntries(candidate.Id, id);
+                if (events.Count > 0)
                 {
                     WriteEntries(console, events, parse.GetValue(json), string.Empty, title: $"run {id} in session {candidate.Id}");
                     return ExitCodes.Success;
@@ -160,9 +155,6 @@ internal static class ReadCommands
         return command;
     }
 
-    private static bool IsReaderSession(SessionInfo session)
-        => session.MetadataJson is { } json && json.Contains(ReaderMarker, StringComparison.Ordinal);
-
     private static Option<int> LimitOption(int defaultValue)
         => new("--limit", "-n") { Description = "The most entries to show.", DefaultValueFactory = _ => defaultValue };
 
@@ -171,19 +163,20 @@ internal static class ReadCommands
     private static int CheckLimit(int limit)
         => limit >= 1 ? limit : throw new CliException($"--limit must be positive, was {limit}.");
 
-    private static async Task<int> WithStore(string path, Func<IHistoryStore, int> action)
+    private static int WithStore(string path, Func<SessionHistory, int> action)
     {
-        var store = HistoryStores.OpenForRead(path);
-        await using (store.ConfigureAwait(false))
+        using var store = HistoryStores.OpenForRead(path);
+        try
         {
-            try
-            {
-                return action(store);
-            }
-            catch (StoreException e) when (e is not InvalidSearchQueryException)
-            {
-                throw new CliException($"unreadable database '{path}': {e.Message}", e);
-            }
+            return action(store);
+        }
+        catch (StoreException e) when (e is not InvalidSearchQueryException)
+        {
+            throw new CliException($"unreadable database '{path}': {e.Message}", e);
+        }
+        catch (SqliteException e)
+        {
+            throw new CliException($"unreadable database '{path}': {e.Message}", e);
         }
     }
 
@@ -232,26 +225,6 @@ internal static class ReadCommands
         }
 
         console.Ansi.Write(table);
-    }
-
-    private static string? RunIdOf(StoreEntry entry)
-    {
-        if (entry.MetadataJson is null)
-        {
-            return null;
-        }
-
-        try
-        {
-            using var document = JsonDocument.Parse(entry.MetadataJson);
-            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("run_id", out var id) && id.ValueKind == JsonValueKind.String
-                ? id.GetString()
-                : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 
     private static JsonNode? ParseMetadata(string? metadataJson)
