@@ -24,6 +24,9 @@ internal sealed class GraphNetwork : IAsyncDisposable
 {
     private static readonly MethodInfo InvokeDefinition = typeof(GraphNetwork).GetMethod(nameof(Invoke), BindingFlags.NonPublic | BindingFlags.Static)!;
 
+    /// <summary>The most threads one blocking node type gets, whatever its parallelism.</summary>
+    internal const int MaxBlockingThreads = 256;
+
     private readonly GraphEngine _engine;
     private readonly FrozenDictionary<Type, Step> _steps;
     private readonly SemaphoreSlim _admission;
@@ -130,7 +133,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
     {
         var nodeOptions = options.Nodes.TryGetValue(node.Type, out var o) ? o : null;
         var blocking = nodeOptions?.Blocking ?? node.Type.IsDefined(typeof(BlockingNodeAttribute), inherit: true);
-        var parallelism = nodeOptions?.MaxDegreeOfParallelism ?? (blocking ? Environment.ProcessorCount : options.MaxDegreeOfParallelism);
+        var parallelism = nodeOptions?.MaxDegreeOfParallelism ?? options.MaxDegreeOfParallelism;
         var blockOptions = new ExecutionDataflowBlockOptions
         {
             MaxDegreeOfParallelism = parallelism,
@@ -140,9 +143,9 @@ internal sealed class GraphNetwork : IAsyncDisposable
 
         if (blocking)
         {
-            // Blocking code gets threads of its own, as many as it may use at once; the thread pool stays free.
-            var threads = parallelism == GraphOptions.Unbounded ? Math.Max(options.MaxRunsInFlight, 1) : parallelism;
-            var scheduler = new DedicatedThreadScheduler(node.Name, Math.Min(threads, 256));
+            // Blocking code gets threads of its own, started as needed up to its parallelism; the thread pool stays free.
+            var threads = parallelism == GraphOptions.Unbounded ? options.MaxRunsInFlight : parallelism;
+            var scheduler = new DedicatedThreadScheduler(node.Name, Math.Min(threads, MaxBlockingThreads));
             _schedulers.Add(scheduler);
             blockOptions.TaskScheduler = scheduler;
             blockOptions.MaxDegreeOfParallelism = scheduler.MaximumConcurrencyLevel;

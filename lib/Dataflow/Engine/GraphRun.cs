@@ -27,6 +27,7 @@ public sealed class GraphRun
     private INode? _result;
     private Exception? _exception;
     private DateTimeOffset? _endedAt;
+    private long _endTimestamp;
     private long _rssDelta;
     private int _sequence;
     private int _owner;
@@ -82,7 +83,14 @@ public sealed class GraphRun
     }
 
     /// <summary>The run's duration so far, or in all once it has ended, from a monotonic clock.</summary>
-    public TimeSpan Elapsed => _time.GetElapsedTime(_startTimestamp);
+    public TimeSpan Elapsed
+    {
+        get
+        {
+            var end = Interlocked.Read(ref _endTimestamp);
+            return end == 0 ? _time.GetElapsedTime(_startTimestamp) : _time.GetElapsedTime(_startTimestamp, end);
+        }
+    }
 
     /// <summary>Why the run failed or was cancelled, as <c>ExceptionType: message</c>; <see langword="null"/> otherwise.</summary>
     public string? Error => Exception is { } e ? $"{e.GetType().Name}: {e.Message}" : null;
@@ -256,6 +264,7 @@ public sealed class GraphRun
             _result = result;
             _exception = exception;
             _endedAt = _time.GetUtcNow();
+            Interlocked.Exchange(ref _endTimestamp, Math.Max(_time.GetTimestamp(), 1));
             if (TracksMemory)
             {
                 _rssDelta = Diagnostics.ProcessMemory.ResidentBytes() - _rssAtStart;

@@ -19,6 +19,8 @@ public sealed class SinkRegistration : IAsyncDisposable
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly KeyValuePair<string, object?> _tag;
     private IDisposable? _link;
+    private SinkRegistration[]? _snapshot;
+    private int _snapshotIndex;
     private long _delivered;
     private long _dropped;
     private long _failures;
@@ -181,8 +183,15 @@ public sealed class SinkRegistration : IAsyncDisposable
 
     private bool IsAddressedTo(Delivery delivery)
     {
-        var index = Array.IndexOf(delivery.Sinks, this);
-        return index >= 0 && (delivery.Mask & (1UL << index)) != 0;
+        // Consecutive deliveries share one snapshot of the hub's sinks: find this sink's place once per snapshot.
+        // Only the sink's own task calls this, so the cache needs no lock.
+        if (!ReferenceEquals(delivery.Sinks, _snapshot))
+        {
+            _snapshot = delivery.Sinks;
+            _snapshotIndex = Array.IndexOf(delivery.Sinks, this);
+        }
+
+        return _snapshotIndex >= 0 && (delivery.Mask & (1UL << _snapshotIndex)) != 0;
     }
 
     private async Task ProcessAsync(Delivery delivery)

@@ -2,8 +2,8 @@ namespace Dataflow;
 
 /// <summary>
 /// Declares that a node type blocks its thread (synchronous I/O, CPU-bound work, locks).
-/// The engine runs blocking nodes on dedicated threads, so that they cannot starve the thread pool
-/// that asynchronous nodes and the engine itself need.
+/// The engine runs blocking nodes on dedicated threads (one per unit of the node's parallelism, at most 256,
+/// started as needed), so that they cannot starve the thread pool that asynchronous nodes and the engine need.
 /// </summary>
 /// <remarks>The same can be declared without the attribute through <see cref="NodeOptions.Blocking"/>.</remarks>
 [AttributeUsage(AttributeTargets.Class | AttributeTargets.Struct, Inherited = true, AllowMultiple = false)]

@@ -112,7 +112,8 @@ public sealed class NodeOptions
 {
     /// <summary>
     /// How many runs this node type executes at once; <see langword="null"/> takes the graph's
-    /// <see cref="GraphOptions.MaxDegreeOfParallelism"/> (or, for a blocking node, the processor count).
+    /// <see cref="GraphOptions.MaxDegreeOfParallelism"/>. A blocking node gets that many dedicated threads
+    /// (at most 256), started as they are needed.
     /// </summary>
     /// <value>The default value is <see langword="null"/>.</value>
     public int? MaxDegreeOfParallelism { get; set; }

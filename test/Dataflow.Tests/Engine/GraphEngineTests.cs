@@ -116,9 +116,8 @@ public sealed class GraphEngineTests
     {
         const int blockers = 16;
         await using var engine = new GraphEngine();
-        var options = new GraphOptions();
-        options.Node<BlockingWork>().MaxDegreeOfParallelism = blockers;
-        var blockingGraph = Graph.Create<BlockingWork>(options);
+        // Default options: a blocking node gets the graph's parallelism (64) in dedicated threads, started as needed.
+        var blockingGraph = Graph.Create<BlockingWork>();
         using var release = new ManualResetEventSlim();
         using var entered = new CountdownEvent(blockers);
         var blocked = Enumerable.Range(0, blockers).Select(_ => engine.Submit(blockingGraph, new BlockingWork(release, entered))).ToList();
@@ -384,6 +383,21 @@ public sealed class GraphEngineTests
         await engine.DisposeAsync().AsTask().WaitAsync(Guard);
 
         Assert.That(runs.Select(r => r.State), Has.All.EqualTo(RunState.Done));
+    }
+
+    [Test]
+    public async Task Elapsed_StopsWhenTheRunEnds()
+    {
+        await using var engine = new GraphEngine();
+        var run = engine.Submit(Graph.Create<StressStart>(), new StressStart(1));
+        await run.Completion.WaitAsync(Guard);
+
+        var atEnd = run.Elapsed;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        SpinWait.SpinUntil(() => clock.ElapsedMilliseconds >= 20);
+
+        Assert.That(run.Elapsed, Is.EqualTo(atEnd));
+        Assert.That(atEnd.TotalMilliseconds, Is.EqualTo((run.EndedAt!.Value - run.StartedAt).TotalMilliseconds).Within(5));
     }
 
     [Test]
