@@ -12,9 +12,10 @@ namespace Dataflow;
 public sealed class GraphRun
 {
     private readonly Lock _gate = new();
-    private readonly List<INode> _trace = [];
-    private readonly List<NodeTiming> _timings = [];
-    private readonly List<DependencyTiming> _dependencyTimings = [];
+    private readonly List<INode> _trace = new(4);
+    private readonly List<NodeTiming> _timings = new(4);
+    private List<DependencyTiming>? _dependencyTimings;
+    private Dictionary<DependencySpec, object?>? _dependencies;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _cancellation = new();
     private readonly CancellationToken _token;
@@ -144,7 +145,7 @@ public sealed class GraphRun
         {
             lock (_gate)
             {
-                return [.. _dependencyTimings];
+                return _dependencyTimings is null ? [] : [.. _dependencyTimings];
             }
         }
     }
@@ -169,16 +170,13 @@ public sealed class GraphRun
     /// <summary>The node whose inputs are filled in, so that a run resuming from a gate does not fill them again.</summary>
     internal INode? PreparedNode { get; set; }
 
-    /// <summary>Dependency values computed for this run, by spec; guarded by the run's lock.</summary>
-    internal Dictionary<DependencySpec, object?> DependencyCache { get; } = [];
-
     internal int NextGateNumber { get; set; }
 
     internal void RecordDependency(DependencyTiming timing)
     {
         lock (_gate)
         {
-            _dependencyTimings.Add(timing);
+            (_dependencyTimings ??= []).Add(timing);
         }
     }
 
@@ -186,7 +184,8 @@ public sealed class GraphRun
     {
         lock (_gate)
         {
-            return DependencyCache.TryGetValue(spec, out value);
+            value = null;
+            return _dependencies?.TryGetValue(spec, out value) == true;
         }
     }
 
@@ -194,7 +193,7 @@ public sealed class GraphRun
     {
         lock (_gate)
         {
-            DependencyCache[spec] = value;
+            (_dependencies ??= [])[spec] = value;
         }
     }
 
