@@ -196,9 +196,13 @@ public sealed class GraphEngine : IAsyncDisposable
     /// <returns>A task that completes when the engine has shut down.</returns>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        lock (_networksGate)
         {
-            return;
+            // Under the lock that creates networks, so that every network is disposed below.
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
         }
 
         if (_options.CancelRunsOnDispose)
