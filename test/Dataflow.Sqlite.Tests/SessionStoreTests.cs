@@ -21,7 +21,7 @@ public sealed class SessionStoreTests : StoreTestBase
             Assert.That(sessions[0].MetadataJson, Does.Contain("\"user\":\"ana\""));
             Assert.That(sessions[0].EntryCount, Is.Zero);
             Assert.That(ScalarText("PRAGMA journal_mode"), Is.EqualTo("wal"));
-            Assert.That(Scalar("PRAGMA user_version"), Is.EqualTo(1));
+            Assert.That(Scalar("PRAGMA user_version"), Is.EqualTo(Schema.CurrentVersion));
         }
     }
 
@@ -193,7 +193,7 @@ public sealed class SessionStoreTests : StoreTestBase
         {
             Assert.That(second.SessionId, Is.Not.EqualTo(first.SessionId));
             Assert.That(second.Sessions().Select(s => s.Id), Is.EquivalentTo(new[] { first.SessionId, second.SessionId }));
-            Assert.That(Scalar("PRAGMA user_version"), Is.EqualTo(1));
+            Assert.That(Scalar("PRAGMA user_version"), Is.EqualTo(Schema.CurrentVersion));
         }
     }
 
@@ -230,8 +230,39 @@ public sealed class SessionStoreTests : StoreTestBase
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(Scalar("PRAGMA user_version"), Is.EqualTo(1));
+            Assert.That(Scalar("PRAGMA user_version"), Is.EqualTo(Schema.CurrentVersion));
             Assert.That(store.Search("migration"), Has.Count.EqualTo(1));
+        }
+    }
+
+    [Test]
+    public async Task Open_VersionOneFile_IsMigratedToPrefixIndexes_AndKeepsItsEntriesSearchable()
+    {
+        var old = Open();
+        foreach (var content in new[] { "node12 started", "node7 started", "completed fine" })
+        {
+            await old.RecordAsync("M", "c", "output", content);
+        }
+
+        await old.DisposeAsync();
+
+        // Put the file back to version 1: the FTS5 table without prefix indexes.
+        Scalar("DROP TABLE entries_fts");
+        Scalar("CREATE VIRTUAL TABLE entries_fts USING fts5 (content, content = 'entries', content_rowid = 'id')");
+        Scalar("INSERT INTO entries_fts (entries_fts) VALUES ('rebuild')");
+        Scalar("PRAGMA user_version = 1");
+
+        var store = Open();
+        await store.RecordAsync("M", "c", "output", "node1 after migration");
+        await store.FlushAsync().WaitAsync(Guard);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(Scalar("PRAGMA user_version"), Is.EqualTo(2));
+            Assert.That(ScalarText("SELECT sql FROM sqlite_master WHERE name = 'entries_fts'"), Does.Contain("prefix"));
+            Assert.That(store.Search("node1*").Select(e => e.Content), Is.EqualTo(new[] { "node1 after migration", "node12 started" }));
+            Assert.That(store.Search("compl*").Select(e => e.Content), Is.EqualTo(new[] { "completed fine" }));
+            Assert.That(Scalar("SELECT count(*) FROM entries_fts WHERE entries_fts MATCH 'started'"), Is.EqualTo(2));
         }
     }
 }
