@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Dataflow;
 using Dataflow.Diagnostics;
 using Dataflow.Events;
@@ -19,6 +20,9 @@ namespace Dataflow.Engine;
 /// holds one of <see cref="GraphOptions.MaxRunsInFlight"/> slots from submit until it leaves the network,
 /// and a run is in exactly one buffer or one node at a time, so all buffers together never hold more runs
 /// than that bound. With no wait-for edge between blocks there is no cycle of waits, whatever the graph's shape.
+/// <para>One shortcut: when a run moves from one asynchronous node type without a parallelism bound to another,
+/// the next node executes at once in the same flow instead of queueing in its block. Such a block would bound
+/// nothing and only add a hand-off; the run stays in flight under admission as before.</para>
 /// </remarks>
 internal sealed class GraphNetwork : IAsyncDisposable
 {
@@ -52,7 +56,8 @@ internal sealed class GraphNetwork : IAsyncDisposable
         {
             if (!node.IsTerminal)
             {
-                _steps[node.Type].Block = CreateBlock(_steps[node.Type], node, options);
+                _steps[node.Type].Block = CreateBlock(_steps[node.Type], node, options, out var inline);
+                _steps[node.Type].RunsInline = inline;
             }
         }
     }
@@ -129,7 +134,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
         }
     }
 
-    private ActionBlock<GraphRun> CreateBlock(Step step, GraphNode node, GraphOptions options)
+    private ActionBlock<GraphRun> CreateBlock(Step step, GraphNode node, GraphOptions options, out bool runsInline)
     {
         var nodeOptions = options.Nodes.TryGetValue(node.Type, out var o) ? o : null;
         var blocking = nodeOptions?.Blocking ?? node.Type.IsDefined(typeof(BlockingNodeAttribute), inherit: true);
@@ -141,6 +146,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
             BoundedCapacity = DataflowBlockOptions.Unbounded,
         };
 
+        runsInline = !blocking && parallelism == GraphOptions.Unbounded;
         if (blocking)
         {
             // Blocking code gets threads of its own, started as needed up to its parallelism; the thread pool stays free.
@@ -160,6 +166,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
         var pending = ((INode<TNext>)node).RunAsync(context);
         return pending.IsCompletedSuccessfully ? new ValueTask<INode>(pending.Result) : Await(pending);
 
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
         static async ValueTask<INode> Await(ValueTask<TNext> pending) => await pending.ConfigureAwait(false);
     }
 
@@ -198,6 +205,13 @@ internal sealed class GraphNetwork : IAsyncDisposable
         public ActionBlock<GraphRun>? Block { get; set; }
 
         /// <summary>
+        /// Whether a run arriving from another step executes this step at once, in the same flow, instead of
+        /// queueing in the block: true for an asynchronous node without a parallelism bound, where the block
+        /// would enforce nothing and only add a hand-off. Runs in flight stay bounded by admission.
+        /// </summary>
+        public bool RunsInline { get; set; }
+
+        /// <summary>
         /// The block's action. It never throws: an exception here would fault the block and strand every run
         /// queued in it, so anything unexpected fails only the run at hand.
         /// </summary>
@@ -210,15 +224,22 @@ internal sealed class GraphNetwork : IAsyncDisposable
                 return;
             }
 
+            var step = this;
             Outcome outcome;
-            try
+            do
             {
-                outcome = await StepAsync(run).ConfigureAwait(false);
+                try
+                {
+                    outcome = await step.StepAsync(run).ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    outcome = Outcome.End(RunState.Failed, null, e);
+                }
+
+                step = outcome.Next!;
             }
-            catch (Exception e)
-            {
-                outcome = Outcome.End(RunState.Failed, null, e);
-            }
+            while (outcome.Kind == OutcomeKind.Inline);
 
             if (outcome.Kind == OutcomeKind.HandedOn)
             {
@@ -239,6 +260,8 @@ internal sealed class GraphNetwork : IAsyncDisposable
         }
 
         /// <summary>Executes the run's current node and hands the run on, or says how it ends.</summary>
+        /// <remarks>Runs once per node of every run: its state machine comes from a pool instead of the heap.</remarks>
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
         private async ValueTask<Outcome> StepAsync(GraphRun run)
         {
             var engine = _network._engine;
@@ -347,6 +370,12 @@ internal sealed class GraphNetwork : IAsyncDisposable
                 return Outcome.End(RunState.Cancelled, null, engine.CancelledError(run));
             }
 
+            if (RunsInline && nextStep.RunsInline)
+            {
+                // Neither step bounds its parallelism, so no slot is held by running the next one here.
+                return Outcome.Inline(nextStep);
+            }
+
             run.Unclaim();
             if (nextStep.Block.Post(run))
             {
@@ -378,15 +407,20 @@ internal sealed class GraphNetwork : IAsyncDisposable
 
         /// <summary>Someone else finished the run: only leave the network.</summary>
         LeaveOnly,
+
+        /// <summary>The next step runs inline: execute it now, still owning the run.</summary>
+        Inline,
     }
 
     /// <summary>What a step did with its run.</summary>
-    private readonly record struct Outcome(OutcomeKind Kind, RunState State, INode? Result, Exception? Error)
+    private readonly record struct Outcome(OutcomeKind Kind, RunState State, INode? Result, Exception? Error, Step? Next = null)
     {
         public static Outcome HandedOn => new(OutcomeKind.HandedOn, default, null, null);
 
         public static Outcome LeaveOnly => new(OutcomeKind.LeaveOnly, default, null, null);
 
         public static Outcome End(RunState state, INode? result, Exception? error) => new(OutcomeKind.End, state, result, error);
+
+        public static Outcome Inline(Step next) => new(OutcomeKind.Inline, default, null, null, next);
     }
 }

@@ -6,7 +6,7 @@ namespace Dataflow;
 /// <param name="Start">When the node started (the run's start time plus monotonic elapsed time).</param>
 /// <param name="End">When the node ended.</param>
 /// <param name="DurationMs">The monotonic duration in milliseconds.</param>
-public sealed record NodeTiming(string Node, Type NodeType, DateTimeOffset Start, DateTimeOffset End, double DurationMs);
+public readonly record struct NodeTiming(string Node, Type NodeType, DateTimeOffset Start, DateTimeOffset End, double DurationMs);
 
 /// <summary>One dependency computed for a run, timed with a monotonic clock.</summary>
 /// <param name="Name">The dependency's name (its type name, or the service type's).</param>

@@ -34,6 +34,39 @@ public sealed class ThreadRecorder
     public void Record(bool poolThread) => Interlocked.Increment(ref poolThread ? ref _pool : ref _other);
 }
 
+public sealed record Narrow(Rendezvous Meeting) : INode<Wide>
+{
+    public ValueTask<Wide> RunAsync(NodeContext context) => ValueTask.FromResult(new Wide(Meeting));
+}
+
+public sealed record Wide(Rendezvous Meeting) : INode<End>
+{
+    public async ValueTask<End> RunAsync(NodeContext context)
+    {
+        await Meeting.ArriveAndWaitAsync(context.CancellationToken);
+        return new End(context.RunId);
+    }
+}
+
+/// <summary>Completes once a number of parties have arrived; each waits for all.</summary>
+public sealed class Rendezvous(int parties)
+{
+    private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _arrived;
+
+    public Task All => _all.Task;
+
+    public Task ArriveAndWaitAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Increment(ref _arrived) == parties)
+        {
+            _all.TrySetResult();
+        }
+
+        return _all.Task.WaitAsync(cancellationToken);
+    }
+}
+
 [TestFixture]
 public sealed class GraphEngineTests
 {
@@ -381,6 +414,24 @@ public sealed class GraphEngineTests
         var runs = Enumerable.Range(0, 20).Select(_ => engine.Submit(Graph.Create<StressStart>(), new StressStart(20))).ToList();
 
         await engine.DisposeAsync().AsTask().WaitAsync(Guard);
+
+        Assert.That(runs.Select(r => r.State), Has.All.EqualTo(RunState.Done));
+    }
+
+    [Test]
+    public async Task UnboundedSuccessor_DoesNotHoldItsBoundedPredecessorsSlot()
+    {
+        // Narrow executes one run at a time; Wide is unbounded and holds every run until all three are inside it.
+        // If Wide ran in Narrow's slot, the second run could never leave Narrow and the three would never meet.
+        var options = new GraphOptions { MaxDegreeOfParallelism = GraphOptions.Unbounded };
+        options.Node<Narrow>().MaxDegreeOfParallelism = 1;
+        await using var engine = new GraphEngine();
+        var meeting = new Rendezvous(3);
+        var graph = Graph.Create<Narrow>(options);
+
+        var runs = Enumerable.Range(0, 3).Select(_ => engine.Submit(graph, new Narrow(meeting))).ToList();
+        await meeting.All.WaitAsync(Guard);
+        await Task.WhenAll(runs.Select(r => r.Completion)).WaitAsync(Guard);
 
         Assert.That(runs.Select(r => r.State), Has.All.EqualTo(RunState.Done));
     }
