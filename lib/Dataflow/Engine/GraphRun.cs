@@ -11,14 +11,13 @@ namespace Dataflow;
 /// </summary>
 public sealed class GraphRun
 {
-    private readonly Lock _gate = new();
     private readonly List<INode> _trace = new(4);
     private readonly List<NodeTiming> _timings = new(4);
     private List<DependencyTiming>? _dependencyTimings;
     private Dictionary<DependencySpec, object?>? _dependencies;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource _cancellation = new();
-    private readonly CancellationToken _token;
+    private CancellationTokenSource? _cancellation = new();
+    private NodeContext? _context;
     private readonly TimeProvider _time;
     private readonly long _startTimestamp;
     private readonly long _rssAtStart;
@@ -46,8 +45,7 @@ public sealed class GraphRun
         _startTimestamp = time.GetTimestamp();
         TracksMemory = trackMemory;
         _rssAtStart = trackMemory ? Diagnostics.ProcessMemory.ResidentBytes() : 0;
-        _token = _cancellation.Token;
-        Context = new NodeContext(id, start, _token, services);
+        _context = new NodeContext(id, start, _cancellation.Token, services);
     }
 
     /// <summary>The run's id within its engine: <c>g1</c>, <c>g2</c>, ….</summary>
@@ -76,7 +74,7 @@ public sealed class GraphRun
     {
         get
         {
-            lock (_gate)
+            lock (_trace)
             {
                 return _endedAt;
             }
@@ -101,7 +99,7 @@ public sealed class GraphRun
     {
         get
         {
-            lock (_gate)
+            lock (_trace)
             {
                 return _exception;
             }
@@ -119,7 +117,7 @@ public sealed class GraphRun
     {
         get
         {
-            lock (_gate)
+            lock (_trace)
             {
                 return [.. _trace];
             }
@@ -131,7 +129,7 @@ public sealed class GraphRun
     {
         get
         {
-            lock (_gate)
+            lock (_trace)
             {
                 return [.. _timings];
             }
@@ -143,7 +141,7 @@ public sealed class GraphRun
     {
         get
         {
-            lock (_gate)
+            lock (_trace)
             {
                 return _dependencyTimings is null ? [] : [.. _dependencyTimings];
             }
@@ -155,9 +153,11 @@ public sealed class GraphRun
 
     internal int MaxIterations { get; }
 
-    internal NodeContext Context { get; }
+    /// <summary>The context its nodes see; only the run's owner uses it, and only while the run is active.</summary>
+    internal NodeContext Context => _context ?? throw new InvalidOperationException($"Run {Id} has ended.");
 
-    internal CancellationToken CancellationToken => _token;
+    /// <summary>The run's token; after the run has ended, one that says whether it was cancelled.</summary>
+    internal CancellationToken CancellationToken => Volatile.Read(ref _context)?.CancellationToken ?? new CancellationToken(State == RunState.Cancelled);
 
     internal bool TracksMemory { get; }
 
@@ -174,7 +174,7 @@ public sealed class GraphRun
 
     internal void RecordDependency(DependencyTiming timing)
     {
-        lock (_gate)
+        lock (_trace)
         {
             (_dependencyTimings ??= []).Add(timing);
         }
@@ -182,7 +182,7 @@ public sealed class GraphRun
 
     internal bool TryGetDependency(DependencySpec spec, out object? value)
     {
-        lock (_gate)
+        lock (_trace)
         {
             value = null;
             return _dependencies?.TryGetValue(spec, out value) == true;
@@ -191,7 +191,7 @@ public sealed class GraphRun
 
     internal void StoreDependency(DependencySpec spec, object? value)
     {
-        lock (_gate)
+        lock (_trace)
         {
             (_dependencies ??= [])[spec] = value;
         }
@@ -224,13 +224,13 @@ public sealed class GraphRun
 
     internal int NextSequence() => Interlocked.Increment(ref _sequence);
 
-    internal void RequestCancel() => _cancellation.Cancel();
+    internal void RequestCancel() => Volatile.Read(ref _cancellation)?.Cancel();
 
     internal DateTimeOffset WallClockAt(long timestamp) => StartedAt + _time.GetElapsedTime(_startTimestamp, timestamp);
 
     internal void RecordNode(NodeTiming timing, INode? next)
     {
-        lock (_gate)
+        lock (_trace)
         {
             _timings.Add(timing);
             if (next is not null && !State.IsFinal())
@@ -252,7 +252,7 @@ public sealed class GraphRun
     internal bool TryFinish(RunState final, INode? result, Exception? exception)
     {
         Debug.Assert(final.IsFinal(), "A run can only finish in a final state.");
-        lock (_gate)
+        lock (_trace)
         {
             var current = _state;
             if (((RunState)current).IsFinal())
@@ -270,6 +270,11 @@ public sealed class GraphRun
             }
 
             Volatile.Write(ref _state, (int)final);
+
+            // An ended run is kept for its record (history, the caller's reference), so let go of what only a live
+            // run needs: the token source, its registrations and the node context.
+            Volatile.Write(ref _cancellation, null);
+            Volatile.Write(ref _context, null);
         }
 
         _submitRegistration.Dispose();
