@@ -448,7 +448,7 @@ public sealed class GraphEngineTests
         SpinWait.SpinUntil(() => clock.ElapsedMilliseconds >= 20);
 
         Assert.That(run.Elapsed, Is.EqualTo(atEnd));
-        Assert.That(atEnd.TotalMilliseconds, Is.EqualTo((run.EndedAt!.Value - run.StartedAt).TotalMilliseconds).Within(5));
+        Assert.That(atEnd.TotalMilliseconds, Is.EqualTo((run.EndedAt!.Value - run.StartedAt).TotalMilliseconds).Within(50), "the monotonic and wall-clock durations agree");
     }
 
     [Test]

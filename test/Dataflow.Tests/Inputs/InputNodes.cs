@@ -39,11 +39,13 @@ public sealed class WeatherDep : IDependency<Weather>
     }
 }
 
+/// <summary>Waits until its sibling has started too (which only concurrent resolution allows), then works 50 ms.</summary>
 public sealed class SlowA : IDependency<int>
 {
     public async ValueTask<int> ResolveAsync(NodeContext context)
     {
-        await Task.Delay(200, context.CancellationToken);
+        await ((TwoSlow)context.StartNode).Meeting.ArriveAndWaitAsync(context.CancellationToken);
+        await Task.Delay(50, context.CancellationToken);
         return 1;
     }
 }
@@ -52,7 +54,8 @@ public sealed class SlowB : IDependency<long>
 {
     public async ValueTask<long> ResolveAsync(NodeContext context)
     {
-        await Task.Delay(200, context.CancellationToken);
+        await ((TwoSlow)context.StartNode).Meeting.ArriveAndWaitAsync(context.CancellationToken);
+        await Task.Delay(50, context.CancellationToken);
         return 2;
     }
 }
@@ -84,7 +87,7 @@ public sealed record Report(string Line) : INode<Done>
 
 public sealed record Done(string Text) : INode;
 
-public sealed record TwoSlow : INode<Done>
+public sealed record TwoSlow(Dataflow.Tests.Engine.Rendezvous Meeting) : INode<Done>
 {
     [Dep(typeof(SlowA))]
     public int A { get; set; }
