@@ -17,7 +17,8 @@ namespace Dataflow;
 /// <para>Shutdown: <see cref="DisposeAsync"/> stops admitting runs, then cancels the runs in flight (or, with
 /// <see cref="GraphEngineOptions.CancelRunsOnDispose"/> off, lets them finish), waits until every run has
 /// reached its final state and left its network, and finally drains every sink of <see cref="Events"/>.
-/// A node that ignores its cancellation token is waited for.</para>
+/// A node that ignores its cancellation token is waited for. A run waiting at a gate cannot finish by itself,
+/// so it is cancelled in either mode.</para>
 /// </remarks>
 public sealed class GraphEngine : IAsyncDisposable
 {
@@ -358,6 +359,13 @@ public sealed class GraphEngine : IAsyncDisposable
         foreach (var gate in gates)
         {
             _gates[gate.Id] = gate;
+        }
+
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            // The engine is shutting down and nobody may ever resolve these gates (DisposeAsync cancels the runs
+            // that were Waiting when it began; this one arrived later).
+            run.RequestCancel();
         }
 
         Interlocked.Increment(ref _background);

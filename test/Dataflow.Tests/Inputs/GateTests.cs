@@ -108,6 +108,23 @@ public sealed class GateTests
     }
 
     [Test]
+    public async Task DisposeWithoutCancelling_CancelsARunThatReachesAGateMeanwhile()
+    {
+        var engine = new GraphEngine(new GraphEngineOptions { CancelRunsOnDispose = false });
+        var entered = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        var run = engine.Submit(Graph.Create<Prelude>(), new Prelude(entered, release));
+        await entered.Task.WaitAsync(Guard);
+
+        var disposing = engine.DisposeAsync().AsTask();
+        release.SetResult();
+        await disposing.WaitAsync(Guard);
+
+        Assert.That(run.State, Is.EqualTo(RunState.Cancelled), "nobody could ever resolve its gates");
+        Assert.That(run.Trace.Select(n => n.GetType()), Is.EqualTo(new[] { typeof(Prelude), typeof(Deploy) }));
+    }
+
+    [Test]
     public async Task GateEvent_PassesEveryPolicyButSilent_ThroughASink()
     {
         var sink = new CollectingSink();

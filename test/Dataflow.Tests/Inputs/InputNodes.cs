@@ -171,6 +171,17 @@ public sealed record Deploy(string Service) : INode<Deployed>
 
 public sealed record Deployed(string Service, bool Approved, string? Approver) : INode;
 
+/// <summary>Holds the run until released, then goes on to a gated node.</summary>
+public sealed record Prelude(TaskCompletionSource Entered, TaskCompletionSource Release) : INode<Deploy>
+{
+    public async ValueTask<Deploy> RunAsync(NodeContext context)
+    {
+        Entered.TrySetResult();
+        await Release.Task;
+        return new Deploy("late");
+    }
+}
+
 // Effects.
 public sealed record Step1(int N) : INode<Step2>
 {
