@@ -32,6 +32,7 @@ public sealed class GraphEngine : IAsyncDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private readonly ConcurrentDictionary<string, PendingGate> _gates = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _backgroundDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Action<GraphRun> _cancelRun;
     private long _nextId;
     private long _undelivered;
     private int _background = 1;
@@ -43,6 +44,7 @@ public sealed class GraphEngine : IAsyncDisposable
     public GraphEngine(GraphEngineOptions? options = null, EventHub? events = null)
     {
         _options = (options ?? new GraphEngineOptions()).Validated();
+        _cancelRun = CancelRun;
         Events = events ?? new EventHub(_options.TimeProvider);
         OwnsEvents = events is null;
     }
@@ -604,7 +606,7 @@ public sealed class GraphEngine : IAsyncDisposable
         }
 
         _active[id] = run;
-        run.LinkCancellation(cancellationToken, CancelRun);
+        run.LinkCancellation(cancellationToken, _cancelRun);
         if (!network.Dispatch(run))
         {
             // Only a disposing engine stops taking runs; this one never entered a block.

@@ -1,7 +1,6 @@
 using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Reflection;
-using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Dataflow;
 using Dataflow.Diagnostics;
 using Dataflow.Events;
@@ -27,6 +26,8 @@ namespace Dataflow.Engine;
 internal sealed class GraphNetwork : IAsyncDisposable
 {
     private static readonly MethodInfo InvokeDefinition = typeof(GraphNetwork).GetMethod(nameof(Invoke), BindingFlags.NonPublic | BindingFlags.Static)!;
+
+    private static readonly MethodInfo ResultOfDefinition = typeof(GraphNetwork).GetMethod(nameof(ResultOf), BindingFlags.NonPublic | BindingFlags.Static)!;
 
     /// <summary>The most threads one blocking node type gets, whatever its parallelism.</summary>
     internal const int MaxBlockingThreads = 256;
@@ -160,21 +161,32 @@ internal sealed class GraphNetwork : IAsyncDisposable
         return new ActionBlock<GraphRun>(step.ExecuteAsync, blockOptions);
     }
 
-    private static ValueTask<INode> Invoke<TNext>(INode node, NodeContext context)
+    /// <summary>
+    /// Starts a node. A node that finished synchronously gives its result at once; otherwise its pending task,
+    /// whose result <see cref="ResultOf{TNext}"/> reads once it has completed. No wrapper state machine is needed.
+    /// </summary>
+    private static (INode? Result, Task? Pending) Invoke<TNext>(INode node, NodeContext context)
         where TNext : INode
     {
         var pending = ((INode<TNext>)node).RunAsync(context);
-        return pending.IsCompletedSuccessfully ? new ValueTask<INode>(pending.Result) : Await(pending);
-
-        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-        static async ValueTask<INode> Await(ValueTask<TNext> pending) => await pending.ConfigureAwait(false);
+#pragma warning disable VSTHRD002 // Not a wait: the value task has completed successfully.
+        return pending.IsCompletedSuccessfully ? (pending.Result, null) : (null, pending.AsTask());
+#pragma warning restore VSTHRD002
     }
+
+    /// <summary>The result of a node's task, read after it has been awaited to completion.</summary>
+    private static INode? ResultOf<TNext>(Task completed)
+        where TNext : INode
+#pragma warning disable VSTHRD002 // Not a wait: the caller has awaited the task to completion.
+        => ((Task<TNext>)completed).Result;
+#pragma warning restore VSTHRD002
 
     /// <summary>The compiled form of one node type.</summary>
     internal sealed class Step
     {
         private readonly GraphNetwork _network;
-        private readonly Func<INode, NodeContext, ValueTask<INode>>? _invoke;
+        private readonly Func<INode, NodeContext, (INode? Result, Task? Pending)>? _invoke;
+        private readonly Func<Task, INode?>? _resultOf;
         private readonly KeyValuePair<string, object?> _tag;
 
         public Step(GraphNetwork network, GraphNode node)
@@ -187,7 +199,8 @@ internal sealed class GraphNetwork : IAsyncDisposable
             _tag = new("dataflow.node", node.Name);
             if (node.Declared is not null)
             {
-                _invoke = InvokeDefinition.MakeGenericMethod(node.Declared).CreateDelegate<Func<INode, NodeContext, ValueTask<INode>>>();
+                _invoke = InvokeDefinition.MakeGenericMethod(node.Declared).CreateDelegate<Func<INode, NodeContext, (INode?, Task?)>>();
+                _resultOf = ResultOfDefinition.MakeGenericMethod(node.Declared).CreateDelegate<Func<Task, INode?>>();
             }
         }
 
@@ -215,6 +228,11 @@ internal sealed class GraphNetwork : IAsyncDisposable
         /// The block's action. It never throws: an exception here would fault the block and strand every run
         /// queued in it, so anything unexpected fails only the run at hand.
         /// </summary>
+        /// <remarks>
+        /// The node is awaited here and nowhere else, so a run that waits in its nodes costs one state machine
+        /// for its whole way through inline steps; what comes before and after a node only allocates when it
+        /// has to wait (a full sink, a dependency, an effect).
+        /// </remarks>
         public async Task ExecuteAsync(GraphRun run)
         {
             if (!run.TryClaim())
@@ -226,20 +244,52 @@ internal sealed class GraphNetwork : IAsyncDisposable
 
             var step = this;
             Outcome outcome;
-            do
+            while (true)
             {
                 try
                 {
-                    outcome = await step.StepAsync(run).ConfigureAwait(false);
+                    if (await step.BeforeAsync(run).ConfigureAwait(false) is { } early)
+                    {
+                        outcome = early;
+                        break;
+                    }
+
+                    var node = run.CurrentNode;
+                    var time = _network._engine.TimeProvider;
+                    var activity = DataflowTelemetry.ActivitySource.HasListeners() ? step.StartActivity(run) : null;
+                    var started = time.GetTimestamp();
+                    INode? next = null;
+                    Exception? failure = null;
+                    try
+                    {
+                        var (result, pending) = step._invoke!(node, run.Context);
+                        if (pending is not null)
+                        {
+                            await pending.ConfigureAwait(false);
+                            result = step._resultOf!(pending);
+                        }
+
+                        next = result;
+                    }
+                    catch (Exception e)
+                    {
+                        failure = e;
+                    }
+
+                    outcome = await step.AfterAsync(run, node, next, failure, started, time.GetTimestamp(), activity).ConfigureAwait(false);
                 }
                 catch (Exception e)
                 {
                     outcome = Outcome.End(RunState.Failed, null, e);
                 }
 
+                if (outcome.Kind != OutcomeKind.Inline)
+                {
+                    break;
+                }
+
                 step = outcome.Next!;
             }
-            while (outcome.Kind == OutcomeKind.Inline);
 
             if (outcome.Kind == OutcomeKind.HandedOn)
             {
@@ -259,10 +309,9 @@ internal sealed class GraphNetwork : IAsyncDisposable
             }
         }
 
-        /// <summary>Executes the run's current node and hands the run on, or says how it ends.</summary>
-        /// <remarks>Runs once per node of every run: its state machine comes from a pool instead of the heap.</remarks>
-        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-        private async ValueTask<Outcome> StepAsync(GraphRun run)
+        /// <summary>What comes before the node runs: the start event, cancellation, the iteration limit, inputs and gates.</summary>
+        /// <returns>How the run goes on instead of running the node, or null to run it.</returns>
+        private async ValueTask<Outcome?> BeforeAsync(GraphRun run)
         {
             var engine = _network._engine;
             await engine.EmitStartAsync(run).ConfigureAwait(false);
@@ -301,33 +350,25 @@ internal sealed class GraphNetwork : IAsyncDisposable
 
             run.Context.Iteration = run.Iterations;
             run.Iterations++;
-            var time = engine.TimeProvider;
-            using var activity = DataflowTelemetry.ActivitySource.HasListeners() ? StartActivity(run) : null;
-            var started = time.GetTimestamp();
-            INode? next = null;
-            Exception? failure = null;
-            try
-            {
-                next = await _invoke!(node, run.Context).ConfigureAwait(false);
-                if (next is null)
-                {
-                    failure = new NodeContractException($"Node '{Name}' returned null; RunAsync must return the next node.");
-                }
-            }
-            catch (Exception e)
-            {
-                failure = e;
-            }
+            return null;
+        }
 
-            var ended = time.GetTimestamp();
-            var durationMs = time.GetElapsedTime(started, ended).TotalMilliseconds;
+        /// <summary>What comes after the node returned or threw: its timing, then the effects, the transition and the hand-off.</summary>
+        private async ValueTask<Outcome> AfterAsync(GraphRun run, INode node, INode? next, Exception? failure, long started, long ended, Activity? activity)
+        {
+            var engine = _network._engine;
+            var durationMs = engine.TimeProvider.GetElapsedTime(started, ended).TotalMilliseconds;
             Step? nextStep = null;
-            if (failure is null && !_network._steps.TryGetValue(next!.GetType(), out nextStep))
+            if (failure is null && next is null)
+            {
+                failure = new NodeContractException($"Node '{Name}' returned null; RunAsync must return the next node.");
+            }
+            else if (failure is null && !_network._steps.TryGetValue(next!.GetType(), out nextStep))
             {
                 failure = new NodeContractException($"Node '{Name}' returned a '{next.GetType().Name}', which is not a node of this graph; declare it as a successor.");
             }
 
-            run.RecordNode(new NodeTiming(Name, NodeType, run.WallClockAt(started), run.WallClockAt(ended), durationMs), failure is null ? next : null);
+            run.RecordNode(Node, started, ended, failure is null ? next : null);
             if (DataflowTelemetry.NodeDuration.Enabled)
             {
                 DataflowTelemetry.NodeDuration.Record(durationMs, _tag);
@@ -338,6 +379,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
                 var cancelled = IsCancellation(failure, run);
                 activity?.SetTag("dataflow.outcome", cancelled ? "cancelled" : "failed");
                 activity?.SetStatus(cancelled ? ActivityStatusCode.Unset : ActivityStatusCode.Error, cancelled ? null : failure.Message);
+                activity?.Dispose();
                 return Outcome.End(cancelled ? RunState.Cancelled : RunState.Failed, null, failure);
             }
 

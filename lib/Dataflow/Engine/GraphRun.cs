@@ -1,6 +1,5 @@
-using Dataflow.Events;
-
 using System.Diagnostics;
+using Dataflow.Events;
 
 namespace Dataflow;
 
@@ -12,7 +11,7 @@ namespace Dataflow;
 public sealed class GraphRun
 {
     private readonly List<INode> _trace = new(4);
-    private readonly List<NodeTiming> _timings = new(4);
+    private readonly List<TimedNode> _timings = new(4);
     private List<DependencyTiming>? _dependencyTimings;
     private Dictionary<DependencySpec, object?>? _dependencies;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -131,7 +130,7 @@ public sealed class GraphRun
         {
             lock (_trace)
             {
-                return [.. _timings];
+                return [.. _timings.Select(t => new NodeTiming(t.Node.Name, t.Node.Type, WallClockAt(t.Started), WallClockAt(t.Ended), _time.GetElapsedTime(t.Started, t.Ended).TotalMilliseconds))];
             }
         }
     }
@@ -228,8 +227,10 @@ public sealed class GraphRun
 
     internal DateTimeOffset WallClockAt(long timestamp) => StartedAt + _time.GetElapsedTime(_startTimestamp, timestamp);
 
-    internal void RecordNode(NodeTiming timing, INode? next)
+    /// <summary>Records that a node ran from <paramref name="started"/> to <paramref name="ended"/> (timestamps), and the node it returned.</summary>
+    internal void RecordNode(GraphNode node, long started, long ended, INode? next)
     {
+        var timing = new TimedNode(node, started, ended);
         lock (_trace)
         {
             _timings.Add(timing);
@@ -283,3 +284,6 @@ public sealed class GraphRun
 
     internal void SignalCompletion() => _completion.TrySetResult();
 }
+
+/// <summary>One node execution as a run keeps it: compact, turned into a <see cref="NodeTiming"/> when read.</summary>
+internal readonly record struct TimedNode(GraphNode Node, long Started, long Ended);
