@@ -10,8 +10,8 @@ namespace Dataflow;
 /// </summary>
 public sealed class GraphRun
 {
-    private readonly List<INode> _trace = new(4);
-    private readonly List<TimedNode> _timings = new(4);
+    // The trace and the node timings in one list: entry i is the i-th node visited and, once it has run, its timing.
+    private readonly List<TraceEntry> _trace = new(4);
     private List<DependencyTiming>? _dependencyTimings;
     private Dictionary<DependencySpec, object?>? _dependencies;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -39,7 +39,7 @@ public sealed class GraphRun
         MaxIterations = maxIterations;
         _time = time;
         _current = start;
-        _trace.Add(start);
+        _trace.Add(new TraceEntry(start));
         StartedAt = time.GetUtcNow();
         _startTimestamp = time.GetTimestamp();
         TracksMemory = trackMemory;
@@ -118,7 +118,7 @@ public sealed class GraphRun
         {
             lock (_trace)
             {
-                return [.. _trace];
+                return [.. _trace.Select(e => e.Node)];
             }
         }
     }
@@ -130,7 +130,7 @@ public sealed class GraphRun
         {
             lock (_trace)
             {
-                return [.. _timings.Select(t => new NodeTiming(t.Node.Name, t.Node.Type, WallClockAt(t.Started), WallClockAt(t.Ended), _time.GetElapsedTime(t.Started, t.Ended).TotalMilliseconds))];
+                return [.. _trace.Where(e => e.Ran is not null).Select(e => new NodeTiming(e.Ran!.Name, e.Ran.Type, WallClockAt(e.Started), WallClockAt(e.Ended), _time.GetElapsedTime(e.Started, e.Ended).TotalMilliseconds))];
             }
         }
     }
@@ -227,16 +227,18 @@ public sealed class GraphRun
 
     internal DateTimeOffset WallClockAt(long timestamp) => StartedAt + _time.GetElapsedTime(_startTimestamp, timestamp);
 
-    /// <summary>Records that a node ran from <paramref name="started"/> to <paramref name="ended"/> (timestamps), and the node it returned.</summary>
+    /// <summary>
+    /// Records that the current node (the trace's last) ran from <paramref name="started"/> to <paramref name="ended"/>
+    /// (timestamps), and the node it returned.
+    /// </summary>
     internal void RecordNode(GraphNode node, long started, long ended, INode? next)
     {
-        var timing = new TimedNode(node, started, ended);
         lock (_trace)
         {
-            _timings.Add(timing);
+            _trace[^1] = _trace[^1] with { Ran = node, Started = started, Ended = ended };
             if (next is not null && !State.IsFinal())
             {
-                _trace.Add(next);
+                _trace.Add(new TraceEntry(next));
                 Volatile.Write(ref _current, next);
             }
         }
@@ -285,5 +287,8 @@ public sealed class GraphRun
     internal void SignalCompletion() => _completion.TrySetResult();
 }
 
-/// <summary>One node execution as a run keeps it: compact, turned into a <see cref="NodeTiming"/> when read.</summary>
-internal readonly record struct TimedNode(GraphNode Node, long Started, long Ended);
+/// <summary>
+/// One node of a run's trace and, once it has run, when (monotonic timestamps): compact, turned into
+/// <see cref="NodeTiming"/> when read.
+/// </summary>
+internal readonly record struct TraceEntry(INode Node, GraphNode? Ran = null, long Started = 0, long Ended = 0);
