@@ -457,19 +457,24 @@ public sealed class GraphEngine : IAsyncDisposable
         {
             // The run sits in a buffer: nobody else will touch it until a block dequeues it and lets it go.
             Interlocked.Increment(ref _background);
-            _ = FinishClaimedAsync(run);
+            _ = FinishClaimedAsync(run, RunState.Cancelled, null, CancelledError(run), leave: null);
         }
     }
 
-    private async Task FinishClaimedAsync(GraphRun run)
+    /// <summary>
+    /// Finishes a run that the caller claimed outside any block (cancelled in a buffer, or a start node that is
+    /// already terminal); counted as background work that DisposeAsync waits for.
+    /// </summary>
+    private async Task FinishClaimedAsync(GraphRun run, RunState state, INode? result, Exception? error, GraphNetwork? leave)
     {
         try
         {
             await EmitStartAsync(run).ConfigureAwait(false);
-            await FinishAsync(run, RunState.Cancelled, null, CancelledError(run)).ConfigureAwait(false);
+            await FinishAsync(run, state, result, error).ConfigureAwait(false);
         }
         finally
         {
+            leave?.Leave();
             if (Interlocked.Decrement(ref _background) == 0)
             {
                 _backgroundDone.TrySetResult();
@@ -605,8 +610,19 @@ public sealed class GraphEngine : IAsyncDisposable
             DataflowTelemetry.RunsStarted.Add(1);
         }
 
+        if (network.StartStep.Block is null)
+        {
+            // The start node is itself terminal: the run is done before it begins. Claimed before anyone can see it.
+            run.TryClaimForFinish();
+            _active[id] = run;
+            Interlocked.Increment(ref _background);
+            _ = FinishClaimedAsync(run, RunState.Done, start, null, network);
+            return run;
+        }
+
         _active[id] = run;
         run.LinkCancellation(cancellationToken, _cancelRun);
+
         if (!network.Dispatch(run))
         {
             // Only a disposing engine stops taking runs; this one never entered a block.

@@ -437,6 +437,25 @@ public sealed class GraphEngineTests
     }
 
     [Test]
+    public async Task TerminalStartNode_RunIsDoneAtOnce_WithItAsResult()
+    {
+        var sink = new Dataflow.Tests.Events.CollectingSink();
+        GraphRun run;
+        await using (var engine = new GraphEngine())
+        {
+            engine.Events.AddSink(sink);
+            run = engine.Submit(Graph.Create<End>(), new End("given"));
+            await run.Completion.WaitAsync(Guard);
+        }
+
+        Assert.That(run.State, Is.EqualTo(RunState.Done));
+        Assert.That(run.Result, Is.EqualTo(new End("given")));
+        Assert.That(run.Trace, Is.EqualTo(new INode[] { new End("given") }));
+        Assert.That(run.NodeTimings, Is.Empty);
+        Assert.That(sink.Events.Select(e => e.Kind), Is.EqualTo(new[] { Dataflow.Events.EventKind.Start, Dataflow.Events.EventKind.Complete }));
+    }
+
+    [Test]
     public async Task Elapsed_StopsWhenTheRunEnds()
     {
         await using var engine = new GraphEngine();
