@@ -29,9 +29,6 @@ internal sealed class DedicatedThreadScheduler : TaskScheduler, IDisposable
 
     public override int MaximumConcurrencyLevel => _maxThreads;
 
-    /// <summary>How many threads have been started.</summary>
-    public int ThreadCount => Volatile.Read(ref _threads);
-
     /// <summary>Stops taking work; the threads finish what is queued and exit.</summary>
     public void Dispose() => _tasks.CompleteAdding();
 

@@ -72,7 +72,7 @@ public sealed class GraphEngine : IAsyncDisposable
         if (!network.TryEnter())
         {
             throw new RunRejectedException(
-                $"The graph that starts at '{graph.NameOf(graph.Start)}' already has {graph.Options.MaxRunsInFlight} runs in flight (GraphOptions.MaxRunsInFlight); use SubmitAsync to wait for room, or raise the bound.");
+                $"The graph that starts at '{graph.StartName}' already has {graph.Options.MaxRunsInFlight} runs in flight (GraphOptions.MaxRunsInFlight); use SubmitAsync to wait for room, or raise the bound.");
         }
 
         return Launch(network, start, options, cancellationToken);
@@ -260,8 +260,8 @@ public sealed class GraphEngine : IAsyncDisposable
         return run.Policy.Admits(EventKind.Start)
             ? PublishAsync(new GraphEvent(run.Id, EventKind.Start, $"{run.Id} started", run.StartedAt, run.NextSequence())
             {
-                Graph = run.Graph.NameOf(run.Graph.Start),
-                Node = run.Graph.NameOf(run.Graph.Start),
+                Graph = run.Graph.StartName,
+                Node = run.Graph.StartName,
             })
             : default;
     }
@@ -270,7 +270,7 @@ public sealed class GraphEngine : IAsyncDisposable
         => run.Policy.Admits(EventKind.Transition)
             ? PublishAsync(new GraphEvent(run.Id, EventKind.Transition, $"{run.Id} {from} -> {to}", TimeProvider.GetUtcNow(), run.NextSequence())
             {
-                Graph = run.Graph.NameOf(run.Graph.Start),
+                Graph = run.Graph.StartName,
                 Node = from,
                 NextNode = to,
             })
@@ -305,7 +305,7 @@ public sealed class GraphEngine : IAsyncDisposable
                 };
                 await PublishAsync(new GraphEvent(run.Id, kind, content, run.EndedAt.Value, run.NextSequence())
                 {
-                    Graph = run.Graph.NameOf(run.Graph.Start),
+                    Graph = run.Graph.StartName,
                     Node = node,
                     DurationMs = elapsed,
                     Error = state == RunState.Done ? null : run.Error,
@@ -384,7 +384,7 @@ public sealed class GraphEngine : IAsyncDisposable
                 {
                     await PublishAsync(new GraphEvent(run.Id, EventKind.Gate, $"{run.Id} waiting at gate {gate.Id}: {gate.Display}", TimeProvider.GetUtcNow(), run.NextSequence())
                     {
-                        Graph = run.Graph.NameOf(run.Graph.Start),
+                        Graph = run.Graph.StartName,
                         Node = step.Name,
                         Extra = new Dictionary<string, object?>
                         {
@@ -539,7 +539,7 @@ public sealed class GraphEngine : IAsyncDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (start.GetType() != graph.Start)
         {
-            throw new ArgumentException($"The start node is a '{start.GetType().Name}', but the graph starts at '{graph.NameOf(graph.Start)}'.", nameof(start));
+            throw new ArgumentException($"The start node is a '{start.GetType().Name}', but the graph starts at '{graph.StartName}'.", nameof(start));
         }
 
         if (options is not null)
@@ -601,7 +601,7 @@ public sealed class GraphEngine : IAsyncDisposable
             var previous = Activity.Current;
             run.Activity = DataflowTelemetry.ActivitySource.StartActivity("dataflow.run", ActivityKind.Internal);
             run.Activity?.SetTag("dataflow.run_id", id);
-            run.Activity?.SetTag("dataflow.graph", network.Graph.NameOf(network.Graph.Start));
+            run.Activity?.SetTag("dataflow.graph", network.Graph.StartName);
             Activity.Current = previous;
         }
 

@@ -65,8 +65,6 @@ internal sealed class GraphNetwork : IAsyncDisposable
 
     public Graph Graph { get; }
 
-    public int InFlight => Volatile.Read(ref _inFlight);
-
     public Step StartStep => _steps[Graph.Start];
 
     public bool TryEnter()

@@ -36,6 +36,9 @@ public sealed class Graph
     /// <summary>The node types that have no successors; reaching one ends a run.</summary>
     public IReadOnlyList<Type> TerminalNodes { get; }
 
+    /// <summary>The start node's name: what events carry as the graph's name.</summary>
+    internal string StartName => NodeInfos[0].Name;
+
     /// <summary>The options the graph was created with (a copy; read-only in effect).</summary>
     internal GraphOptions Options { get; }
 

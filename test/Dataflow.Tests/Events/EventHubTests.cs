@@ -111,11 +111,8 @@ public sealed class EventHubTests
             await publish;
         }
 
-        // Wait until the intake has moved everything into the lossy buffer; then 99 - 5 were dropped.
-        while (registration.QueueDepth > 0)
-        {
-            await Task.Yield();
-        }
+        // Once the intake has moved everything into the lossy buffer, 99 - 5 were dropped.
+        await registration.WhenIdleAsync().WaitAsync(Guard);
 
         gate.Release();
         await hub.DisposeAsync().AsTask().WaitAsync(Guard);
@@ -213,29 +210,23 @@ public sealed class EventHubTests
     {
         var hub = new EventHub();
         using var cts = new CancellationTokenSource();
-        var received = new List<GraphEvent>();
-        var reading = Task.Run(async () =>
-        {
-            await foreach (var e in hub.ReadAllAsync(OutputPolicy.Quiet, cancellationToken: cts.Token))
-            {
-                received.Add(e);
-                if (e.Kind == EventKind.Cancel)
-                {
-                    await cts.CancelAsync();
-                }
-            }
-        });
+        var reader = hub.ReadAllAsync(OutputPolicy.Quiet, cancellationToken: cts.Token).GetAsyncEnumerator();
 
-        while (hub.Sinks.Count == 0)
-        {
-            await Task.Yield();
-        }
-
+        // The first MoveNextAsync subscribes before it first waits, so nothing published after it is missed.
+        var first = reader.MoveNextAsync();
+        Assert.That(hub.Sinks, Has.Count.EqualTo(1));
         await hub.PublishAsync(Event("g1", 1, EventKind.Start));
         await hub.PublishAsync(Event("g1", 2, EventKind.Fail));
         await hub.PublishAsync(Event("g2", 1, EventKind.Cancel));
 
-        Assert.That(async () => await reading.WaitAsync(Guard), Throws.InstanceOf<OperationCanceledException>());
+        Assert.That(await first.AsTask().WaitAsync(Guard), Is.True);
+        var received = new List<GraphEvent> { reader.Current };
+        Assert.That(await reader.MoveNextAsync().AsTask().WaitAsync(Guard), Is.True);
+        received.Add(reader.Current);
+        await cts.CancelAsync();
+
+        Assert.That(async () => await reader.MoveNextAsync().AsTask().WaitAsync(Guard), Throws.InstanceOf<OperationCanceledException>());
+        await reader.DisposeAsync();
         Assert.That(received.Select(e => e.Kind), Is.EqualTo(new[] { EventKind.Fail, EventKind.Cancel }));
         Assert.That(hub.Sinks, Is.Empty, "the reader detached");
         await hub.DisposeAsync();
