@@ -1,3 +1,7 @@
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
+
 namespace Dataflow.Bench;
 
 /// <summary>How big each case is. <see cref="Smoke"/> proves the code runs; <see cref="Quick"/> and <see cref="Full"/> measure.</summary>

@@ -1,6 +1,9 @@
 using BenchmarkDotNet.Running;
 using Dataflow.Bench.Bdn;
 using Dataflow.Bench.Report;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Bench;
 

@@ -1,4 +1,7 @@
 using System.Runtime.InteropServices;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Cli;
 

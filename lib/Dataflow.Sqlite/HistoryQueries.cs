@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.Text;
 using Dapper;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 using Microsoft.Data.Sqlite;
 
 namespace Dataflow.Sqlite;

@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Text;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Sqlite;
 

@@ -1,3 +1,7 @@
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
+
 namespace Dataflow.Sqlite;
 
 /// <summary>How <see cref="SessionStore.Search"/> searches and filters.</summary>

@@ -1,7 +1,10 @@
 using System.Text.Json;
 using System.Threading.Channels;
 using Dapper;
+using Dataflow.Engine;
 using Dataflow.Events;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 using Microsoft.Data.Sqlite;
 
 namespace Dataflow.Sqlite;

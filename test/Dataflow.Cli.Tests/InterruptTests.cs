@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Cli.Tests;
 

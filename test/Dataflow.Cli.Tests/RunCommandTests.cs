@@ -1,3 +1,7 @@
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
+
 namespace Dataflow.Cli.Tests;
 
 public sealed class RunCommandTests : CliTestBase

@@ -1,3 +1,7 @@
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
+
 namespace Dataflow.Cli.Tests;
 
 // A user's graph, loaded by the tests through --assembly (this test assembly) and --start.

@@ -1,3 +1,6 @@
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 using Dataflow.Sqlite;
 
 // Usage: child <db path> <rows> <tag> [then]

@@ -1,4 +1,7 @@
 using Dapper;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 using Microsoft.Data.Sqlite;
 
 namespace Dataflow.Sqlite.Tests;

@@ -1,5 +1,7 @@
 using Dataflow.Engine;
 using Dataflow.Events;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Sqlite.Tests;
 

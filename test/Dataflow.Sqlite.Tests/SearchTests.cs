@@ -1,3 +1,7 @@
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
+
 namespace Dataflow.Sqlite.Tests;
 
 public sealed class SearchTests : StoreTestBase

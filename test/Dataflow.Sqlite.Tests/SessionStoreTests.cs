@@ -1,4 +1,7 @@
 using System.Text.Json;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Sqlite.Tests;
 

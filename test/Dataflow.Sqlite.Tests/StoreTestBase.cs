@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Reflection;
 using Dapper;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 using Microsoft.Data.Sqlite;
 
 namespace Dataflow.Sqlite.Tests;

@@ -1,6 +1,9 @@
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Bench.Bdn;
 

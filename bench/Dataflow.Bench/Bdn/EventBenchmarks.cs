@@ -1,5 +1,8 @@
 using BenchmarkDotNet.Attributes;
 using Dataflow.Bench.Workloads;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Bench.Bdn;
 

@@ -1,6 +1,9 @@
 using BenchmarkDotNet.Attributes;
 using Dataflow.Bench.Workloads;
+using Dataflow.Engine;
 using Dataflow.Events;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Bench.Bdn;
 

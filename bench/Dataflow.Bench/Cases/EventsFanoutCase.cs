@@ -1,6 +1,9 @@
 using Dataflow.Bench.Measurement;
 using Dataflow.Bench.Report;
 using Dataflow.Bench.Workloads;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Bench.Cases;
 

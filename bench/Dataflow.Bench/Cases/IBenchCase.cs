@@ -1,4 +1,7 @@
 using Dataflow.Bench.Report;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Bench.Cases;
 

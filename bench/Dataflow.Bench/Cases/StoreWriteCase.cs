@@ -1,5 +1,8 @@
 using Dataflow.Bench.Report;
 using Dataflow.Bench.Workloads;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Bench.Cases;
 

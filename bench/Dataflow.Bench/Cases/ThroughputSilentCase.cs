@@ -1,7 +1,10 @@
 using Dataflow.Bench.Measurement;
 using Dataflow.Bench.Report;
 using Dataflow.Bench.Workloads;
+using Dataflow.Engine;
 using Dataflow.Events;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Bench.Cases;
 

@@ -1,3 +1,7 @@
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
+
 namespace Dataflow.Bench.Measurement;
 
 /// <summary>Runs ours and the baseline alternately, so that machine noise hits both alike, and keeps the median of each.</summary>

@@ -1,3 +1,7 @@
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
+
 namespace Dataflow.Bench.Report;
 
 /// <summary>One measured figure beside its baseline, judged against its target when it has one.</summary>

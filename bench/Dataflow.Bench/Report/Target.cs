@@ -1,4 +1,7 @@
 using System.Globalization;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Bench.Report;
 

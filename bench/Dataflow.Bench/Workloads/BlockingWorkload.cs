@@ -1,5 +1,8 @@
 using Dataflow.Bench.Measurement;
+using Dataflow.Engine;
 using Dataflow.Events;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Bench.Workloads;
 

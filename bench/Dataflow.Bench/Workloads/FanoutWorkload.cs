@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Threading.Tasks.Dataflow;
+using Dataflow.Engine;
 using Dataflow.Events;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Bench.Workloads;
 

@@ -1,3 +1,7 @@
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
+
 namespace Dataflow.Bench.Workloads;
 
 // The trivial graph for throughput: three nodes, no work, every step completes synchronously.

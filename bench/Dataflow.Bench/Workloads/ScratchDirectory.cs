@@ -1,3 +1,7 @@
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
+
 namespace Dataflow.Bench.Workloads;
 
 /// <summary>A fresh folder under the temp folder for database files, deleted on dispose.</summary>

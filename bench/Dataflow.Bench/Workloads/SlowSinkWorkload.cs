@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using Dataflow.Bench.Measurement;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Bench.Workloads;
 

@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using Dataflow.Bench.Measurement;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 using Dataflow.Sqlite;
 using Microsoft.Data.Sqlite;
 

@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Dataflow.Engine;
 using Dataflow.Events;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 using Dataflow.Sqlite;
 using Microsoft.Data.Sqlite;
 

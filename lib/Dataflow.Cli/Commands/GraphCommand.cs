@@ -1,5 +1,8 @@
 using System.CommandLine;
 using Dataflow.Cli.Loading;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Cli.Commands;
 

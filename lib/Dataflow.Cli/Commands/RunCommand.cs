@@ -3,7 +3,10 @@ using Dataflow.Cli.History;
 using Dataflow.Cli.Loading;
 using Dataflow.Cli.Reporting;
 using Dataflow.Cli.Sample;
+using Dataflow.Engine;
 using Dataflow.Events;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 using Dataflow.Sqlite;
 
 namespace Dataflow.Cli.Commands;

@@ -1,5 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Cli.Loading;
 

@@ -1,5 +1,8 @@
 using System.Reflection;
 using System.Runtime.Loader;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Cli.Loading;
 

@@ -1,3 +1,7 @@
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
+
 namespace Dataflow.Cli.Sample;
 
 // The built-in sample: an order pipeline that shows the library's range in a few seconds.

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Engine;
 

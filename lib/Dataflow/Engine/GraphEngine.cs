@@ -3,8 +3,10 @@ using System.Diagnostics;
 using Dataflow.Diagnostics;
 using Dataflow.Engine;
 using Dataflow.Events;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
-namespace Dataflow;
+namespace Dataflow.Engine;
 
 /// <summary>
 /// Runs graphs: compiles each graph once into a dataflow network, admits runs into it, tracks every run's

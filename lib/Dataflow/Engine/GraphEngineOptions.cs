@@ -1,4 +1,7 @@
-namespace Dataflow;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
+
+namespace Dataflow.Engine;
 
 /// <summary>Options of a <see cref="GraphEngine"/>; validated and copied when the engine is created.</summary>
 public sealed class GraphEngineOptions

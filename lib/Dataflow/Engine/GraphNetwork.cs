@@ -4,6 +4,8 @@ using System.Reflection;
 using System.Threading.Tasks.Dataflow;
 using Dataflow.Diagnostics;
 using Dataflow.Events;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Engine;
 

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using Dataflow.Events;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
-namespace Dataflow;
+namespace Dataflow.Engine;
 
 /// <summary>
 /// One execution of a graph from one start node. Created by <see cref="GraphEngine.Submit"/>; its state

@@ -1,3 +1,6 @@
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
+
 namespace Dataflow.Engine;
 
 /// <summary>Fills a node's dependency and recall inputs before it runs.</summary>

@@ -1,4 +1,7 @@
-namespace Dataflow;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
+
+namespace Dataflow.Engine;
 
 /// <summary>One node execution of a run, timed with a monotonic clock.</summary>
 /// <param name="Node">The node's name in the graph.</param>

@@ -1,4 +1,7 @@
-namespace Dataflow;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
+
+namespace Dataflow.Engine;
 
 /// <summary>A node input waiting for a value from outside its run; resolve it with <see cref="GraphEngine.ResolveGate"/>.</summary>
 public sealed class PendingGate

@@ -1,6 +1,8 @@
 using Dataflow.Events;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
-namespace Dataflow;
+namespace Dataflow.Engine;
 
 /// <summary>Options of one run, given at submit.</summary>
 public sealed class RunOptions

@@ -1,4 +1,7 @@
-namespace Dataflow;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
+
+namespace Dataflow.Engine;
 
 /// <summary>Where a run is in its lifecycle: Running → (Waiting) → Done | Failed | Cancelled.</summary>
 public enum RunState

@@ -1,4 +1,6 @@
-namespace Dataflow;
+using Dataflow.Graphs.Inputs;
+
+namespace Dataflow.Graphs;
 
 /// <summary>
 /// Declares that a node type blocks its thread (synchronous I/O, CPU-bound work, locks).

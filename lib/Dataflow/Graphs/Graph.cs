@@ -1,8 +1,9 @@
 using System.Collections.Frozen;
 using System.Reflection;
 using System.Text;
+using Dataflow.Graphs.Inputs;
 
-namespace Dataflow;
+namespace Dataflow.Graphs;
 
 /// <summary>
 /// The node types reachable from a start type, with their edges: discovered once from the

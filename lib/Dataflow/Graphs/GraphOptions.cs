@@ -1,4 +1,6 @@
-namespace Dataflow;
+using Dataflow.Graphs.Inputs;
+
+namespace Dataflow.Graphs;
 
 /// <summary>
 /// How a graph's dataflow network is built: parallelism per node and the bound on runs in flight.
@@ -19,7 +21,7 @@ public sealed class GraphOptions
     /// <summary>
     /// How many runs of this graph may be in flight at once (admission control). Once reached,
     /// <c>GraphEngine.SubmitAsync</c> waits for a run to finish and <c>GraphEngine.Submit</c> refuses
-    /// with <see cref="RunRejectedException"/>. Runs waiting at a gate do not count.
+    /// with <see cref="Dataflow.Engine.RunRejectedException"/>. Runs waiting at a gate do not count.
     /// </summary>
     /// <value>The default value is 1024.</value>
     public int MaxRunsInFlight { get; set; } = 1024;
@@ -45,7 +47,7 @@ public sealed class GraphOptions
     /// Attaches a side effect to the transition from <typeparamref name="TSource"/> to <typeparamref name="TTarget"/>:
     /// it runs after the source node has produced the target node and before the target runs. Several effects on
     /// one transition run in the order they were attached. An effect that throws fails the run with
-    /// <see cref="EffectException"/>.
+    /// <see cref="Dataflow.Engine.EffectException"/>.
     /// </summary>
     /// <typeparam name="TSource">The node type that returns.</typeparam>
     /// <typeparam name="TTarget">The node type it returns.</typeparam>

@@ -1,4 +1,6 @@
-namespace Dataflow;
+using Dataflow.Graphs.Inputs;
+
+namespace Dataflow.Graphs;
 
 /// <summary>
 /// Marks a type as a node of a graph. A type that implements only this interface is a

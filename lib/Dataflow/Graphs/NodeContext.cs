@@ -1,4 +1,6 @@
-namespace Dataflow;
+using Dataflow.Graphs.Inputs;
+
+namespace Dataflow.Graphs;
 
 /// <summary>
 /// What a node sees of its run while it executes: identity, cancellation and progress.
@@ -29,7 +31,7 @@ public sealed class NodeContext
     /// </summary>
     public INode StartNode { get; }
 
-    /// <summary>The engine's services (<see cref="GraphEngineOptions.Services"/>), if any.</summary>
+    /// <summary>The engine's services (<see cref="Dataflow.Engine.GraphEngineOptions.Services"/>), if any.</summary>
     public IServiceProvider? Services { get; }
 
     /// <summary>How many nodes the run has executed before this one (0 for the start node).</summary>

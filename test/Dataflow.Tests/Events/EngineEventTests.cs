@@ -1,6 +1,9 @@
 using Dataflow;
+using Dataflow.Engine;
 using Dataflow.Events;
 using Dataflow.Events.Channels;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 using NUnit.Framework;
 
 namespace Dataflow.Tests.Events;

@@ -1,5 +1,8 @@
 using Dataflow;
+using Dataflow.Engine;
 using Dataflow.Events;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 using NUnit.Framework;
 
 namespace Dataflow.Tests.Events;

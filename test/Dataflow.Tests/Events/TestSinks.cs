@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
+using Dataflow.Engine;
 using Dataflow.Events;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Tests.Events;
 

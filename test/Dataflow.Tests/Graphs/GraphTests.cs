@@ -1,4 +1,7 @@
 using Dataflow;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 using NUnit.Framework;
 
 namespace Dataflow.Tests.Graphs;

@@ -1,4 +1,7 @@
 using System.Collections.Concurrent;
+using Dataflow.Engine;
+using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Tests.Inputs;
 

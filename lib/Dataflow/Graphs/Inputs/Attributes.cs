@@ -1,4 +1,6 @@
-namespace Dataflow;
+using Dataflow.Graphs;
+
+namespace Dataflow.Graphs.Inputs;
 
 /// <summary>
 /// Marks a node property (or a dependency's property) that the engine fills with a dependency before the
@@ -6,7 +8,7 @@ namespace Dataflow;
 /// </summary>
 /// <remarks>
 /// With a type, the value comes from that <see cref="IDependency{T}"/> implementation; without one, from the
-/// <see cref="IServiceProvider"/> in <see cref="GraphEngineOptions.Services"/>, by the property's type.
+/// <see cref="IServiceProvider"/> in <see cref="Dataflow.Engine.GraphEngineOptions.Services"/>, by the property's type.
 /// </remarks>
 [AttributeUsage(AttributeTargets.Property, AllowMultiple = false, Inherited = true)]
 public sealed class DepAttribute : Attribute
@@ -30,14 +32,14 @@ public sealed class DepAttribute : Attribute
 /// <summary>
 /// Marks a node property that the engine copies from the run's trace before the node runs: the most recent
 /// earlier node of the property's type or, failing that, the most recent non-null plain property of that type
-/// on an earlier node. No match fails the run with <see cref="RecallException"/>.
+/// on an earlier node. No match fails the run with <see cref="Dataflow.Engine.RecallException"/>.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property, AllowMultiple = false, Inherited = true)]
 public sealed class RecallAttribute : Attribute;
 
 /// <summary>
 /// Marks a node property that waits for a value from outside the run (human in the loop). When the node is
-/// reached, the run turns Waiting and a gate is registered per such property; <see cref="GraphEngine.ResolveGate"/>
+/// reached, the run turns Waiting and a gate is registered per such property; <see cref="Dataflow.Engine.GraphEngine.ResolveGate"/>
 /// supplies the value, and the run resumes when all of the node's gates are resolved.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property, AllowMultiple = false, Inherited = true)]

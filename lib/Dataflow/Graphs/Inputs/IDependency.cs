@@ -1,4 +1,6 @@
-namespace Dataflow;
+using Dataflow.Graphs;
+
+namespace Dataflow.Graphs.Inputs;
 
 /// <summary>
 /// Computes a node input, once per run. An implementation may itself have <see cref="DepAttribute"/> properties:

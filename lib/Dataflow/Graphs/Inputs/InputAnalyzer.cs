@@ -1,6 +1,7 @@
 using System.Reflection;
+using Dataflow.Graphs;
 
-namespace Dataflow;
+namespace Dataflow.Graphs.Inputs;
 
 /// <summary>
 /// Reads the input attributes of a graph's node types at build time, validates them, and orders each node's

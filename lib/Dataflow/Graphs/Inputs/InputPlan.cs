@@ -1,6 +1,7 @@
 using System.Reflection;
+using Dataflow.Graphs;
 
-namespace Dataflow;
+namespace Dataflow.Graphs.Inputs;
 
 /// <summary>One dependency of a graph: a type implementing <see cref="IDependency{T}"/>, or a service.</summary>
 internal sealed class DependencySpec
