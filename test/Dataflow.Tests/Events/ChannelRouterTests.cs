@@ -43,7 +43,7 @@ public sealed class ChannelRouterTests
         var output = new StringWriter();
         var store = new MemoryStore();
         await using var router = new ChannelRouter(output);
-        var graph = router.Register("graph", new ChannelOptions { Store = store });
+        var graph = router.Register("graph", new OutputChannelOptions { Store = store });
 
         await router.WriteAsync("graph", "g1 started");
         await router.WriteAsync("graph", "waiting", label: "g1");
@@ -59,7 +59,7 @@ public sealed class ChannelRouterTests
         var output = new StringWriter();
         var store = new MemoryStore();
         await using var router = new ChannelRouter(output);
-        var hidden = router.Register("graph", new ChannelOptions { Visible = false, Store = store });
+        var hidden = router.Register("graph", new OutputChannelOptions { Visible = false, Store = store });
 
         await hidden.WriteAsync("quiet");
 
@@ -72,7 +72,7 @@ public sealed class ChannelRouterTests
     public async Task Buffer_KeepsTheMostRecentEntries()
     {
         await using var router = new ChannelRouter();
-        var channel = router.Register("graph", new ChannelOptions { Capacity = 3 });
+        var channel = router.Register("graph", new OutputChannelOptions { Capacity = 3 });
 
         for (var i = 1; i <= 10; i++)
         {
@@ -88,7 +88,7 @@ public sealed class ChannelRouterTests
     {
         var output = new StringWriter();
         await using var router = new ChannelRouter(output);
-        router.Register("graph", new ChannelOptions { Formatter = e => $"<{e.Channel}> {e.Content.ToUpperInvariant()}" });
+        router.Register("graph", new OutputChannelOptions { Formatter = e => $"<{e.Channel}> {e.Content.ToUpperInvariant()}" });
 
         await router.WriteAsync("graph", "hello");
 
@@ -99,7 +99,7 @@ public sealed class ChannelRouterTests
     public async Task UnknownChannel_IsCountedAndReportedOnDebug_WithoutThrowing()
     {
         await using var router = new ChannelRouter();
-        var debug = router.Register(ChannelRouter.DebugChannel, new ChannelOptions { Visible = false });
+        var debug = router.Register(ChannelRouter.DebugChannel, new OutputChannelOptions { Visible = false });
 
         var written = await router.WriteAsync("nowhere", "lost?");
 
@@ -117,7 +117,7 @@ public sealed class ChannelRouterTests
         {
             await using (var router = new ChannelRouter(debugLogPath: path))
             {
-                router.Register("graph", new ChannelOptions { Visible = false });
+                router.Register("graph", new OutputChannelOptions { Visible = false });
                 await router.WriteAsync("graph", "g1 started");
                 await router.WriteAsync("missing", "x");
             }
@@ -137,8 +137,8 @@ public sealed class ChannelRouterTests
     public async Task AttachedChannel_ReceivesEventsFilteredByItsSinkPolicy()
     {
         await using var router = new ChannelRouter();
-        var quiet = router.Register("console", new ChannelOptions { Visible = false });
-        var verbose = router.Register("graph", new ChannelOptions { Visible = false });
+        var quiet = router.Register("console", new OutputChannelOptions { Visible = false });
+        var verbose = router.Register("graph", new OutputChannelOptions { Visible = false });
         var engine = new GraphEngine();
         router.Attach(engine.Events, "console", new SinkOptions { Policy = OutputPolicy.Quiet });
         router.Attach(engine.Events, "graph");

@@ -72,7 +72,7 @@ public sealed class EngineEventTests
     public async Task FifteenSuccessfulRunsAtQuiet_LeaveTheChannelBufferEmpty()
     {
         await using var router = new ChannelRouter();
-        var channel = router.Register("graph", new ChannelOptions { Visible = false });
+        var channel = router.Register("graph", new OutputChannelOptions { Visible = false });
         var engine = new GraphEngine();
         router.Attach(engine.Events, "graph");
         var graph = Graph.Create<StressStart>();

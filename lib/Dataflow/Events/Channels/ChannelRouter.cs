@@ -54,10 +54,10 @@ public sealed class ChannelRouter : IAsyncDisposable
     /// <param name="options">Its buffer, visibility, store and formatter; copied.</param>
     /// <returns>The channel.</returns>
     /// <exception cref="ArgumentException">A channel of that name is already registered.</exception>
-    public OutputChannel Register(string name, ChannelOptions? options = null)
+    public OutputChannel Register(string name, OutputChannelOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        var channel = new OutputChannel(this, name, (options ?? new ChannelOptions()).Validated());
+        var channel = new OutputChannel(this, name, (options ?? new OutputChannelOptions()).Validated());
         return _channels.TryAdd(name, channel)
             ? channel
             : throw new ArgumentException($"A channel named '{name}' is already registered.", nameof(name));

@@ -8,12 +8,12 @@ namespace Dataflow.Events.Channels;
 public sealed class OutputChannel : IEventSink
 {
     private readonly ChannelRouter _router;
-    private readonly ChannelOptions _options;
+    private readonly OutputChannelOptions _options;
     private readonly Queue<ChannelEntry> _buffer = new();
     private readonly Lock _gate = new();
     private long _written;
 
-    internal OutputChannel(ChannelRouter router, string name, ChannelOptions options)
+    internal OutputChannel(ChannelRouter router, string name, OutputChannelOptions options)
     {
         _router = router;
         Name = name;

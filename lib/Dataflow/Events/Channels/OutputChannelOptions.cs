@@ -1,7 +1,7 @@
 namespace Dataflow.Events.Channels;
 
 /// <summary>How a channel buffers, records and renders its writes; copied when the channel is registered.</summary>
-public sealed class ChannelOptions
+public sealed class OutputChannelOptions
 {
     /// <summary>How many recent entries the channel keeps in memory; the oldest goes first.</summary>
     /// <value>The default value is 500.</value>
@@ -23,10 +23,10 @@ public sealed class ChannelOptions
     /// <value>The default value is <see langword="null"/>.</value>
     public Func<ChannelEntry, string>? Formatter { get; set; }
 
-    internal ChannelOptions Validated()
+    internal OutputChannelOptions Validated()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(Capacity, 1, nameof(Capacity));
         ArgumentException.ThrowIfNullOrWhiteSpace(Mode, nameof(Mode));
-        return (ChannelOptions)MemberwiseClone();
+        return (OutputChannelOptions)MemberwiseClone();
     }
 }
