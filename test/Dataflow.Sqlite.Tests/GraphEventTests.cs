@@ -53,7 +53,7 @@ public sealed class GraphEventTests : StoreTestBase
             Assert.That(entries.Select(e => e.Content), Has.All.Not.Empty);
             Assert.That(entries.Select(e => (e.Mode, e.Channel, e.Direction)), Has.All.EqualTo(("GRAPH", "graph", "output")));
             Assert.That(entries[0].MetadataJson, Does.Contain("\"type\":\"lifecycle\"").And.Contain($"\"run_id\":\"{runIds[0]}\""));
-            Assert.That(store.Search("started").Select(h => h.Content), Is.EquivalentTo(runIds.Select(id => $"{id} started")));
+            Assert.That(store.Search("started").Select(h => h.Content), Is.EquivalentTo(runIds.Select(id => $"{id} started: StressStart {{ DelayMs = 5 }}")));
         }
 
         var second = Open();

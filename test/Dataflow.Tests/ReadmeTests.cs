@@ -55,7 +55,7 @@ public sealed class ReadmeTests
 
         Assert.That($"{run.Id} {run.State}: {run.Result}", Is.EqualTo("g1 Done: Stored { Length = 32 }"));
         var lines = console.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
-        Assert.That(lines[0], Is.EqualTo("g1 started"));
+        Assert.That(lines[0], Is.EqualTo("g1 started: Fetch { Url = https://example.org }"));
         Assert.That(lines[1], Does.Match(@"^g1 done \(\d+\.\d+s\)$"));
         Assert.That(Graph.Create<Fetch>().Successors(typeof(Parse)), Is.EquivalentTo(new[] { typeof(Rejected), typeof(Stored) }));
     }

@@ -40,9 +40,12 @@ public sealed class GraphEngineOptions
 
     internal GraphEngineOptions Validated()
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(HistoryCapacity, nameof(HistoryCapacity));
-        ArgumentOutOfRangeException.ThrowIfNegative(MaxIterations, nameof(MaxIterations));
-        ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
-        return (GraphEngineOptions)MemberwiseClone();
+        var copy = (GraphEngineOptions)MemberwiseClone();
+        new OptionErrors(nameof(GraphEngineOptions))
+            .Require(copy.HistoryCapacity >= 0, $"HistoryCapacity is {copy.HistoryCapacity}; it must be 0 or more.")
+            .Require(copy.MaxIterations >= 0, $"MaxIterations is {copy.MaxIterations}; it must be 0 (no limit) or more.")
+            .Require(copy.TimeProvider is not null, "TimeProvider is null; leave it at TimeProvider.System or give a clock.")
+            .ThrowIfAny();
+        return copy;
     }
 }

@@ -6,7 +6,7 @@ namespace Dataflow.Engine;
 /// <summary>Fills a node's dependency and recall inputs before it runs.</summary>
 internal static class InputResolver
 {
-    public static async ValueTask FillAsync(GraphRun run, GraphNode node, INode instance, TimeProvider time)
+    public static async ValueTask FillAsync(RunExecution run, GraphNode node, INode instance, TimeProvider time)
     {
         var plan = node.Inputs;
         foreach (var level in plan.Levels)
@@ -37,7 +37,7 @@ internal static class InputResolver
         }
     }
 
-    private static async ValueTask ComputeAsync(GraphRun run, GraphNode node, DependencySpec spec, TimeProvider time)
+    private static async ValueTask ComputeAsync(RunExecution run, GraphNode node, DependencySpec spec, TimeProvider time)
     {
         var started = time.GetTimestamp();
         object? value;
@@ -60,14 +60,14 @@ internal static class InputResolver
         run.StoreDependency(spec, value);
     }
 
-    private static object Service(GraphRun run, GraphNode node, DependencySpec spec)
+    private static object Service(RunExecution run, GraphNode node, DependencySpec spec)
         => run.Context.Services?.GetService(spec.ValueType)
             ?? throw new DependencyException(
                 spec.Name,
                 node.Name,
                 $"Dependency '{spec.Name}' of node '{node.Name}' has no service: register a '{TypeNames.Of(spec.ValueType)}' in the IServiceProvider given to GraphEngineOptions.Services.");
 
-    private static object Create(GraphRun run, GraphNode node, DependencySpec spec)
+    private static object Create(RunExecution run, GraphNode node, DependencySpec spec)
     {
         var type = spec.DependencyType!;
         var instance = run.Context.Services?.GetService(type);
@@ -97,7 +97,7 @@ internal static class InputResolver
     /// Walks the trace from the most recent earlier node back: the first node of the type wins, or else the first
     /// non-null plain property of that type on it.
     /// </summary>
-    private static (bool Found, object? Value) Recall(GraphRun run, Type type)
+    private static (bool Found, object? Value) Recall(RunExecution run, Type type)
     {
         var trace = run.Trace;
         for (var i = trace.Count - 2; i >= 0; i--)

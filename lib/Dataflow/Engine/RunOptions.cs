@@ -18,4 +18,21 @@ public sealed class RunOptions
     /// </summary>
     /// <value>The default value is <see langword="null"/>.</value>
     public int? MaxIterations { get; set; }
+
+    /// <summary>Validates the options of one run, reporting every problem at once, and fixes what the run uses.</summary>
+    internal static RunSettings Settle(RunOptions? options, GraphEngineOptions engine)
+    {
+        if (options is null)
+        {
+            return new RunSettings(OutputPolicy.Normal, engine.MaxIterations, engine.TrackMemory, engine.Services);
+        }
+
+        var policy = options.Policy;
+        var maxIterations = options.MaxIterations;
+        new OptionErrors(nameof(RunOptions))
+            .Require(Enum.IsDefined(policy), $"Policy is {(int)policy}, which is not an OutputPolicy.")
+            .Require(maxIterations is null or >= 0, $"MaxIterations is {maxIterations}; it must be 0 (no limit), positive, or null (the engine's).")
+            .ThrowIfAny();
+        return new RunSettings(policy, maxIterations ?? engine.MaxIterations, engine.TrackMemory, engine.Services);
+    }
 }

@@ -42,7 +42,7 @@ public sealed class EngineEventTests
         var graph = Graph.Create<StressStart>();
         var events = await RunAndCollect(OutputPolicy.Verbose, e => [e.Submit(graph, new StressStart(1), new RunOptions { Policy = OutputPolicy.Verbose })]);
 
-        Assert.That(events.Select(e => e.Content).Take(3), Is.EqualTo(new[] { "g1 started", "g1 StressStart -> Middle", "g1 Middle -> End" }));
+        Assert.That(events.Select(e => e.Content).Take(3), Is.EqualTo(new[] { "g1 started: StressStart { DelayMs = 1 }", "g1 StressStart -> Middle", "g1 Middle -> End" }));
         Assert.That(events[3].Content, Does.Match(@"^g1 done \(\d+\.\d+s\)$"));
         Assert.That(events.Select(e => e.Sequence), Is.EqualTo(new long[] { 1, 2, 3, 4 }));
         Assert.That(events.Select(e => e.Kind), Is.EqualTo(new[] { EventKind.Start, EventKind.Transition, EventKind.Transition, EventKind.Complete }));

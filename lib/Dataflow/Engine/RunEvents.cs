@@ -1,0 +1,117 @@
+using Dataflow.Events;
+using Dataflow.Graphs.Inputs;
+
+namespace Dataflow.Engine;
+
+/// <summary>Builds a run's lifecycle events and publishes them to the hub. Only a run's owner emits its events.</summary>
+internal sealed class RunEvents(EventHub hub, TimeProvider time)
+{
+    /// <summary>The most characters of a start node's text that its start event carries.</summary>
+    internal const int MaxInputLength = 500;
+
+    private long _undelivered;
+
+    public EventHub Hub => hub;
+
+    /// <summary>Events that could not be published because the hub was disposed before the engine.</summary>
+    public long Undelivered => Interlocked.Read(ref _undelivered);
+
+    /// <summary>
+    /// The start event, once per run. Its line carries the start node's text (bounded), so that a search for a run's
+    /// input, such as an order number, finds every run of it, not only those that failed.
+    /// </summary>
+    public ValueTask EmitStartAsync(RunExecution run)
+    {
+        if (run.StartEmitted)
+        {
+            return default;
+        }
+
+        run.StartEmitted = true;
+        if (!run.Policy.Admits(EventKind.Start))
+        {
+            return default;
+        }
+
+        var input = Bounded(run.StartNode.ToString());
+        return PublishAsync(new GraphEvent(run.Id, EventKind.Start, $"{run.Id} started: {input}", run.StartedAt, run.NextSequence())
+        {
+            Graph = run.Graph.StartName,
+            Node = run.Graph.StartName,
+        });
+    }
+
+    public ValueTask EmitTransitionAsync(RunExecution run, string from, string to)
+        => run.Policy.Admits(EventKind.Transition)
+            ? PublishAsync(new GraphEvent(run.Id, EventKind.Transition, $"{run.Id} {from} -> {to}", time.GetUtcNow(), run.NextSequence())
+            {
+                Graph = run.Graph.StartName,
+                Node = from,
+                NextNode = to,
+            })
+            : default;
+
+    public ValueTask EmitFinalAsync(RunExecution run, RunState state)
+    {
+        var kind = RunOutcome.EventKind(state);
+        if (!run.Policy.Admits(kind))
+        {
+            return default;
+        }
+
+        var endedAt = run.EndedAt!.Value;
+        var elapsed = (endedAt - run.StartedAt).TotalMilliseconds;
+        return PublishAsync(new GraphEvent(run.Id, kind, RunOutcome.Describe(run, state, elapsed), endedAt, run.NextSequence())
+        {
+            Graph = run.Graph.StartName,
+            Node = run.Graph.NameOf(run.CurrentNode.GetType()),
+            DurationMs = elapsed,
+            Error = state == RunState.Done ? null : run.View.Error,
+        });
+    }
+
+    public ValueTask EmitGateAsync(RunExecution run, PendingGate gate)
+        => run.Policy.Admits(EventKind.Gate)
+            ? PublishAsync(new GraphEvent(run.Id, EventKind.Gate, $"{run.Id} waiting at gate {gate.Id}: {gate.Display}", time.GetUtcNow(), run.NextSequence())
+            {
+                Graph = run.Graph.StartName,
+                Node = gate.NodeName,
+                Extra = new Dictionary<string, object?>
+                {
+                    ["gate_id"] = gate.Id,
+                    ["field"] = gate.Field,
+                    ["gate_type"] = TypeNames.Of(gate.Type),
+                    ["description"] = gate.Description,
+                },
+            })
+            : default;
+
+    private static string Bounded(string? text)
+        => text is null ? string.Empty : text.Length <= MaxInputLength ? text : string.Concat(text.AsSpan(0, MaxInputLength), "…");
+
+    private ValueTask PublishAsync(GraphEvent graphEvent)
+    {
+        try
+        {
+            var pending = hub.PublishAsync(graphEvent);
+            return pending.IsCompletedSuccessfully ? default : AwaitPublishAsync(pending);
+        }
+        catch (ObjectDisposedException)
+        {
+            Interlocked.Increment(ref _undelivered);
+            return default;
+        }
+    }
+
+    private async ValueTask AwaitPublishAsync(ValueTask pending)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            Interlocked.Increment(ref _undelivered);
+        }
+    }
+}

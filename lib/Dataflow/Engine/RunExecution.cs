@@ -1,0 +1,303 @@
+using System.Diagnostics;
+using Dataflow.Events;
+using Dataflow.Graphs;
+
+namespace Dataflow.Engine;
+
+/// <summary>Who may act on a run at a moment. Exactly one owner at a time; see <see cref="RunExecution"/>.</summary>
+internal enum RunOwner
+{
+    /// <summary>In a block's buffer, or about to be posted to one. Nobody executes it.</summary>
+    Idle,
+
+    /// <summary>A block's action (or an inline step after it) executes its current node.</summary>
+    Executing,
+
+    /// <summary>Outside the network, parked by its last executor: at a gate, waiting for values.</summary>
+    Waiting,
+
+    /// <summary>Taken for good by whoever ends it. It never moves again.</summary>
+    Finishing,
+}
+
+/// <summary>
+/// The mutable state of one run, behind the read-only <see cref="GraphRun"/> that users see. This file holds the
+/// ownership scheme and every transition between owners; <c>RunExecution.Record.cs</c> holds what the run keeps
+/// (trace, timings, dependencies).
+/// </summary>
+/// <remarks>
+/// <para><b>Ownership scheme.</b> A run has exactly one owner at a time (<see cref="RunOwner"/>), held in one int and
+/// moved only by compare-and-swap in the methods below; a move from any other state than the one expected is a bug
+/// and throws. The transitions:</para>
+/// <code>
+///   Idle ──TryBeginStep──► Executing ──HandOff──► Idle          (posted to the next block)
+///                          Executing ──Park─────► Waiting ──Unpark──► Idle   (gate resolved, posted back)
+///   Idle ──TryTakeIdle───► Finishing                            (cancelled while buffered)
+///   Executing / Waiting ──TakeForFinish──► Finishing            (the owner ends the run)
+/// </code>
+/// <para>Only <c>TryBeginStep</c> and <c>TryTakeIdle</c> race (a block dequeuing against a canceller); both start from
+/// Idle and exactly one wins. Everything else is done by the current owner, so it cannot race.</para>
+/// <para><b>What each owner may touch.</b> The owner alone reads and writes the execution fields: the current node
+/// (<see cref="Advance"/>), <see cref="Iterations"/>, <see cref="PreparedNode"/>, <see cref="StartEmitted"/>,
+/// <see cref="NextGateNumber"/>, the node context and the admission lease, and only the owner publishes the run's
+/// events, which is what keeps them in per-run order. Anyone may call <see cref="RequestCancel"/> (it only cancels
+/// the token) and read the public view.</para>
+/// <para><b>Locks.</b> <c>_record</c> (the trace list) guards the trace, timings, dependency cache, the final result,
+/// exception and end time, because the public view reads them from any thread; the final state is written under it
+/// and published with a volatile write. <c>_gateLock</c> guards the gates the run waits at and the signal that
+/// <see cref="GraphRun.WaitForGatesAsync"/> awaits. No code holds both, and none awaits under either.</para>
+/// <para><b>Admission.</b> A run inside its network holds one <see cref="AdmissionLease"/>. It is given back when the
+/// run leaves the network (it ended, or it parks at a gate); a parked run takes a new lease before it is posted back.
+/// A lease can be given back only once, so a slot is never released twice whoever ends the run.</para>
+/// </remarks>
+internal sealed partial class RunExecution
+{
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly IRunHost _host;
+    private readonly Lock _gateLock = new();
+    private CancellationTokenSource? _cancellation = new();
+    private NodeContext? _context;
+    private CancellationTokenRegistration _submitRegistration;
+    private AdmissionLease? _lease;
+    private IReadOnlyList<PendingGate> _gates = [];
+    private TaskCompletionSource<IReadOnlyList<PendingGate>>? _gatesReached;
+    private int _owner;
+    private int _state;
+    private int _sequence;
+
+    public RunExecution(string id, Graph graph, INode start, RunSettings settings, IRunHost host, AdmissionLease lease)
+    {
+        Id = id;
+        Graph = graph;
+        Policy = settings.Policy;
+        MaxIterations = settings.MaxIterations;
+        _host = host;
+        _lease = lease;
+        _time = host.TimeProvider;
+        _current = start;
+        StartNode = start;
+        _record.Add(new TraceEntry(start));
+        StartedAt = _time.GetUtcNow();
+        StartTimestamp = _time.GetTimestamp();
+        TracksMemory = settings.TrackMemory;
+        _rssAtStart = TracksMemory ? Diagnostics.ProcessMemory.ResidentBytes() : 0;
+        _context = new NodeContext(id, start, _cancellation.Token, settings.Services);
+        View = new GraphRun(this);
+    }
+
+    public string Id { get; }
+
+    public Graph Graph { get; }
+
+    public OutputPolicy Policy { get; }
+
+    public int MaxIterations { get; }
+
+    public bool TracksMemory { get; }
+
+    public GraphRun View { get; }
+
+    /// <summary>The node the run started from.</summary>
+    public INode StartNode { get; }
+
+    public RunState State => (RunState)Volatile.Read(ref _state);
+
+    internal RunOwner Owner => (RunOwner)Volatile.Read(ref _owner);
+
+    public Task Completion => _completion.Task;
+
+    /// <summary>The context its nodes see; only the owner uses it, and only while the run is active.</summary>
+    public NodeContext Context => _context ?? throw new InvalidOperationException($"Run {Id} has ended.");
+
+    /// <summary>The run's token; after the run has ended, one that says whether it was cancelled.</summary>
+    public CancellationToken CancellationToken => Volatile.Read(ref _context)?.CancellationToken ?? new CancellationToken(State == RunState.Cancelled);
+
+    public int Iterations { get; set; }
+
+    public bool StartEmitted { get; set; }
+
+    /// <summary>The node whose inputs are filled in, so that a run resuming from a gate does not fill them again.</summary>
+    public INode? PreparedNode { get; set; }
+
+    public int NextGateNumber { get; set; }
+
+    public Activity? Activity { get; set; }
+
+    /// <summary>The gates the run waits at now; empty when it waits at none.</summary>
+    public IReadOnlyList<PendingGate> Gates
+    {
+        get
+        {
+            lock (_gateLock)
+            {
+                return _gates;
+            }
+        }
+    }
+
+    /// <summary>Idle → Executing: a block dequeued the run. False when a finisher took it while it was buffered.</summary>
+    public bool TryBeginStep() => Interlocked.CompareExchange(ref _owner, (int)RunOwner.Executing, (int)RunOwner.Idle) == (int)RunOwner.Idle;
+
+    /// <summary>Executing → Idle: the executor lets go of the run just before posting it to the next block.</summary>
+    public void HandOff() => Move(RunOwner.Executing, RunOwner.Idle);
+
+    /// <summary>
+    /// Executing → Waiting: the run leaves the network to wait at <paramref name="gates"/>, giving back its admission
+    /// slot; from now on the gate waiter owns it.
+    /// </summary>
+    public void Park(IReadOnlyList<PendingGate> gates)
+    {
+        Move(RunOwner.Executing, RunOwner.Waiting);
+        ReleaseAdmission();
+        Interlocked.CompareExchange(ref _state, (int)RunState.Waiting, (int)RunState.Running);
+        TaskCompletionSource<IReadOnlyList<PendingGate>>? reached;
+        lock (_gateLock)
+        {
+            _gates = gates;
+            reached = _gatesReached;
+            _gatesReached = null;
+        }
+
+        reached?.TrySetResult(gates);
+    }
+
+    /// <summary>Waiting → Idle: the gates are resolved and the run has a new admission slot; it is about to be posted back.</summary>
+    public void Unpark(AdmissionLease lease)
+    {
+        lock (_gateLock)
+        {
+            _gates = [];
+        }
+
+        Interlocked.CompareExchange(ref _state, (int)RunState.Running, (int)RunState.Waiting);
+        Volatile.Write(ref _lease, lease);
+        Move(RunOwner.Waiting, RunOwner.Idle);
+    }
+
+    /// <summary>Idle → Finishing: a canceller takes a buffered run for good. False when an executor has it.</summary>
+    public bool TryTakeIdle() => Interlocked.CompareExchange(ref _owner, (int)RunOwner.Finishing, (int)RunOwner.Idle) == (int)RunOwner.Idle;
+
+    /// <summary>Executing or Waiting → Finishing: the current owner is about to end the run.</summary>
+    public void TakeForFinish()
+    {
+        var owner = Volatile.Read(ref _owner);
+        if (owner is not ((int)RunOwner.Executing or (int)RunOwner.Waiting)
+            || Interlocked.CompareExchange(ref _owner, (int)RunOwner.Finishing, owner) != owner)
+        {
+            throw new InvalidOperationException($"Run {Id}: only its executor or gate waiter can end it, but its owner is {(RunOwner)owner}.");
+        }
+    }
+
+    /// <summary>Gives back the run's admission slot, if it still holds one. Safe to call more than once.</summary>
+    public void ReleaseAdmission() => Interlocked.Exchange(ref _lease, null)?.Release();
+
+    public void RequestCancel() => Volatile.Read(ref _cancellation)?.Cancel();
+
+    /// <summary>Ties the run to the caller's token: when it is cancelled, so is the run. No closure is allocated.</summary>
+    public void LinkCancellation(CancellationToken token)
+    {
+        if (token.CanBeCanceled)
+        {
+            _submitRegistration = token.UnsafeRegister(static s => ((RunExecution)s!).Cancel(), this);
+        }
+    }
+
+    /// <summary>Cancels the run from outside, whoever owns it: see <see cref="IRunHost.Cancel"/>.</summary>
+    public bool Cancel() => _host.Cancel(this);
+
+    public int NextSequence() => Interlocked.Increment(ref _sequence);
+
+    /// <summary>
+    /// Waits until the run waits at gates, and returns them; returns an empty list when the run ends without waiting.
+    /// </summary>
+    public Task<IReadOnlyList<PendingGate>> WaitForGatesAsync(CancellationToken cancellationToken)
+    {
+        Task<IReadOnlyList<PendingGate>> reached;
+        lock (_gateLock)
+        {
+            if (_gates.Count > 0)
+            {
+                return Task.FromResult(_gates);
+            }
+
+            if (State.IsFinal())
+            {
+                return Task.FromResult<IReadOnlyList<PendingGate>>([]);
+            }
+
+            reached = (_gatesReached ??= new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+
+        return reached.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Moves the run to a final state; only the first call wins. The caller must be its finishing owner.</summary>
+    public bool TryFinish(RunState final, INode? result, Exception? exception)
+    {
+        Debug.Assert(final.IsFinal(), "A run can only finish in a final state.");
+        Debug.Assert(Owner == RunOwner.Finishing, "Only the finishing owner ends a run.");
+        lock (_record)
+        {
+            if (State.IsFinal())
+            {
+                return false;
+            }
+
+            _result = result;
+            _exception = exception;
+            _endedAt = _time.GetUtcNow();
+            Interlocked.Exchange(ref _endTimestamp, Math.Max(_time.GetTimestamp(), 1));
+            if (TracksMemory)
+            {
+                _rssDelta = Diagnostics.ProcessMemory.ResidentBytes() - _rssAtStart;
+            }
+
+            Volatile.Write(ref _state, (int)final);
+
+            // An ended run is kept for its record (history, the caller's reference), so let go of what only a live
+            // run needs: the token source, its registrations and the node context.
+            Volatile.Write(ref _cancellation, null);
+            Volatile.Write(ref _context, null);
+        }
+
+        _submitRegistration.Dispose();
+        TaskCompletionSource<IReadOnlyList<PendingGate>>? reached;
+        lock (_gateLock)
+        {
+            _gates = [];
+            reached = _gatesReached;
+            _gatesReached = null;
+        }
+
+        reached?.TrySetResult([]);
+        return true;
+    }
+
+    public void SignalCompletion() => _completion.TrySetResult();
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Id} {State} at {Graph.NameOf(CurrentNode.GetType())}";
+
+    private void Move(RunOwner from, RunOwner to)
+    {
+        var actual = Interlocked.CompareExchange(ref _owner, (int)to, (int)from);
+        if (actual != (int)from)
+        {
+            throw new InvalidOperationException($"Run {Id}: its owner cannot move from {from} to {to}, because it is {(RunOwner)actual}.");
+        }
+    }
+}
+
+/// <summary>
+/// One admission slot of a network, held by one run while it is inside. <see cref="Release"/> gives it back once;
+/// later calls do nothing.
+/// </summary>
+internal sealed class AdmissionLease(GraphNetwork network)
+{
+    private GraphNetwork? _network = network;
+
+    public void Release() => Interlocked.Exchange(ref _network, null)?.Leave();
+}
+
+/// <summary>A run's options after validation, fixed when it is submitted (before any wait for admission).</summary>
+internal readonly record struct RunSettings(OutputPolicy Policy, int MaxIterations, bool TrackMemory, IServiceProvider? Services);

@@ -1,0 +1,97 @@
+using Dataflow.Events;
+using Dataflow.Graphs;
+
+namespace Dataflow.Engine;
+
+/// <summary>
+/// Ties the engine's parts together for the networks (<see cref="IRunHost"/>): ending runs (state, event, registry,
+/// telemetry, slot, completion), cancelling them, parking them at gates, and the shutdown flag.
+/// </summary>
+internal sealed class RunLifecycle : IRunHost
+{
+    private int _shuttingDown;
+
+    public RunLifecycle(GraphEngineOptions options, EventHub hub)
+    {
+        TimeProvider = options.TimeProvider;
+        Registry = new RunRegistry(options.HistoryCapacity);
+        Events = new RunEvents(hub, options.TimeProvider);
+        Gates = new GateCoordinator(this);
+    }
+
+    public TimeProvider TimeProvider { get; }
+
+    public RunRegistry Registry { get; }
+
+    public RunEvents Events { get; }
+
+    public GateCoordinator Gates { get; }
+
+    public BackgroundWork Background { get; } = new();
+
+    public bool IsShuttingDown => Volatile.Read(ref _shuttingDown) != 0;
+
+    /// <summary>From now on, a run that parks at a gate is cancelled, and cancelled runs say the engine shut down.</summary>
+    public void BeginShutdown() => Volatile.Write(ref _shuttingDown, 1);
+
+    public ValueTask EmitStartAsync(RunExecution run) => Events.EmitStartAsync(run);
+
+    public ValueTask EmitTransitionAsync(RunExecution run, string from, string to) => Events.EmitTransitionAsync(run, from, to);
+
+    public void ParkAtGates(RunExecution run, NetworkStep step, INode node) => Gates.Park(run, step, node);
+
+    public async ValueTask FinishAsync(RunExecution run, RunState state, INode? result, Exception? error)
+    {
+        if (!run.TryFinish(state, result, error))
+        {
+            return;
+        }
+
+        try
+        {
+            await Events.EmitFinalAsync(run, state).ConfigureAwait(false);
+        }
+        finally
+        {
+            Registry.Ended(run);
+            RunInstrumentation.RunEnded(run, state);
+            run.SignalCompletion();
+            run.ReleaseAdmission();
+        }
+    }
+
+    public bool Cancel(RunExecution run)
+    {
+        if (run.State.IsFinal())
+        {
+            return false;
+        }
+
+        run.RequestCancel();
+        if (run.TryTakeIdle())
+        {
+            // The run sits in a buffer: end it now; the block that dequeues it later finds it taken and drops it.
+            Background.Track(EndTakenAsync(run, RunState.Cancelled, null, CancelledError(run)).AsTask());
+        }
+
+        return true;
+    }
+
+    /// <summary>Ends a run taken while Idle (cancelled in a buffer, or a start node that is terminal): it may not have started yet.</summary>
+    public async ValueTask EndTakenAsync(RunExecution run, RunState state, INode? result, Exception? error)
+    {
+        try
+        {
+            await EmitStartAsync(run).ConfigureAwait(false);
+        }
+        finally
+        {
+            await FinishAsync(run, state, result, error).ConfigureAwait(false);
+        }
+    }
+
+    public OperationCanceledException CancelledError(RunExecution run)
+        => IsShuttingDown
+            ? new OperationCanceledException($"Run {run.Id} was cancelled: the engine is shutting down.")
+            : new OperationCanceledException($"Run {run.Id} was cancelled.");
+}

@@ -1,0 +1,65 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+
+namespace Dataflow.Engine;
+
+/// <summary>The engine's runs: ids, the active runs, and a bounded history of ended ones. Thread-safe.</summary>
+internal sealed class RunRegistry(int historyCapacity)
+{
+    private readonly ConcurrentDictionary<string, RunExecution> _active = new(StringComparer.Ordinal);
+    private readonly Lock _historyGate = new();
+    private readonly Queue<RunExecution> _history = new();
+    private readonly Dictionary<string, RunExecution> _historyById = new(StringComparer.Ordinal);
+    private long _nextId;
+
+    public string NextId() => "g" + Interlocked.Increment(ref _nextId).ToString(CultureInfo.InvariantCulture);
+
+    public void Add(RunExecution run) => _active[run.Id] = run;
+
+    /// <summary>Forgets a run that never started (its network refused it).</summary>
+    public void Remove(RunExecution run) => _active.TryRemove(run.Id, out _);
+
+    /// <summary>Moves an ended run from the active runs to the history.</summary>
+    public void Ended(RunExecution run)
+    {
+        _active.TryRemove(run.Id, out _);
+        if (historyCapacity == 0)
+        {
+            return;
+        }
+
+        lock (_historyGate)
+        {
+            _history.Enqueue(run);
+            _historyById[run.Id] = run;
+            while (_history.Count > historyCapacity)
+            {
+                _historyById.Remove(_history.Dequeue().Id);
+            }
+        }
+    }
+
+    public RunExecution? Find(string runId)
+    {
+        if (_active.TryGetValue(runId, out var run))
+        {
+            return run;
+        }
+
+        lock (_historyGate)
+        {
+            return _historyById.GetValueOrDefault(runId);
+        }
+    }
+
+    /// <summary>The active runs (a snapshot; some may end while it is read).</summary>
+    public ICollection<RunExecution> ActiveRuns => _active.Values;
+
+    public IReadOnlyList<RunExecution> History()
+    {
+        lock (_historyGate)
+        {
+            return [.. _history];
+        }
+    }
+}
