@@ -57,7 +57,7 @@ public sealed class GraphEventTests : StoreTestBase
         }
 
         var second = Open();
-        Assert.That(second.Recent().Select(e => e.Content), Does.Contain($"{runIds[0]} started"));
+        Assert.That(second.Recent().Select(e => e.Content), Does.Contain($"{runIds[0]} started: StressStart {{ DelayMs = 5 }}"));
         Assert.That(second.Recent().Select(e => e.SessionId), Has.All.EqualTo(store.SessionId));
     }
 
