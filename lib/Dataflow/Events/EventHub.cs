@@ -56,10 +56,34 @@ public sealed class EventHub : IAsyncDisposable
     /// <returns>The registration: counters, and <see cref="SinkRegistration.DisposeAsync"/> to remove the sink.</returns>
     /// <exception cref="InvalidOperationException">The hub already has <see cref="MaxSinks"/> sinks.</exception>
     /// <exception cref="ObjectDisposedException">The hub is disposed.</exception>
+    /// <exception cref="ArgumentException">An option is invalid; the message lists every problem.</exception>
     public SinkRegistration AddSink(IEventSink sink, SinkOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(sink);
-        var validated = (options ?? new SinkOptions()).Validated(sink);
+        return AddSink(sink, options, sink.GetType().Name);
+    }
+
+    /// <summary>
+    /// Waits until every sink attached now has consumed every event published before this call, without stopping the
+    /// hub; a lossy sink, until each is in its buffer (where it may still be dropped). Events published meanwhile are
+    /// not waited for.
+    /// </summary>
+    /// <param name="cancellationToken">Stops waiting; nothing is lost by it.</param>
+    /// <returns>A task that completes when the sinks have caught up.</returns>
+    public Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        var sinks = Volatile.Read(ref _sinks);
+        return sinks.Length switch
+        {
+            0 => Task.CompletedTask,
+            1 => sinks[0].FlushAsync(cancellationToken),
+            _ => Task.WhenAll(sinks.Select(s => s.FlushAsync(cancellationToken))),
+        };
+    }
+
+    internal SinkRegistration AddSink(IEventSink sink, SinkOptions? options, string defaultName)
+    {
+        var validated = (options ?? new SinkOptions()).Validated(defaultName);
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);

@@ -25,14 +25,24 @@ public sealed class SinkOptions
     /// <value>The default value is <see langword="false"/>: lossless, with backpressure.</value>
     public bool Lossy { get; set; }
 
-    internal SinkOptions Validated(IEventSink sink)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(Capacity, 1, nameof(Capacity));
-        if (!Enum.IsDefined(Policy))
-        {
-            throw new ArgumentOutOfRangeException(nameof(Policy), Policy, "Not an OutputPolicy.");
-        }
+    /// <summary>
+    /// How long the hub waits for the sink to take one event before it gives up: it then cancels the token given to
+    /// <see cref="IEventSink.WriteAsync"/> and counts the event as a failure of the sink. A sink that ignores the
+    /// token is still awaited, so that its events stay in order.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: the hub waits as long as the sink takes.</value>
+    public TimeSpan? WriteTimeout { get; set; }
 
-        return new SinkOptions { Name = Name ?? sink.GetType().Name, Policy = Policy, Capacity = Capacity, Lossy = Lossy };
+    /// <summary>Validates the options, reporting every problem at once, into a copy the hub keeps.</summary>
+    internal SinkOptions Validated(string defaultName)
+    {
+        var copy = new SinkOptions { Name = Name ?? defaultName, Policy = Policy, Capacity = Capacity, Lossy = Lossy, WriteTimeout = WriteTimeout };
+        new OptionErrors(nameof(SinkOptions))
+            .Require(!string.IsNullOrWhiteSpace(copy.Name), "Name is empty; give the sink a name, or leave it null for the default.")
+            .Require(Enum.IsDefined(copy.Policy), $"Policy is {(int)copy.Policy}, which is not an OutputPolicy.")
+            .Require(copy.Capacity >= 1, $"Capacity is {copy.Capacity}; it must be 1 or more.")
+            .Require(copy.WriteTimeout is null || (copy.WriteTimeout > TimeSpan.Zero && copy.WriteTimeout.Value.TotalMilliseconds <= int.MaxValue), $"WriteTimeout is {copy.WriteTimeout}; it must be positive and at most {TimeSpan.FromMilliseconds(int.MaxValue)}, or null.")
+            .ThrowIfAny();
+        return copy;
     }
 }

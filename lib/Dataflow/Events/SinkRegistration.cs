@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using System.Threading.Tasks.Dataflow;
 using Dataflow.Diagnostics;
 
@@ -8,25 +7,31 @@ namespace Dataflow.Events;
 /// A sink attached to an <see cref="EventHub"/>, with its counters. Disposing it removes the sink:
 /// it first receives every event published before removal began, then is detached.
 /// </summary>
+/// <remarks>
+/// How events reach the sink depends on its mode: a <see cref="LosslessIntake"/> or a <see cref="LossyIntake"/>.
+/// The registration counts, for either, the events accepted for the sink and those settled (consumed or dropped):
+/// their difference is <see cref="QueueDepth"/>, and flushing waits for the settled count to catch up.
+/// </remarks>
 public sealed class SinkRegistration : IAsyncDisposable
 {
     private readonly EventHub _hub;
     private readonly IEventSink _sink;
-    private readonly SemaphoreSlim? _credits;
-    private readonly Channel<GraphEvent>? _lossyQueue;
-    private readonly Task? _lossyLoop;
-    private readonly ActionBlock<Delivery> _intake;
-    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SinkIntake _intake;
+    private readonly CountdownSignal _pending = new();
+    private readonly TimeSpan? _writeTimeout;
     private readonly KeyValuePair<string, object?> _tag;
+    private readonly Lock _flushGate = new();
+    private List<(long Target, TaskCompletionSource Done)>? _flushes;
+    private CancellationTokenSource? _timeout;
     private IDisposable? _link;
     private SinkRegistration[]? _snapshot;
     private int _snapshotIndex;
+    private long _accepted;
+    private long _settled;
     private long _delivered;
     private long _dropped;
     private long _failures;
-    private int _pending;
     private int _removed;
-    private int _draining;
     private volatile bool _closed;
 
     internal SinkRegistration(EventHub hub, IEventSink sink, SinkOptions options)
@@ -37,24 +42,9 @@ public sealed class SinkRegistration : IAsyncDisposable
         Policy = options.Policy;
         Capacity = options.Capacity;
         Lossy = options.Lossy;
+        _writeTimeout = options.WriteTimeout;
         _tag = new("dataflow.sink", Name);
-        var blockOptions = new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = 1, EnsureOrdered = true };
-        if (Lossy)
-        {
-            _lossyQueue = Channel.CreateBounded<GraphEvent>(
-                new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true },
-                _ => OnDropped());
-            _intake = new ActionBlock<Delivery>(Enqueue, blockOptions);
-            using (ExecutionContext.SuppressFlow())
-            {
-                _lossyLoop = Task.Run(DrainLossyAsync);
-            }
-        }
-        else
-        {
-            _credits = new SemaphoreSlim(Capacity);
-            _intake = new ActionBlock<Delivery>(ProcessAsync, blockOptions);
-        }
+        _intake = Lossy ? new LossyIntake(this, Capacity) : new LosslessIntake(this, Capacity);
     }
 
     /// <summary>The sink's name.</summary>
@@ -75,14 +65,16 @@ public sealed class SinkRegistration : IAsyncDisposable
     /// <summary>Events a lossy sink dropped because it was behind; always 0 for a lossless sink.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    /// <summary>Events on which the sink threw.</summary>
+    /// <summary>Events on which the sink threw, or did not finish within <see cref="SinkOptions.WriteTimeout"/>.</summary>
     public long Failures => Interlocked.Read(ref _failures);
 
-    /// <summary>Events published for the sink and not yet consumed.</summary>
-    public int QueueDepth => Volatile.Read(ref _pending);
+    /// <summary>Events published for the sink and not yet consumed; for a lossy sink, not yet in its drop-oldest buffer.</summary>
+    public int QueueDepth => _pending.Count;
 
     /// <summary>Completes when the sink has consumed its last event and is detached.</summary>
-    public Task Completion => _lossyLoop is null ? _intake.Completion : Task.WhenAll(_intake.Completion, _lossyLoop);
+    public Task Completion => _intake.Completion;
+
+    internal bool IsClosed => _closed;
 
     /// <summary>Removes the sink from its hub once it has consumed every event published before this call.</summary>
     /// <returns>A task that completes when the sink is drained and detached.</returns>
@@ -93,7 +85,7 @@ public sealed class SinkRegistration : IAsyncDisposable
             _hub.Detach(this);
             await WhenIdleAsync().ConfigureAwait(false);
             _link?.Dispose();
-            _intake.Complete();
+            _intake.Target.Complete();
             Close();
         }
 
@@ -101,87 +93,71 @@ public sealed class SinkRegistration : IAsyncDisposable
     }
 
     /// <summary>Completes once nothing published for the sink is left unconsumed; from then on it stays signalled.</summary>
-    internal Task WhenIdleAsync()
-    {
-        Interlocked.Exchange(ref _draining, 1);
-        if (Volatile.Read(ref _pending) == 0)
-        {
-            _drained.TrySetResult();
-        }
+    internal Task WhenIdleAsync() => _pending.Close();
 
-        return _drained.Task;
+    /// <summary>Completes once the sink has settled every event accepted for it before this call.</summary>
+    internal Task FlushAsync(CancellationToken cancellationToken)
+    {
+        lock (_flushGate)
+        {
+            var target = Interlocked.Read(ref _accepted);
+            if (Interlocked.Read(ref _settled) >= target)
+            {
+                return Task.CompletedTask;
+            }
+
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            (_flushes ??= []).Add((target, done));
+            return done.Task.WaitAsync(cancellationToken);
+        }
     }
 
     internal bool Accepts(EventKind kind) => Policy.Admits(kind);
 
     internal void Link(ISourceBlock<Delivery> source)
-        => _link = source.LinkTo(_intake, new DataflowLinkOptions { PropagateCompletion = true });
+        => _link = source.LinkTo(_intake.Target, new DataflowLinkOptions { PropagateCompletion = true });
 
     /// <summary>Reserves room for one event without waiting. False when a lossless sink is full.</summary>
     internal bool TryReserve()
     {
-        if (_credits is not null && !_credits.Wait(0))
+        if (!_intake.TryReserve())
         {
             return false;
         }
 
-        AddPending();
+        Accepted();
         return true;
     }
 
     /// <summary>Waits for room for one event. False when the sink closed meanwhile.</summary>
     internal async ValueTask<bool> ReserveAsync(CancellationToken cancellationToken)
     {
-        await _credits!.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _intake.ReserveAsync(cancellationToken).ConfigureAwait(false);
         if (_closed)
         {
-            _credits.Release();
+            _intake.Release();
             return false;
         }
 
-        AddPending();
+        Accepted();
         return true;
     }
 
     internal void CancelReservation()
     {
-        _credits?.Release();
-        RemovePending();
+        _intake.Release();
+        Settled();
     }
-
-    internal bool IsClosed => _closed;
 
     internal void Close()
     {
         _closed = true;
 
         // Wake publishers that still wait on this sink from an older snapshot; they will see it closed.
-        _credits?.Release(Capacity);
+        _intake.Close();
     }
 
-    private void AddPending()
-    {
-        Interlocked.Increment(ref _pending);
-        if (DataflowTelemetry.SinkQueueDepth.Enabled)
-        {
-            DataflowTelemetry.SinkQueueDepth.Add(1, _tag);
-        }
-    }
-
-    private void RemovePending()
-    {
-        if (DataflowTelemetry.SinkQueueDepth.Enabled)
-        {
-            DataflowTelemetry.SinkQueueDepth.Add(-1, _tag);
-        }
-
-        if (Interlocked.Decrement(ref _pending) == 0 && Volatile.Read(ref _draining) == 1)
-        {
-            _drained.TrySetResult();
-        }
-    }
-
-    private bool IsAddressedTo(Delivery delivery)
+    internal bool IsAddressedTo(Delivery delivery)
     {
         // Consecutive deliveries share one snapshot of the hub's sinks: find this sink's place once per snapshot.
         // Only the sink's own task calls this, so the cache needs no lock.
@@ -194,41 +170,70 @@ public sealed class SinkRegistration : IAsyncDisposable
         return _snapshotIndex >= 0 && (delivery.Mask & (1UL << _snapshotIndex)) != 0;
     }
 
-    private async Task ProcessAsync(Delivery delivery)
+    /// <summary>
+    /// Hands one event to the sink, with a token the hub cancels when it gives up waiting
+    /// (<see cref="SinkOptions.WriteTimeout"/>). A sink is a boundary: its failure is counted and reported, and
+    /// never reaches the runs.
+    /// </summary>
+    internal async ValueTask DeliverAsync(GraphEvent graphEvent)
     {
-        if (!IsAddressedTo(delivery))
+        var token = CancellationToken.None;
+        if (_writeTimeout is { } limit)
         {
-            return;
+            if (_timeout is null || !_timeout.TryReset())
+            {
+                _timeout?.Dispose();
+                _timeout = new CancellationTokenSource();
+            }
+
+            _timeout.CancelAfter(limit);
+            token = _timeout.Token;
         }
 
         try
         {
-            await _sink.WriteAsync(delivery.Event, CancellationToken.None).ConfigureAwait(false);
+            await _sink.WriteAsync(graphEvent, token).ConfigureAwait(false);
             Interlocked.Increment(ref _delivered);
         }
         catch (Exception e)
         {
-            // A sink is a boundary: its failure is counted and reported, and never reaches the runs.
             Interlocked.Increment(ref _failures);
-            _hub.ReportSinkFailure(this, delivery.Event, e);
-        }
-        finally
-        {
-            _credits!.Release();
-            RemovePending();
+            var reported = token.IsCancellationRequested && e is OperationCanceledException
+                ? new TimeoutException($"Sink '{Name}' did not take the event within {_writeTimeout!.Value.TotalMilliseconds:0.###} ms (SinkOptions.WriteTimeout); the hub gave up on it.", e)
+                : e;
+            _hub.ReportSinkFailure(this, graphEvent, reported);
         }
     }
 
-    private void Enqueue(Delivery delivery)
+    /// <summary>An event for the sink was accepted by the hub.</summary>
+    internal void Accepted()
     {
-        if (IsAddressedTo(delivery))
+        Interlocked.Increment(ref _accepted);
+        _pending.Add();
+        if (DataflowTelemetry.SinkQueueDepth.Enabled)
         {
-            _lossyQueue!.Writer.TryWrite(delivery.Event);
-            RemovePending();
+            DataflowTelemetry.SinkQueueDepth.Add(1, _tag);
         }
     }
 
-    private void OnDropped()
+    /// <summary>An accepted event was consumed, dropped or withdrawn.</summary>
+    internal void Settled()
+    {
+        if (DataflowTelemetry.SinkQueueDepth.Enabled)
+        {
+            DataflowTelemetry.SinkQueueDepth.Add(-1, _tag);
+        }
+
+        var settled = Interlocked.Increment(ref _settled);
+        _pending.Signal();
+        if (Volatile.Read(ref _flushes) is not null)
+        {
+            CompleteFlushes(settled);
+        }
+    }
+
+    /// <summary>A lossy sink's queue dropped its oldest event.</summary>
+    internal void OnDropped()
     {
         Interlocked.Increment(ref _dropped);
         if (DataflowTelemetry.EventsDropped.Enabled)
@@ -237,29 +242,28 @@ public sealed class SinkRegistration : IAsyncDisposable
         }
     }
 
-    private async Task DrainLossyAsync()
+    private void CompleteFlushes(long settled)
     {
-        var reader = _lossyQueue!.Reader;
-        _ = _intake.Completion.ContinueWith(
-            static (_, state) => ((Channel<GraphEvent>)state!).Writer.TryComplete(),
-            _lossyQueue,
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        lock (_flushGate)
         {
-            while (reader.TryRead(out var graphEvent))
+            if (_flushes is null)
             {
-                try
+                return;
+            }
+
+            _flushes.RemoveAll(f =>
+            {
+                if (f.Target > settled)
                 {
-                    await _sink.WriteAsync(graphEvent, CancellationToken.None).ConfigureAwait(false);
-                    Interlocked.Increment(ref _delivered);
+                    return false;
                 }
-                catch (Exception e)
-                {
-                    Interlocked.Increment(ref _failures);
-                    _hub.ReportSinkFailure(this, graphEvent, e);
-                }
+
+                f.Done.TrySetResult();
+                return true;
+            });
+            if (_flushes.Count == 0)
+            {
+                _flushes = null;
             }
         }
     }

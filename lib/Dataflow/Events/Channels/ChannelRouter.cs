@@ -110,9 +110,7 @@ public sealed class ChannelRouter : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(hub);
         var target = Find(channel) ?? throw new ArgumentException($"No channel named '{channel}' is registered.", nameof(channel));
-        options ??= new SinkOptions();
-        options.Name ??= channel;
-        return hub.AddSink(target, options);
+        return hub.AddSink(target, options, channel);
     }
 
     /// <summary>Closes the debug log file.</summary>

@@ -25,8 +25,11 @@ public sealed class OutputChannelOptions
 
     internal OutputChannelOptions Validated()
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(Capacity, 1, nameof(Capacity));
-        ArgumentException.ThrowIfNullOrWhiteSpace(Mode, nameof(Mode));
-        return (OutputChannelOptions)MemberwiseClone();
+        var copy = (OutputChannelOptions)MemberwiseClone();
+        new OptionErrors(nameof(OutputChannelOptions))
+            .Require(copy.Capacity >= 1, $"Capacity is {copy.Capacity}; it must be 1 or more.")
+            .Require(!string.IsNullOrWhiteSpace(copy.Mode), "Mode is empty; give the mode recorded with each entry, such as GRAPH.")
+            .ThrowIfAny();
+        return copy;
     }
 }
