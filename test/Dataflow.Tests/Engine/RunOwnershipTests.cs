@@ -1,0 +1,131 @@
+using Dataflow.Engine;
+using Dataflow.Events;
+using Dataflow.Graphs;
+using NUnit.Framework;
+
+namespace Dataflow.Tests.Engine;
+
+/// <summary>Every owner transition of <see cref="RunExecution"/>, the checks on them, and admission leases.</summary>
+[TestFixture]
+public sealed class RunOwnershipTests
+{
+    private static (RunExecution Run, GraphNetwork Network) NewRun(Graph? graph = null)
+    {
+        graph ??= Graph.Create<StressStart>(new GraphOptions { MaxRunsInFlight = 4 });
+        var options = new GraphEngineOptions().Validated();
+        var lifecycle = new RunLifecycle(options, new EventHub());
+        var network = new GraphNetwork(lifecycle, graph);
+        Assert.That(network.TryEnter(out var lease), Is.True);
+        var run = new RunExecution("r1", graph, new StressStart(1), RunOptions.Settle(null, options), lifecycle, lease!);
+        return (run, network);
+    }
+
+    [Test]
+    public void NewRun_IsIdle_HoldsOneSlot()
+    {
+        var (run, network) = NewRun();
+        Assert.That(run.Owner, Is.EqualTo(RunOwner.Idle));
+        Assert.That(network.InFlight, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void BeginStep_HandOff_BeginStep_CyclesBetweenIdleAndExecuting()
+    {
+        var (run, _) = NewRun();
+        Assert.That(run.TryBeginStep(), Is.True);
+        Assert.That(run.Owner, Is.EqualTo(RunOwner.Executing));
+        Assert.That(run.TryBeginStep(), Is.False, "an executing run cannot be taken by a second executor");
+        Assert.That(run.TryTakeIdle(), Is.False, "a canceller cannot take an executing run");
+        run.HandOff();
+        Assert.That(run.Owner, Is.EqualTo(RunOwner.Idle));
+        Assert.That(run.TryBeginStep(), Is.True);
+    }
+
+    [Test]
+    public void TakeIdle_WinsOverALaterExecutor_AndIsFinal()
+    {
+        var (run, _) = NewRun();
+        Assert.That(run.TryTakeIdle(), Is.True);
+        Assert.That(run.Owner, Is.EqualTo(RunOwner.Finishing));
+        Assert.That(run.TryBeginStep(), Is.False, "the block that dequeues a taken run drops it");
+        Assert.That(run.TryTakeIdle(), Is.False);
+        Assert.Throws<InvalidOperationException>(run.TakeForFinish);
+    }
+
+    [Test]
+    public void TransitionsFromTheWrongOwner_Throw_NamingTheRunAndBothOwners()
+    {
+        var (run, _) = NewRun();
+        var handOff = Assert.Throws<InvalidOperationException>(run.HandOff)!;
+        Assert.That(handOff.Message, Does.Contain("r1").And.Contain("Executing").And.Contain("Idle"));
+        Assert.Throws<InvalidOperationException>(() => run.Park([]));
+        Assert.Throws<InvalidOperationException>(run.TakeForFinish, "an idle run is taken with TryTakeIdle, never by force");
+        Assert.That(run.Owner, Is.EqualTo(RunOwner.Idle), "a refused transition changes nothing");
+    }
+
+    [Test]
+    public void Park_GivesBackTheSlot_Unpark_TakesANewOne_AndTheRunIsIdleAgain()
+    {
+        var (run, network) = NewRun();
+        run.TryBeginStep();
+        run.Park([]);
+        Assert.That(run.Owner, Is.EqualTo(RunOwner.Waiting));
+        Assert.That(run.State, Is.EqualTo(RunState.Waiting));
+        Assert.That(network.InFlight, Is.Zero, "a parked run holds no admission slot");
+        Assert.That(run.TryTakeIdle(), Is.False, "a parked run belongs to its gate waiter");
+        Assert.Throws<InvalidOperationException>(run.HandOff);
+
+        Assert.That(network.TryEnter(out var lease), Is.True);
+        run.Unpark(lease!);
+        Assert.That(run.Owner, Is.EqualTo(RunOwner.Idle));
+        Assert.That(run.State, Is.EqualTo(RunState.Running));
+        Assert.That(network.InFlight, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void WaitingOwner_CanTakeTheRunForFinish()
+    {
+        var (run, network) = NewRun();
+        run.TryBeginStep();
+        run.Park([]);
+        run.TakeForFinish();
+        Assert.That(run.Owner, Is.EqualTo(RunOwner.Finishing));
+        Assert.That(network.InFlight, Is.Zero);
+    }
+
+    [Test]
+    public void AdmissionLease_IsGivenBackExactlyOnce()
+    {
+        var (run, network) = NewRun();
+        Assert.That(network.TryEnter(out var other), Is.True);
+        Assert.That(network.InFlight, Is.EqualTo(2));
+
+        run.ReleaseAdmission();
+        run.ReleaseAdmission();
+        Assert.That(network.InFlight, Is.EqualTo(1), "a second release of the same lease gives nothing back");
+        other!.Release();
+        other.Release();
+        Assert.That(network.InFlight, Is.Zero);
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.That(network.TryEnter(out _), Is.True, "all four slots are free again, no more");
+        }
+
+        Assert.That(network.TryEnter(out _), Is.False);
+    }
+
+    [Test]
+    public async Task BeginStepAgainstTakeIdle_OnManyThreads_ExactlyOneWinsEachTime()
+    {
+        for (var i = 0; i < 2_000; i++)
+        {
+            var (run, _) = NewRun();
+            using var start = new Barrier(2);
+            var executor = Task.Run(() => { start.SignalAndWait(); return run.TryBeginStep(); });
+            var canceller = Task.Run(() => { start.SignalAndWait(); return run.TryTakeIdle(); });
+            var won = await Task.WhenAll(executor, canceller);
+            Assert.That(won.Count(w => w), Is.EqualTo(1), $"round {i}: exactly one of executor and canceller owns the run");
+            Assert.That(run.Owner, Is.EqualTo(won[0] ? RunOwner.Executing : RunOwner.Finishing));
+        }
+    }
+}
