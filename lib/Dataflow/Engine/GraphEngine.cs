@@ -248,7 +248,18 @@ public sealed class GraphEngine : IAsyncDisposable
     private GraphRun Launch(GraphNetwork network, INode start, RunSettings settings, AdmissionLease lease, CancellationToken cancellationToken)
     {
         var registry = _lifecycle.Registry;
-        var run = new RunExecution(registry.NextId(), network.Graph, start, settings, _lifecycle, lease);
+        RunExecution run;
+        try
+        {
+            run = new RunExecution(registry.NextId(), network.Graph, start, settings, _lifecycle, lease);
+        }
+        catch
+        {
+            // GraphEngineOptions.RunServices threw: the run never existed.
+            lease.Release();
+            throw;
+        }
+
         RunInstrumentation.RunStarted(run);
         registry.Add(run);
         if (network.StartStep.Block is null)

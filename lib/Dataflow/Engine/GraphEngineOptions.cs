@@ -34,6 +34,15 @@ public sealed class GraphEngineOptions
     /// <value>The default value is <see langword="null"/>: service inputs fail their runs.</value>
     public IServiceProvider? Services { get; set; }
 
+    /// <summary>
+    /// Makes the services of one run, called once as the run is submitted: a run's <see cref="DepAttribute"/>
+    /// inputs and dependency types then come from what it returns instead of <see cref="Services"/> (a service scope
+    /// per run, for example, so that a scoped database context lives as long as its run). When the provider it
+    /// returns is <see cref="IAsyncDisposable"/> or <see cref="IDisposable"/>, it is disposed when the run ends.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: every run uses <see cref="Services"/>.</value>
+    public Func<GraphRun, IServiceProvider>? RunServices { get; set; }
+
     /// <summary>The clock for run and node times.</summary>
     /// <value>The default value is <see cref="TimeProvider.System"/>.</value>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;

@@ -86,6 +86,16 @@ internal sealed class RunEvents(EventHub hub, TimeProvider time)
             })
             : default;
 
+    /// <summary>A problem around a run that does not change its outcome, such as its services failing to dispose.</summary>
+    public ValueTask EmitErrorAsync(RunExecution run, string content, Exception error)
+        => run.Policy.Admits(EventKind.Error)
+            ? PublishAsync(new GraphEvent(run.Id, EventKind.Error, content, time.GetUtcNow(), run.NextSequence())
+            {
+                Graph = run.Graph.StartName,
+                Error = $"{error.GetType().Name}: {error.Message}",
+            })
+            : default;
+
     private static string Bounded(string? text)
         => text is null ? string.Empty : text.Length <= MaxInputLength ? text : string.Concat(text.AsSpan(0, MaxInputLength), "…");
 

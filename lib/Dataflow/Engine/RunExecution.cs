@@ -59,6 +59,7 @@ internal sealed partial class RunExecution
     private NodeContext? _context;
     private CancellationTokenRegistration _submitRegistration;
     private AdmissionLease? _lease;
+    private object? _ownServices;
     private IReadOnlyList<PendingGate> _gates = [];
     private TaskCompletionSource<IReadOnlyList<PendingGate>>? _gatesReached;
     private int _owner;
@@ -81,8 +82,10 @@ internal sealed partial class RunExecution
         StartTimestamp = _time.GetTimestamp();
         TracksMemory = settings.TrackMemory;
         _rssAtStart = TracksMemory ? Diagnostics.ProcessMemory.ResidentBytes() : 0;
-        _context = new NodeContext(id, start, _cancellation.Token, settings.Services);
         View = new GraphRun(this);
+        var own = settings.RunServices?.Invoke(View);
+        _ownServices = own;
+        _context = new NodeContext(id, start, _cancellation.Token, own ?? settings.Services);
     }
 
     public string Id { get; }
@@ -275,6 +278,21 @@ internal sealed partial class RunExecution
 
     public void SignalCompletion() => _completion.TrySetResult();
 
+    /// <summary>Disposes the services made for this run alone (<see cref="GraphEngineOptions.RunServices"/>), once.</summary>
+    public ValueTask DisposeServicesAsync()
+    {
+        switch (Interlocked.Exchange(ref _ownServices, null))
+        {
+            case IAsyncDisposable asyncDisposable:
+                return asyncDisposable.DisposeAsync();
+            case IDisposable disposable:
+                disposable.Dispose();
+                return default;
+            default:
+                return default;
+        }
+    }
+
     /// <inheritdoc/>
     public override string ToString() => $"{Id} {State} at {Graph.NameOf(CurrentNode.GetType())}";
 
@@ -300,4 +318,4 @@ internal sealed class AdmissionLease(GraphNetwork network)
 }
 
 /// <summary>A run's options after validation, fixed when it is submitted (before any wait for admission).</summary>
-internal readonly record struct RunSettings(OutputPolicy Policy, int MaxIterations, bool TrackMemory, IServiceProvider? Services);
+internal readonly record struct RunSettings(OutputPolicy Policy, int MaxIterations, bool TrackMemory, IServiceProvider? Services, Func<GraphRun, IServiceProvider>? RunServices = null);

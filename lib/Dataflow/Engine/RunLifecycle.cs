@@ -50,6 +50,7 @@ internal sealed class RunLifecycle : IRunHost
         try
         {
             await Events.EmitFinalAsync(run, state).ConfigureAwait(false);
+            await DisposeServicesAsync(run).ConfigureAwait(false);
         }
         finally
         {
@@ -57,6 +58,19 @@ internal sealed class RunLifecycle : IRunHost
             RunInstrumentation.RunEnded(run, state);
             run.SignalCompletion();
             run.ReleaseAdmission();
+        }
+    }
+
+    /// <summary>Disposes a run's own services; a failure is reported as an error event, the run's outcome stands.</summary>
+    private async ValueTask DisposeServicesAsync(RunExecution run)
+    {
+        try
+        {
+            await run.DisposeServicesAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            await Events.EmitErrorAsync(run, $"{run.Id} could not dispose its services: {e.GetType().Name}: {e.Message}", e).ConfigureAwait(false);
         }
     }
 

@@ -24,7 +24,7 @@ public sealed class RunOptions
     {
         if (options is null)
         {
-            return new RunSettings(OutputPolicy.Normal, engine.MaxIterations, engine.TrackMemory, engine.Services);
+            return new RunSettings(OutputPolicy.Normal, engine.MaxIterations, engine.TrackMemory, engine.Services, engine.RunServices);
         }
 
         var policy = options.Policy;
@@ -33,6 +33,6 @@ public sealed class RunOptions
             .Require(Enum.IsDefined(policy), $"Policy is {(int)policy}, which is not an OutputPolicy.")
             .Require(maxIterations is null or >= 0, $"MaxIterations is {maxIterations}; it must be 0 (no limit), positive, or null (the engine's).")
             .ThrowIfAny();
-        return new RunSettings(policy, maxIterations ?? engine.MaxIterations, engine.TrackMemory, engine.Services);
+        return new RunSettings(policy, maxIterations ?? engine.MaxIterations, engine.TrackMemory, engine.Services, engine.RunServices);
     }
 }

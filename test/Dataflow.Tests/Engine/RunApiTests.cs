@@ -179,6 +179,53 @@ public sealed class RunApiTests
         Assert.That(run.Policy, Is.EqualTo(OutputPolicy.Verbose));
     }
 
+    [Test]
+    public async Task RunServices_MakesServicesPerRun_AndDisposesThemWhenTheRunEnds()
+    {
+        var made = new System.Collections.Concurrent.ConcurrentBag<PerRunServices>();
+        var options = new GraphEngineOptions
+        {
+            RunServices = run =>
+            {
+                var services = new PerRunServices(run.Id);
+                made.Add(services);
+                return services;
+            },
+        };
+        GraphRun[] runs;
+        await using (var engine = new GraphEngine(options))
+        {
+            runs = [engine.Submit(Graph.Create<Stamp>(), new Stamp()), engine.Submit(Graph.Create<Stamp>(), new Stamp())];
+            await Task.WhenAll(runs.Select(r => r.Completion)).WaitAsync(Guard);
+        }
+
+        Assert.That(runs.Select(r => r.State), Is.All.EqualTo(RunState.Done));
+        Assert.That(made.Select(m => m.RunId), Is.EquivalentTo(runs.Select(r => r.Id)), "one provider per run");
+        Assert.That(made.Select(m => m.Asked), Is.All.EqualTo(1), "each run's [Dep] came from its own provider");
+        Assert.That(made.Select(m => m.Disposed), Is.All.True);
+    }
+
+    private sealed class PerRunServices(string runId) : IServiceProvider, IAsyncDisposable
+    {
+        public string RunId => runId;
+
+        public int Asked { get; private set; }
+
+        public bool Disposed { get; private set; }
+
+        public object? GetService(Type serviceType)
+        {
+            Asked++;
+            return serviceType == typeof(IClock) ? new FixedClock() : null;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            Disposed = true;
+            return default;
+        }
+    }
+
     private sealed class StuckOnFirstSink : IEventSink
     {
         private readonly List<string> _received = [];
