@@ -42,10 +42,10 @@ internal enum RunOwner
 /// <see cref="NextGateNumber"/>, the node context and the admission lease, and only the owner publishes the run's
 /// events, which is what keeps them in per-run order. Anyone may call <see cref="RequestCancel"/> (it only cancels
 /// the token) and read the public view.</para>
-/// <para><b>Locks.</b> <c>_record</c> (the trace list) guards the trace, timings, dependency cache, the final result,
-/// exception and end time, because the public view reads them from any thread; the final state is written under it
-/// and published with a volatile write. <c>_gateLock</c> guards the gates the run waits at and the signal that
-/// <see cref="GraphRun.WaitForGatesAsync"/> awaits. No code holds both, and none awaits under either.</para>
+/// <para><b>Locks.</b> One lock, <c>_record</c> (the trace list), guards what the public view reads from any thread:
+/// the trace, timings, dependency cache, the final result, exception and end time, the gates the run waits at and
+/// the signal that <see cref="GraphRun.WaitForGatesAsync"/> awaits. The final state is written under it and published
+/// with a volatile write. Nothing awaits or calls out under it (a signal is completed after the lock is left).</para>
 /// <para><b>Admission.</b> A run inside its network holds one <see cref="AdmissionLease"/>. It is given back when the
 /// run leaves the network (it ended, or it parks at a gate); a parked run takes a new lease before it is posted back.
 /// A lease can be given back only once, so a slot is never released twice whoever ends the run.</para>
@@ -54,7 +54,6 @@ internal sealed partial class RunExecution
 {
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly IRunHost _host;
-    private readonly Lock _gateLock = new();
     private CancellationTokenSource? _cancellation = new();
     private NodeContext? _context;
     private CancellationTokenRegistration _submitRegistration;
@@ -131,7 +130,7 @@ internal sealed partial class RunExecution
     {
         get
         {
-            lock (_gateLock)
+            lock (_record)
             {
                 return _gates;
             }
@@ -154,7 +153,7 @@ internal sealed partial class RunExecution
         ReleaseAdmission();
         Interlocked.CompareExchange(ref _state, (int)RunState.Waiting, (int)RunState.Running);
         TaskCompletionSource<IReadOnlyList<PendingGate>>? reached;
-        lock (_gateLock)
+        lock (_record)
         {
             _gates = gates;
             reached = _gatesReached;
@@ -167,7 +166,7 @@ internal sealed partial class RunExecution
     /// <summary>Waiting → Idle: the gates are resolved and the run has a new admission slot; it is about to be posted back.</summary>
     public void Unpark(AdmissionLease lease)
     {
-        lock (_gateLock)
+        lock (_record)
         {
             _gates = [];
         }
@@ -216,7 +215,7 @@ internal sealed partial class RunExecution
     public Task<IReadOnlyList<PendingGate>> WaitForGatesAsync(CancellationToken cancellationToken)
     {
         Task<IReadOnlyList<PendingGate>> reached;
-        lock (_gateLock)
+        lock (_record)
         {
             if (_gates.Count > 0)
             {
@@ -265,7 +264,7 @@ internal sealed partial class RunExecution
 
         _submitRegistration.Dispose();
         TaskCompletionSource<IReadOnlyList<PendingGate>>? reached;
-        lock (_gateLock)
+        lock (_record)
         {
             _gates = [];
             reached = _gatesReached;

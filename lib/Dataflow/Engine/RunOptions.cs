@@ -29,10 +29,15 @@ public sealed class RunOptions
 
         var policy = options.Policy;
         var maxIterations = options.MaxIterations;
-        new OptionErrors(nameof(RunOptions))
-            .Require(Enum.IsDefined(policy), $"Policy is {(int)policy}, which is not an OutputPolicy.")
-            .Require(maxIterations is null or >= 0, $"MaxIterations is {maxIterations}; it must be 0 (no limit), positive, or null (the engine's).")
-            .ThrowIfAny();
+        if (policy is < OutputPolicy.Silent or > OutputPolicy.Verbose || maxIterations < 0)
+        {
+            // Messages are built only on the way to an error: this runs on every submit.
+            new OptionErrors(nameof(RunOptions))
+                .Require(Enum.IsDefined(policy), $"Policy is {(int)policy}, which is not an OutputPolicy.")
+                .Require(maxIterations is null or >= 0, $"MaxIterations is {maxIterations}; it must be 0 (no limit), positive, or null (the engine's).")
+                .ThrowIfAny();
+        }
+
         return new RunSettings(policy, maxIterations ?? engine.MaxIterations, engine.TrackMemory, engine.Services, engine.RunServices);
     }
 }
