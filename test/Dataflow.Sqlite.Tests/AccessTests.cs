@@ -134,12 +134,11 @@ public sealed class AccessTests : StoreTestBase
 
     private async Task<(string Output, string Error)> RunAsNobodyAsync(string mode)
     {
-        var child = StartChildAs(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"], mode, DbPath);
-        var output = await child.StandardOutput.ReadToEndAsync().WaitAsync(Guard);
+        using var child = StartChildAs(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"], mode, DbPath);
+        var output = child.StandardOutput.ReadToEndAsync();
         var error = await child.StandardError.ReadToEndAsync().WaitAsync(Guard);
         await child.WaitForExitAsync().WaitAsync(Guard);
-        child.Dispose();
         Assert.That(child.ExitCode, Is.Zero, error);
-        return (output.Trim(), error);
+        return ((await output).Trim(), error);
     }
 }
