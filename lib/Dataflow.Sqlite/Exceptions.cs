@@ -1,7 +1,3 @@
-using Dataflow.Engine;
-using Dataflow.Graphs;
-using Dataflow.Graphs.Inputs;
-
 namespace Dataflow.Sqlite;
 
 /// <summary>The base type of every exception that the SQLite session store throws or reports.</summary>

@@ -1,16 +1,15 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Dapper;
-using Dataflow.Engine;
-using Dataflow.Graphs;
-using Dataflow.Graphs.Inputs;
 using Microsoft.Data.Sqlite;
 
 namespace Dataflow.Sqlite;
 
 /// <summary>
 /// The read side of the store, shared by <see cref="SessionStore"/> and <see cref="SessionHistory"/>: every query
-/// opens a connection from the given factory (pooled), runs on the caller's thread and closes it again.
+/// opens a connection from the given factory (pooled) on the caller's thread. Entry queries stream: rows are read
+/// one at a time (Dapper unbuffered) while the caller enumerates, so a huge limit costs no memory.
 /// </summary>
 internal sealed class HistoryQueries(Func<SqliteConnection> openConnection)
 {
@@ -18,92 +17,50 @@ internal sealed class HistoryQueries(Func<SqliteConnection> openConnection)
 
     private const string SelectEntry =
         "e.id AS Id, e.session_id AS SessionId, e.timestamp AS Timestamp, e.mode AS Mode, e.channel AS Channel, " +
-        "e.direction AS Direction, e.content AS Content, e.metadata AS Metadata";
+        "e.direction AS Direction, e.content AS Content, e.metadata AS Metadata, e.run_id AS RunId, e.event AS Event";
+
+    /// <summary>See <see cref="SessionStore.SearchAsync"/>.</summary>
+    public IAsyncEnumerable<StoreEntry> SearchAsync(string query, SearchOptions? options, CancellationToken cancellationToken)
+        => Search(query, options) is { } search ? ReadAsync(search.Sql, search.Parameters, search.Fts ? query : null, cancellationToken) : AsyncEmpty();
 
     /// <summary>See <see cref="SessionStore.Search"/>.</summary>
-    public IReadOnlyList<StoreEntry> Search(string query, SearchOptions? options)
+    public IReadOnlyList<StoreEntry> SearchList(string query, SearchOptions? options)
+        => Search(query, options) is { } search ? [.. Read(search.Sql, search.Parameters, search.Fts ? query : null)] : [];
+
+    /// <summary>See <see cref="SessionStore.RecentAsync"/>.</summary>
+    public IAsyncEnumerable<StoreEntry> RecentAsync(int n, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        options ??= new SearchOptions();
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.Limit, 1, nameof(options.Limit));
-        var match = options.Fts ? query : PlainQuery.ToFts(query);
-        if (string.IsNullOrWhiteSpace(match))
-        {
-            return [];
-        }
-
-        var sql = new StringBuilder()
-            .Append("SELECT ").Append(SelectEntry)
-            .Append(", snippet(entries_fts, 0, @Open, @Close, '…', 16) AS Snippet ")
-            .Append("FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid WHERE entries_fts MATCH @Match");
-        if (options.SessionId is not null)
-        {
-            sql.Append(" AND e.session_id = @SessionId");
-        }
-
-        if (options.Channel is not null)
-        {
-            sql.Append(" AND e.channel = @Channel");
-        }
-
-        if (options.Since is not null)
-        {
-            sql.Append(" AND e.timestamp >= @Since");
-        }
-
-        if (options.Until is not null)
-        {
-            sql.Append(" AND e.timestamp <= @Until");
-        }
-
-        // Newest first walks the FTS5 index backwards by rowid and stops at the limit; bm25 must rank every match.
-        sql.Append(options.Rank ? " ORDER BY bm25(entries_fts) LIMIT @Limit" : " ORDER BY entries_fts.rowid DESC LIMIT @Limit");
-        var parameters = new
-        {
-            Match = match,
-            Open = options.HighlightStart ?? string.Empty,
-            Close = options.HighlightEnd ?? string.Empty,
-            options.SessionId,
-            options.Channel,
-            Since = options.Since is { } since ? Format(since) : null,
-            Until = options.Until is { } until ? Format(until) : null,
-            options.Limit,
-        };
-        try
-        {
-            return Read(sql.ToString(), parameters);
-        }
-        catch (SqliteException ex) when (options.Fts && ex.SqliteErrorCode == SQLitePCL.raw.SQLITE_ERROR)
-        {
-            throw InvalidSearchQueryException.For(query, ex);
-        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(n, 0);
+        return ReadAsync($"SELECT {SelectEntry} FROM entries e ORDER BY e.id DESC LIMIT @N", new { N = n }, null, cancellationToken);
     }
 
     /// <summary>See <see cref="SessionStore.Recent"/>.</summary>
-    public IReadOnlyList<StoreEntry> Recent(int n)
+    public IReadOnlyList<StoreEntry> RecentList(int n)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(n, 0);
-        return Read($"SELECT {SelectEntry} FROM entries e ORDER BY e.id DESC LIMIT @N", new { N = n });
+        return [.. Read($"SELECT {SelectEntry} FROM entries e ORDER BY e.id DESC LIMIT @N", new { N = n }, null)];
     }
 
-    /// <summary>Every entry of one session, oldest first.</summary>
-    public IReadOnlyList<StoreEntry> SessionEntries(string sessionId)
+    /// <summary>Every entry of one session, or of one run in it, oldest first; streamed.</summary>
+    public IAsyncEnumerable<StoreEntry> SessionEntriesAsync(string sessionId, string? runId, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(sessionId);
-        return Read($"SELECT {SelectEntry} FROM entries e WHERE e.session_id = @SessionId ORDER BY e.id", new { SessionId = sessionId });
+        var (sql, parameters) = SessionEntriesQuery(sessionId, runId);
+        return ReadAsync(sql, parameters, null, cancellationToken);
     }
 
-    /// <summary>The entries of one session whose metadata has <c>run_id</c> equal to <paramref name="runId"/>, oldest first.</summary>
-    public IReadOnlyList<StoreEntry> SessionEntries(string sessionId, string runId)
+    /// <summary>Every entry of one session, or of one run in it, oldest first.</summary>
+    public IReadOnlyList<StoreEntry> SessionEntriesList(string sessionId, string? runId)
     {
-        ArgumentNullException.ThrowIfNull(sessionId);
+        var (sql, parameters) = SessionEntriesQuery(sessionId, runId);
+        return [.. Read(sql, parameters, null)];
+    }
+
+    /// <summary>The newest session that has entries of <paramref name="runId"/>, or null: one index lookup.</summary>
+    public string? SessionOfRun(string runId)
+    {
         ArgumentNullException.ThrowIfNull(runId);
-
-        // json_valid first: a file from before this release may hold metadata that is not JSON, and json_extract would throw.
-        return Read(
-            $"SELECT {SelectEntry} FROM entries e WHERE e.session_id = @SessionId " +
-            "AND CASE WHEN json_valid(e.metadata) THEN json_extract(e.metadata, '$.run_id') END = @RunId ORDER BY e.id",
-            new { SessionId = sessionId, RunId = runId });
+        using var connection = openConnection();
+        return connection.ExecuteScalar<string?>("SELECT session_id FROM entries WHERE run_id = @RunId ORDER BY id DESC LIMIT 1", new { RunId = runId });
     }
 
     /// <summary>See <see cref="SessionStore.Sessions"/>.</summary>
@@ -130,7 +87,8 @@ internal sealed class HistoryQueries(Func<SqliteConnection> openConnection)
         var exclude = excludeSessionId is null ? string.Empty : "e.session_id <> @SessionId AND ";
         var entries = Read(
             $"SELECT {SelectEntry} FROM entries e WHERE {exclude}e.channel <> 'debug' ORDER BY e.id DESC LIMIT @N",
-            new { SessionId = excludeSessionId, N = Math.Clamp(budget / 20, 1, 500) });
+            new { SessionId = excludeSessionId, N = Math.Clamp(budget / 20, 1, 500) },
+            null);
         var lines = new List<string>();
         var used = Header.Length;
         foreach (var entry in entries)
@@ -167,13 +125,126 @@ internal sealed class HistoryQueries(Func<SqliteConnection> openConnection)
             ? time
             : DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 
-    private List<StoreEntry> Read(string sql, object parameters)
+    private static (string Sql, object Parameters) SessionEntriesQuery(string sessionId, string? runId)
+    {
+        ArgumentNullException.ThrowIfNull(sessionId);
+        var run = runId is null ? string.Empty : " AND e.run_id = @RunId";
+        return ($"SELECT {SelectEntry} FROM entries e WHERE e.session_id = @SessionId{run} ORDER BY e.id", new { SessionId = sessionId, RunId = runId });
+    }
+
+    /// <summary>The SQL and parameters of a search, or null when the plain text holds no searchable word.</summary>
+    private static SearchQuery? Search(string query, SearchOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        options ??= new SearchOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Limit, 1, nameof(options.Limit));
+        var match = options.Fts ? query : PlainQuery.ToFts(query);
+        if (string.IsNullOrWhiteSpace(match))
+        {
+            return null;
+        }
+
+        // Filters are fixed SQL fragments; the user's values go in parameters only.
+        var sql = new StringBuilder()
+            .Append("SELECT ").Append(SelectEntry)
+            .Append(", snippet(entries_fts, 0, @Open, @Close, '…', 16) AS Snippet ")
+            .Append("FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid WHERE entries_fts MATCH @Match");
+        Filter(sql, options.SessionId, " AND e.session_id = @SessionId");
+        Filter(sql, options.Channel, " AND e.channel = @Channel");
+        Filter(sql, options.RunId, " AND e.run_id = @RunId");
+        Filter(sql, options.Event, " AND e.event = @Event");
+        Filter(sql, options.Since, " AND e.timestamp >= @Since");
+        Filter(sql, options.Until, " AND e.timestamp <= @Until");
+
+        // Newest first walks the FTS5 index backwards by rowid and stops at the limit; bm25 must rank every match.
+        sql.Append(options.Rank ? " ORDER BY bm25(entries_fts) LIMIT @Limit" : " ORDER BY entries_fts.rowid DESC LIMIT @Limit");
+        var parameters = new
+        {
+            Match = match,
+            Open = options.HighlightStart ?? string.Empty,
+            Close = options.HighlightEnd ?? string.Empty,
+            options.SessionId,
+            options.Channel,
+            options.RunId,
+            Event = options.Event?.ToLowerInvariant(),
+            Since = options.Since is { } since ? Format(since) : null,
+            Until = options.Until is { } until ? Format(until) : null,
+            options.Limit,
+        };
+        return new SearchQuery(sql.ToString(), parameters, options.Fts);
+
+        static void Filter(StringBuilder sql, object? value, string condition)
+        {
+            if (value is not null)
+            {
+                sql.Append(condition);
+            }
+        }
+    }
+
+    private static StoreEntry ToEntry(EntryRow r)
+        => new(r.Id, r.SessionId, Parse(r.Timestamp), r.Mode, r.Channel, r.Direction, r.Content, r.Metadata) { Snippet = r.Snippet, RunId = r.RunId, Event = r.Event };
+
+    private static async IAsyncEnumerable<StoreEntry> AsyncEmpty()
+    {
+        await Task.CompletedTask.ConfigureAwait(false);
+        yield break;
+    }
+
+    /// <summary>Streams the rows; a raw FTS5 query (<paramref name="ftsQuery"/> not null) that SQLite rejects becomes <see cref="InvalidSearchQueryException"/>.</summary>
+    private IEnumerable<StoreEntry> Read(string sql, object parameters, string? ftsQuery)
     {
         using var connection = openConnection();
-        return connection.Query<EntryRow>(sql, parameters)
-            .Select(r => new StoreEntry(r.Id, r.SessionId, Parse(r.Timestamp), r.Mode, r.Channel, r.Direction, r.Content, r.Metadata) { Snippet = r.Snippet })
-            .ToList();
+        using var rows = Translate(() => connection.Query<EntryRow>(sql, parameters, buffered: false).GetEnumerator(), ftsQuery);
+        while (Translate(rows.MoveNext, ftsQuery))
+        {
+            yield return ToEntry(rows.Current);
+        }
     }
+
+    private async IAsyncEnumerable<StoreEntry> ReadAsync(string sql, object parameters, string? ftsQuery, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var connection = openConnection();
+        await using (connection.ConfigureAwait(false))
+        {
+            var rows = connection.QueryUnbufferedAsync<EntryRow>(sql, parameters).GetAsyncEnumerator(cancellationToken);
+            await using (rows.ConfigureAwait(false))
+            {
+                while (await TranslateAsync(rows.MoveNextAsync(), ftsQuery).ConfigureAwait(false))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    yield return ToEntry(rows.Current);
+                }
+            }
+        }
+    }
+
+    private static T Translate<T>(Func<T> read, string? ftsQuery)
+    {
+        try
+        {
+            return read();
+        }
+        catch (SqliteException ex) when (ftsQuery is not null && ex.SqliteErrorCode == SQLitePCL.raw.SQLITE_ERROR)
+        {
+            throw InvalidSearchQueryException.For(ftsQuery, ex);
+        }
+    }
+
+    private static async ValueTask<bool> TranslateAsync(ValueTask<bool> read, string? ftsQuery)
+    {
+        try
+        {
+            return await read.ConfigureAwait(false);
+        }
+        catch (SqliteException ex) when (ftsQuery is not null && ex.SqliteErrorCode == SQLitePCL.raw.SQLITE_ERROR)
+        {
+            throw InvalidSearchQueryException.For(ftsQuery, ex);
+        }
+    }
+
+    private sealed record SearchQuery(string Sql, object Parameters, bool Fts);
 
     private sealed class EntryRow
     {
@@ -194,6 +265,10 @@ internal sealed class HistoryQueries(Func<SqliteConnection> openConnection)
         public string? Metadata { get; set; }
 
         public string? Snippet { get; set; }
+
+        public string? RunId { get; set; }
+
+        public string? Event { get; set; }
     }
 
     private sealed class SessionRow

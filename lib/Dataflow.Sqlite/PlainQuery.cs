@@ -1,8 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Dataflow.Engine;
-using Dataflow.Graphs;
-using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Sqlite;
 
@@ -20,7 +17,8 @@ internal static class PlainQuery
         var builder = new StringBuilder();
         foreach (var word in text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
         {
-            var term = word.Replace("\0", string.Empty, StringComparison.Ordinal);
+            // The tokenizer splits stored text at NUL like at any separator; inside the quotes it makes a phrase, as "a-b" does.
+            var term = word.Replace('\0', ' ');
             var prefix = term.EndsWith('*');
             term = term.TrimEnd('*');
             if (!HasTokenCharacter(term))

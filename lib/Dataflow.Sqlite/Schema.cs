@@ -1,7 +1,4 @@
 using Dapper;
-using Dataflow.Engine;
-using Dataflow.Graphs;
-using Dataflow.Graphs.Inputs;
 using Microsoft.Data.Sqlite;
 
 namespace Dataflow.Sqlite;
@@ -20,11 +17,11 @@ namespace Dataflow.Sqlite;
 internal static class Schema
 {
     /// <summary>The version this release writes.</summary>
-    public const int CurrentVersion = 2;
+    public const int CurrentVersion = 3;
 
     public const string InsertEntrySql =
-        "INSERT INTO entries (session_id, timestamp, mode, channel, direction, content, metadata) " +
-        "VALUES (@SessionId, @Timestamp, @Mode, @Channel, @Direction, @Content, @Metadata)";
+        "INSERT INTO entries (session_id, timestamp, mode, channel, direction, content, metadata, run_id, event) " +
+        "VALUES (@SessionId, @Timestamp, @Mode, @Channel, @Direction, @Content, @Metadata, @RunId, @Event)";
 
     public const string IndexBatchSql = "INSERT INTO entries_fts (rowid, content) SELECT id, content FROM entries WHERE id > @After";
 
@@ -78,8 +75,69 @@ internal static class Schema
         INSERT INTO entries_fts (entries_fts) VALUES ('rebuild');
         """;
 
+    /// <summary>
+    /// Version 3 stores each entry's run id and event kind in indexed columns, filled by the writer from the store
+    /// seam, so that one run's entries, the session of a run and a kind filter are index lookups instead of
+    /// <c>json_extract</c> over every entry. Older rows are filled from their JSON metadata here, once.
+    /// </summary>
+    private const string Version3 = """
+        ALTER TABLE entries ADD COLUMN run_id TEXT;
+        ALTER TABLE entries ADD COLUMN event TEXT;
+        UPDATE entries SET
+            run_id = CAST(json_extract(metadata, '$.run_id') AS TEXT),
+            event = CAST(json_extract(metadata, '$.event') AS TEXT)
+        WHERE json_valid(metadata);
+        CREATE INDEX idx_entries_run ON entries (run_id, session_id);
+        CREATE INDEX idx_entries_event ON entries (event);
+        """;
+
     /// <summary>Migrations[i] takes a file from version i to version i + 1.</summary>
-    private static readonly string[] Migrations = [Version1, Version2];
+    private static readonly string[] Migrations = [Version1, Version2, Version3];
+
+    private static readonly string[] SessionColumns = ["id", "started_at", "cwd", "metadata"];
+
+    private static readonly string[] EntryColumns = ["id", "session_id", "timestamp", "mode", "channel", "direction", "content", "metadata"];
+
+    private static readonly string[] EntryColumnsV3 = [.. EntryColumns, "run_id", "event"];
+
+    /// <summary>
+    /// Checks, reading only, that the file behind <paramref name="connection"/> is a store this release can open: an
+    /// SQLite file with no schema at all (returns false: a new store), or one with the store's tables and columns for
+    /// its version (returns true). Throws <see cref="NotAStoreException"/> or <see cref="StoreSchemaTooNewException"/> otherwise.
+    /// </summary>
+    public static bool Recognize(SqliteConnection connection, string path)
+    {
+        var version = connection.ExecuteScalar<long>("PRAGMA user_version");
+        CheckNotNewer(version, path);
+        var objects = connection.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite!_%' ESCAPE '!'");
+        if (objects == 0 && version == 0)
+        {
+            return false;
+        }
+
+        CheckColumns(connection, path, "sessions", SessionColumns);
+        CheckColumns(connection, path, "entries", version >= 3 ? EntryColumnsV3 : EntryColumns);
+        if (connection.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE name = 'entries_fts'") == 0)
+        {
+            throw StoreErrors.NotAStore(path, "it has no entries_fts table");
+        }
+
+        return true;
+    }
+
+    private static void CheckColumns(SqliteConnection connection, string path, string table, string[] expected)
+    {
+        var columns = connection.Query<string>("SELECT name FROM pragma_table_info(@Table) ORDER BY cid", new { Table = table }).ToArray();
+        if (columns.Length == 0)
+        {
+            throw StoreErrors.NotAStore(path, $"it has no {table} table");
+        }
+
+        if (!columns.SequenceEqual(expected, StringComparer.OrdinalIgnoreCase))
+        {
+            throw StoreErrors.NotAStore(path, $"its {table} table has the columns ({string.Join(", ", columns)}), not ({string.Join(", ", expected)})");
+        }
+    }
 
     /// <summary>Brings the file to <see cref="CurrentVersion"/>, or throws if it is newer.</summary>
     public static void Migrate(SqliteConnection connection, string path)
@@ -109,14 +167,18 @@ internal static class Schema
     {
         if (version > CurrentVersion)
         {
-            throw new StoreException(
+            throw new StoreSchemaTooNewException(
                 $"The session store '{path}' has schema version {version}, but this release of Dataflow knows versions up to {CurrentVersion}. " +
-                "Open it with a newer Dataflow, or point the store at another file.");
+                "Open it with a newer Dataflow, or point the store at another file.")
+            {
+                FileVersion = version,
+                KnownVersion = CurrentVersion,
+            };
         }
 
         if (version < 0)
         {
-            throw new StoreException($"The session store '{path}' has an invalid schema version {version}; it was not written by Dataflow.");
+            throw StoreErrors.NotAStore(path, $"its schema version {version} is negative");
         }
     }
 }

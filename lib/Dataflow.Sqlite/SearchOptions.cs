@@ -1,7 +1,3 @@
-using Dataflow.Engine;
-using Dataflow.Graphs;
-using Dataflow.Graphs.Inputs;
-
 namespace Dataflow.Sqlite;
 
 /// <summary>How <see cref="SessionStore.Search"/> searches and filters.</summary>
@@ -32,6 +28,14 @@ public sealed class SearchOptions
     /// <summary>Only hits on this channel.</summary>
     /// <value>The default value is null: every channel.</value>
     public string? Channel { get; set; }
+
+    /// <summary>Only hits of this run (its indexed run id).</summary>
+    /// <value>The default value is null: every run, and entries of no run.</value>
+    public string? RunId { get; set; }
+
+    /// <summary>Only hits of this lifecycle event kind, such as <c>transition</c> or <c>fail</c> (case-insensitive).</summary>
+    /// <value>The default value is null: every kind, and entries that are not events.</value>
+    public string? Event { get; set; }
 
     /// <summary>Only hits recorded at or after this time.</summary>
     /// <value>The default value is null: no lower bound.</value>

@@ -1,55 +1,50 @@
 using System.Text.Json;
-using System.Threading.Channels;
 using Dapper;
-using Dataflow.Engine;
-using Dataflow.Events;
-using Dataflow.Graphs;
-using Dataflow.Graphs.Inputs;
+using Dataflow.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace Dataflow.Sqlite;
 
 /// <summary>
 /// A searchable history of entries in one SQLite file, shared by every session that opens it. Each instance is one
-/// session. Writes are queued and written by one background loop in batches, one transaction per batch; reads run
-/// on the caller's thread over pooled connections. Thread-safe.
+/// session. Writes are queued and written by a <see cref="BatchWriter{T}"/> in batches, one transaction per batch;
+/// reads run on the caller's thread over pooled connections. Thread-safe.
 /// </summary>
 /// <remarks>
-/// <para>Writing: <see cref="RecordAsync(string, string, string, string, IReadOnlyDictionary{string, object?}?, CancellationToken)"/>
-/// waits while the queue is full; <see cref="Record"/> never waits and throws <see cref="StoreFullException"/> instead;
-/// neither drops. <see cref="FlushAsync"/> returns once everything queued before it is committed;
-/// <see cref="DisposeAsync"/> flushes and closes.</para>
-/// <para>Failures: a batch that cannot be written because the file is busy (another writer held it past
-/// <see cref="SessionStoreOptions.BusyTimeout"/>) is retried with backoff until it succeeds, and each failure is reported to
-/// <see cref="SessionStoreOptions.OnWriteError"/>. Any other error is retried a few times; then the store stops writing,
-/// counts what it could not write in <see cref="Unwritten"/>, and every later call throws a <see cref="StoreException"/> with the cause.</para>
+/// <para>Opening: a file that is neither empty nor a Dataflow store is refused before anything is written
+/// (<see cref="NotAStoreException"/>), as is a newer schema (<see cref="StoreSchemaTooNewException"/>) and a read-only
+/// file or folder (<see cref="StoreReadOnlyException"/>, before any <c>-wal</c> or <c>-shm</c> file is created).</para>
+/// <para>Writing: <see cref="RecordAsync(StoreRecord, CancellationToken)"/> waits while the queue is full;
+/// <see cref="Record"/> never waits and throws <see cref="StoreFullException"/> instead; neither drops.
+/// <see cref="FlushAsync"/> returns once everything queued before it is committed; <see cref="DisposeAsync"/> flushes and closes.</para>
+/// <para>Failures: a batch that cannot be written because the database is locked by another process (past
+/// <see cref="SessionStoreOptions.BusyTimeout"/>) is retried with backoff until it succeeds, and <see cref="Health"/>
+/// says the writer is stalled meanwhile. Any other error is retried a few times; then the store stops writing, counts
+/// what it could not write in <see cref="Unwritten"/>, and every later call throws a <see cref="StoreException"/> with
+/// the cause. Each failure is reported to <see cref="SessionStoreOptions.OnWriteError"/>.</para>
 /// </remarks>
 public sealed class SessionStore : IEntryStore, IAsyncDisposable
 {
     /// <summary>The longest content stored; longer content is cut, with <c>truncated: true</c> and <c>original_length</c> in its metadata.</summary>
     public const int MaxContentLength = 10_000;
 
-    private const int MaxAttemptsOnError = 5;
-
     private readonly SessionStoreOptions _options;
     private readonly TimeProvider _time;
-    private readonly string _connectionString;
-    private readonly SqliteConnection _writer;
-    private readonly Channel<WorkItem> _queue;
-    private readonly Task _writeLoop;
+    private readonly StoreConnections _connections;
+    private readonly SqliteConnection _connection;
+    private readonly BatchWriter<PendingEntry> _writer;
     private readonly HistoryQueries _queries;
-    private readonly bool _indexByTrigger;
-    private long _written;
-    private long _writeFailures;
-    private long _unwritten;
-    private volatile StoreException? _fault;
     private int _disposed;
 
     /// <summary>Opens (creating as needed) the store at <paramref name="path"/> and starts a session.</summary>
     /// <param name="path">The database file; its folder is created as needed.</param>
     /// <param name="options">Batching, queue and session options; validated and copied.</param>
     /// <exception cref="ArgumentException">The path is empty, or an option is out of range.</exception>
-    /// <exception cref="StoreException">The file cannot be opened, is not a session store, or has a newer schema version.</exception>
+    /// <exception cref="NotAStoreException">The file is neither empty nor a Dataflow store; it was left unchanged.</exception>
+    /// <exception cref="StoreSchemaTooNewException">The file was written by a newer Dataflow; it was left unchanged.</exception>
+    /// <exception cref="StoreReadOnlyException">The file or its folder is read-only.</exception>
+    /// <exception cref="StoreLockedException">Another process held the database past the busy timeout.</exception>
+    /// <exception cref="StoreException">The file cannot be opened for another reason.</exception>
     public SessionStore(string path, SessionStoreOptions? options = null)
         : this(path, options, indexByTrigger: false)
     {
@@ -61,16 +56,7 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         _options = (options ?? new SessionStoreOptions()).Validated();
         _time = _options.TimeProvider!;
-        _indexByTrigger = indexByTrigger;
         Path = System.IO.Path.GetFullPath(path);
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = Path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = Math.Max(1, (int)Math.Ceiling(_options.BusyTimeout.TotalSeconds)),
-        }.ToString();
-
         SessionId = Guid.CreateVersion7().ToString();
         StartedAt = _time.GetUtcNow();
         var directory = System.IO.Path.GetDirectoryName(Path);
@@ -79,44 +65,34 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
             Directory.CreateDirectory(directory);
         }
 
-        _writer = new SqliteConnection(_connectionString);
+        _connections = StoreConnections.ForWriting(Path, _options.BusyTimeout, create: true);
+        _connection = StoreOpening.OpenWriter(_connections, _options.BusyTimeout, _options.DurableCommits);
         try
         {
-            _writer.Open();
-            Configure(_writer);
-            _writer.Execute("PRAGMA journal_mode = WAL");
-            _writer.Execute(_options.DurableCommits ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-            Schema.Migrate(_writer, Path);
             if (indexByTrigger)
             {
-                _writer.Execute(Schema.InsertTriggerSql);
+                _connection.Execute(Schema.InsertTriggerSql);
             }
 
-            _writer.Execute(
+            _connection.Execute(
                 "INSERT INTO sessions (id, started_at, cwd, metadata) VALUES (@Id, @StartedAt, @Cwd, @Metadata)",
                 new { Id = SessionId, StartedAt = Format(StartedAt), Cwd = _options.WorkingDirectory, Metadata = ToJson(_options.SessionMetadata) });
         }
         catch (SqliteException ex)
         {
-            _writer.Dispose();
-            throw new StoreException($"Could not open the session store '{Path}': {ex.Message} (SQLite error {ex.SqliteErrorCode}).", ex);
-        }
-        catch
-        {
-            _writer.Dispose();
-            throw;
+            _connection.Dispose();
+            throw StoreErrors.From(ex, Path, "start a session in");
         }
 
         _queries = new HistoryQueries(OpenReader);
-        _queue = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(_options.QueueCapacity)
+        _writer = new BatchWriter<PendingEntry>(new SqliteEntryTarget(_connection, Path, indexByTrigger), new BatchWriterOptions
         {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
+            BatchSize = _options.BatchSize,
+            FlushInterval = _options.FlushInterval,
+            QueueCapacity = _options.QueueCapacity,
+            TimeProvider = _time,
+            OnFailure = Report,
         });
-        using (ExecutionContext.SuppressFlow())
-        {
-            _writeLoop = Task.Run(WriteLoopAsync);
-        }
     }
 
     /// <summary>This session's id (a UUID v7).</summary>
@@ -129,27 +105,44 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
     public DateTimeOffset StartedAt { get; }
 
     /// <summary>Entries this instance has committed.</summary>
-    public long Written => Interlocked.Read(ref _written);
+    public long Written => _writer.Written;
 
     /// <summary>Failed attempts to write a batch (each retried or, past the last attempt, given up).</summary>
-    public long WriteFailures => Interlocked.Read(ref _writeFailures);
+    public long WriteFailures => _writer.Failures;
 
     /// <summary>Entries that were accepted but never written because the store stopped on an error; 0 while healthy.</summary>
-    public long Unwritten => Interlocked.Read(ref _unwritten);
+    public long Unwritten => _writer.Unwritten;
 
-    /// <summary>Queues one entry; waits while the queue is full. Never drops.</summary>
+    /// <summary>The writer's health for progress displays: queued, written and failed counts, and, while another process
+    /// holds the database, since when writes are stalled and why (a <see cref="StoreLockedException"/>).</summary>
+    public BatchWriterHealth Health => _writer.Health;
+
+    /// <summary>Queues one entry stamped now; waits while the queue is full. Never drops.</summary>
     /// <param name="mode">What produced the entry, such as <c>GRAPH</c>.</param>
     /// <param name="channel">The channel, such as <c>graph</c>.</param>
     /// <param name="direction"><c>input</c> or <c>output</c>.</param>
     /// <param name="content">The text; cut to <see cref="MaxContentLength"/> characters.</param>
-    /// <param name="metadata">Structured fields, stored as JSON.</param>
+    /// <param name="metadata">Structured fields, stored as JSON; a text <c>run_id</c> or <c>event</c> field also fills the indexed columns.</param>
     /// <param name="cancellationToken">Stops waiting for room; the entry is then not recorded.</param>
     /// <returns>A task that completes when the entry is queued; see <see cref="FlushAsync"/> for durability.</returns>
     /// <exception cref="ArgumentException"><paramref name="direction"/> is neither <c>input</c> nor <c>output</c>, or the metadata cannot be serialized.</exception>
     /// <exception cref="ObjectDisposedException">The store is disposed.</exception>
     /// <exception cref="StoreException">The store stopped writing after an error.</exception>
     public ValueTask RecordAsync(string mode, string channel, string direction, string content, IReadOnlyDictionary<string, object?>? metadata = null, CancellationToken cancellationToken = default)
-        => RecordAsync(mode, channel, direction, content, metadata, timestamp: null, cancellationToken);
+        => RecordAsync(new StoreRecord(_time.GetUtcNow(), mode, channel, direction, content, metadata), cancellationToken);
+
+    /// <summary>Queues one entry with its own timestamp, run id and event kind; waits while the queue is full. Never drops.</summary>
+    /// <param name="entry">The entry; its content is cut to <see cref="MaxContentLength"/> characters.</param>
+    /// <param name="cancellationToken">Stops waiting for room; the entry is then not recorded.</param>
+    /// <returns>A task that completes when the entry is queued; see <see cref="FlushAsync"/> for durability.</returns>
+    /// <exception cref="ArgumentException">The direction is neither <c>input</c> nor <c>output</c>, or the metadata cannot be serialized.</exception>
+    /// <exception cref="ObjectDisposedException">The store is disposed.</exception>
+    /// <exception cref="StoreException">The store stopped writing after an error.</exception>
+    public ValueTask RecordAsync(StoreRecord entry, CancellationToken cancellationToken = default)
+    {
+        var pending = CreateEntry(entry);
+        return _writer.TryEnqueue(pending) ? default : EnqueueAsync(pending, cancellationToken);
+    }
 
     /// <summary>
     /// Queues one entry without waiting. Use it where waiting is impossible; it never drops: when the queue is full it
@@ -183,14 +176,15 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
     /// <returns>True if queued; false if the queue was full (nothing recorded).</returns>
     public bool TryRecord(string mode, string channel, string direction, string content, IReadOnlyDictionary<string, object?>? metadata = null)
     {
-        var entry = CreateEntry(mode, channel, direction, content, metadata, timestamp: null);
-        if (_queue.Writer.TryWrite(new WorkItem(entry, null)))
+        var pending = CreateEntry(new StoreRecord(_time.GetUtcNow(), mode, channel, direction, content, metadata));
+        try
         {
-            return true;
+            return _writer.TryEnqueue(pending);
         }
-
-        ThrowIfClosed();
-        return false;
+        catch (BatchWriterStoppedException ex)
+        {
+            throw Stopped(ex);
+        }
     }
 
     /// <summary>Waits until every entry queued before this call is committed to the file.</summary>
@@ -200,39 +194,46 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
     /// <exception cref="StoreException">The store stopped writing after an error.</exception>
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
-            await _queue.Writer.WriteAsync(new WorkItem(null, done), cancellationToken).ConfigureAwait(false);
+            await _writer.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (ChannelClosedException)
+        catch (BatchWriterStoppedException ex)
         {
-            ThrowIfClosed();
-            throw;
+            throw Stopped(ex);
         }
-
-        await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Full-text search over every session (or the filtered ones), newest first unless ranked.</summary>
-    /// <param name="query">Plain text (every word must occur; a trailing <c>*</c> makes a prefix) or, with <see cref="SearchOptions.Fts"/>, FTS5 syntax.</param>
-    /// <param name="options">Limit, order, mode and filters.</param>
-    /// <returns>The hits, each with a highlighted <see cref="StoreEntry.Snippet"/>; empty when the plain text holds no searchable word.</returns>
-    /// <exception cref="InvalidSearchQueryException">A raw FTS5 query is malformed.</exception>
-    public IReadOnlyList<StoreEntry> Search(string query, SearchOptions? options = null) => _queries.Search(query, options);
+    /// <inheritdoc cref="SessionHistory.Search"/>
+    public IReadOnlyList<StoreEntry> Search(string query, SearchOptions? options = null) => _queries.SearchList(query, options);
 
-    /// <summary>The newest entries across every session, newest first.</summary>
-    /// <param name="n">How many.</param>
-    /// <returns>The entries.</returns>
-    public IReadOnlyList<StoreEntry> Recent(int n = 50) => _queries.Recent(n);
+    /// <inheritdoc cref="SessionHistory.SearchAsync"/>
+    public IAsyncEnumerable<StoreEntry> SearchAsync(string query, SearchOptions? options = null, CancellationToken cancellationToken = default)
+        => _queries.SearchAsync(query, options, cancellationToken);
+
+    /// <inheritdoc cref="SessionHistory.Recent"/>
+    public IReadOnlyList<StoreEntry> Recent(int n = 50) => _queries.RecentList(n);
+
+    /// <inheritdoc cref="SessionHistory.RecentAsync"/>
+    public IAsyncEnumerable<StoreEntry> RecentAsync(int n = 50, CancellationToken cancellationToken = default) => _queries.RecentAsync(n, cancellationToken);
 
     /// <summary>Every entry of one session, oldest first.</summary>
     /// <param name="sessionId">The session; this one when null.</param>
     /// <returns>The entries.</returns>
-    public IReadOnlyList<StoreEntry> SessionEntries(string? sessionId = null) => _queries.SessionEntries(sessionId ?? SessionId);
+    public IReadOnlyList<StoreEntry> SessionEntries(string? sessionId = null) => _queries.SessionEntriesList(sessionId ?? SessionId, null);
 
-    /// <summary>Every session in the file, newest first, with its entry count.</summary>
-    /// <returns>The sessions.</returns>
+    /// <inheritdoc cref="SessionHistory.SessionEntries(string, string)"/>
+    public IReadOnlyList<StoreEntry> SessionEntries(string sessionId, string runId)
+        => _queries.SessionEntriesList(sessionId, runId ?? throw new ArgumentNullException(nameof(runId)));
+
+    /// <inheritdoc cref="SessionHistory.SessionEntriesAsync"/>
+    public IAsyncEnumerable<StoreEntry> SessionEntriesAsync(string sessionId, string? runId = null, CancellationToken cancellationToken = default)
+        => _queries.SessionEntriesAsync(sessionId, runId, cancellationToken);
+
+    /// <inheritdoc cref="SessionHistory.SessionOfRun"/>
+    public string? SessionOfRun(string runId) => _queries.SessionOfRun(runId);
+
+    /// <inheritdoc cref="SessionHistory.Sessions"/>
     public IReadOnlyList<SessionInfo> Sessions() => _queries.Sessions();
 
     /// <summary>
@@ -248,23 +249,13 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
     /// <returns>A task that completes when the store is closed.</returns>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            await _writeLoop.ConfigureAwait(false);
-            return;
-        }
-
-        _queue.Writer.TryComplete();
-        await _writeLoop.ConfigureAwait(false);
+        var first = Interlocked.Exchange(ref _disposed, 1) == 0;
         await _writer.DisposeAsync().ConfigureAwait(false);
-        SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
-    }
-
-    /// <summary>Queues one entry with its own timestamp (now when null); waits while the queue is full.</summary>
-    internal ValueTask RecordAsync(string mode, string channel, string direction, string content, IReadOnlyDictionary<string, object?>? metadata, DateTimeOffset? timestamp, CancellationToken cancellationToken)
-    {
-        var item = new WorkItem(CreateEntry(mode, channel, direction, content, metadata, timestamp), null);
-        return _queue.Writer.TryWrite(item) ? default : WaitAndRecordAsync(item, cancellationToken);
+        if (first)
+        {
+            await _connection.DisposeAsync().ConfigureAwait(false);
+            _connections.ClearPool();
+        }
     }
 
     internal static string Format(DateTimeOffset time) => HistoryQueries.Format(time);
@@ -286,37 +277,28 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
         }
     }
 
-    private void Configure(SqliteConnection connection)
-        => connection.Execute($"PRAGMA busy_timeout = {(int)_options.BusyTimeout.TotalMilliseconds}");
+    private static string? Field(IReadOnlyDictionary<string, object?>? metadata, string name)
+        => metadata is not null && metadata.TryGetValue(name, out var value) ? value as string : null;
 
     private SqliteConnection OpenReader()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            connection.Open();
-            Configure(connection);
-            return connection;
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
+        return _connections.Open();
     }
 
-    private PendingEntry CreateEntry(string mode, string channel, string direction, string content, IReadOnlyDictionary<string, object?>? metadata, DateTimeOffset? timestamp)
+    private PendingEntry CreateEntry(StoreRecord entry)
     {
-        ArgumentNullException.ThrowIfNull(mode);
-        ArgumentNullException.ThrowIfNull(channel);
-        ArgumentNullException.ThrowIfNull(direction);
-        ArgumentNullException.ThrowIfNull(content);
-        if (direction is not ("input" or "output"))
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentNullException.ThrowIfNull(entry.Mode);
+        ArgumentNullException.ThrowIfNull(entry.Channel);
+        ArgumentNullException.ThrowIfNull(entry.Direction);
+        ArgumentNullException.ThrowIfNull(entry.Content);
+        if (entry.Direction is not ("input" or "output"))
         {
-            throw new ArgumentException($"Direction must be 'input' or 'output', not '{direction}'.", nameof(direction));
+            throw new ArgumentException($"Direction must be 'input' or 'output', not '{entry.Direction}'.", "direction");
         }
 
+        var (content, metadata) = (entry.Content, entry.Metadata);
         if (content.Length > MaxContentLength)
         {
             var marked = metadata is null
@@ -334,219 +316,42 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
         return new PendingEntry
         {
             SessionId = SessionId,
-            Timestamp = Format(timestamp ?? _time.GetUtcNow()),
-            Mode = mode,
-            Channel = channel,
-            Direction = direction,
+            Timestamp = Format(entry.Timestamp),
+            Mode = entry.Mode,
+            Channel = entry.Channel,
+            Direction = entry.Direction,
             Content = content,
             Metadata = ToJson(metadata),
+            RunId = entry.RunId ?? Field(entry.Metadata, "run_id"),
+            Event = entry.Event ?? Field(entry.Metadata, "event"),
         };
     }
 
-    private async ValueTask WaitAndRecordAsync(WorkItem item, CancellationToken cancellationToken)
+    private async ValueTask EnqueueAsync(PendingEntry pending, CancellationToken cancellationToken)
     {
-        while (!_queue.Writer.TryWrite(item))
-        {
-            if (!await _queue.Writer.WaitToWriteAsync(cancellationToken).ConfigureAwait(false))
-            {
-                ThrowIfClosed();
-            }
-        }
-    }
-
-    private void ThrowIfClosed()
-    {
-        if (_fault is { } fault)
-        {
-            throw new StoreException($"The session store '{Path}' stopped writing after an error: {fault.Message}", fault);
-        }
-
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        if (_queue.Reader.Completion.IsCompleted)
-        {
-            throw new ObjectDisposedException(nameof(SessionStore));
-        }
-    }
-
-    private async Task WriteLoopAsync()
-    {
-        var reader = _queue.Reader;
-        var batch = new List<PendingEntry>(_options.BatchSize);
-        var flushes = new List<TaskCompletionSource>();
-        Task<bool>? pendingWait = null;
         try
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
-            {
-                var started = _time.GetTimestamp();
-                var flushNow = false;
-                while (true)
-                {
-                    while (batch.Count < _options.BatchSize && !flushNow && reader.TryRead(out var item))
-                    {
-                        if (item.Flush is { } flush)
-                        {
-                            flushes.Add(flush);
-                            flushNow = true;
-                        }
-                        else
-                        {
-                            batch.Add(item.Entry!);
-                        }
-                    }
-
-                    var remaining = _options.FlushInterval - _time.GetElapsedTime(started);
-                    if (flushNow || batch.Count >= _options.BatchSize || remaining <= TimeSpan.Zero)
-                    {
-                        break;
-                    }
-
-                    // Wait for more entries, or for the interval to run out, whichever comes first.
-                    pendingWait ??= reader.WaitToReadAsync().AsTask();
-                    using (var timer = new CancellationTokenSource())
-                    {
-                        var delay = Task.Delay(remaining, _time, timer.Token);
-                        var first = await Task.WhenAny(pendingWait, delay).ConfigureAwait(false);
-                        await timer.CancelAsync().ConfigureAwait(false);
-                        if (first != pendingWait)
-                        {
-                            break;
-                        }
-                    }
-
-                    var more = await pendingWait.ConfigureAwait(false);
-                    pendingWait = null;
-                    if (!more)
-                    {
-                        break;
-                    }
-                }
-
-                await CommitAsync(batch).ConfigureAwait(false);
-                batch.Clear();
-                foreach (var flush in flushes)
-                {
-                    flush.TrySetResult();
-                }
-
-                flushes.Clear();
-            }
+            await _writer.EnqueueAsync(pending, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex)
+        catch (BatchWriterStoppedException ex)
         {
-            // The store gives up: say so to every waiter and count what will never be written.
-            var fault = ex as StoreException ?? new StoreException($"The session store '{Path}' stopped writing: {ex.Message}", ex);
-            _fault = fault;
-            _queue.Writer.TryComplete(fault);
-            var lost = batch.Count;
-            foreach (var flush in flushes)
-            {
-                flush.TrySetException(fault);
-            }
-
-            while (reader.TryRead(out var item))
-            {
-                if (item.Flush is { } flush)
-                {
-                    flush.TrySetException(fault);
-                }
-                else
-                {
-                    lost++;
-                }
-            }
-
-            Interlocked.Add(ref _unwritten, lost);
-            Report(new StoreException($"The session store '{Path}' stopped writing after an error; {lost} entries were not written: {ex.Message}", ex));
+            throw Stopped(ex);
         }
     }
 
-    private async Task CommitAsync(List<PendingEntry> batch)
-    {
-        if (batch.Count == 0)
-        {
-            return;
-        }
+    private StoreException Stopped(BatchWriterStoppedException ex)
+        => new($"The session store '{Path}' stopped writing after an error: {ex.InnerException?.Message ?? ex.Message}", ex.InnerException ?? ex);
 
-        var attempt = 0;
-        while (true)
-        {
-            try
-            {
-                Commit(batch);
-                Interlocked.Add(ref _written, batch.Count);
-                return;
-            }
-            catch (SqliteException ex)
-            {
-                attempt++;
-                Interlocked.Increment(ref _writeFailures);
-                var busy = ex.SqliteErrorCode is SQLitePCL.raw.SQLITE_BUSY or SQLitePCL.raw.SQLITE_LOCKED;
-                if (!busy && attempt >= MaxAttemptsOnError)
-                {
-                    throw new StoreException($"Writing a batch of {batch.Count} entries to '{Path}' failed {attempt} times: {ex.Message} (SQLite error {ex.SqliteErrorCode}).", ex);
-                }
-
-                var backoff = TimeSpan.FromMilliseconds(Math.Min(1000, 25 * (1 << Math.Min(attempt, 6))));
-                Report(new StoreException(
-                    $"Writing a batch of {batch.Count} entries to '{Path}' failed (attempt {attempt}, SQLite error {ex.SqliteErrorCode}: {ex.Message}); retrying in {backoff.TotalMilliseconds} ms.",
-                    ex));
-                await Task.Delay(backoff, _time).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private void Commit(List<PendingEntry> batch)
-    {
-        using var transaction = _writer.BeginTransaction(deferred: false);
-        if (_indexByTrigger)
-        {
-            _writer.Execute(Schema.InsertEntrySql, batch, transaction);
-        }
-        else
-        {
-            // Rowids of one transaction are consecutive after the largest one (no AUTOINCREMENT, and we hold the write lock).
-            var after = _writer.ExecuteScalar<long>("SELECT coalesce(max(id), 0) FROM entries", transaction: transaction);
-            _writer.Execute(Schema.InsertEntrySql, batch, transaction);
-            _writer.Execute(Schema.IndexBatchSql, new { After = after }, transaction);
-        }
-
-        transaction.Commit();
-    }
-
-    private void Report(StoreException exception)
+    private void Report(BatchWriteFailure failure)
     {
         if (_options.OnWriteError is not { } listener)
         {
             return;
         }
 
-        try
-        {
-            listener(exception);
-        }
-        catch (Exception)
-        {
-            // A listener that throws must not stop the writer; its failure is already counted.
-        }
-    }
-
-    private readonly record struct WorkItem(PendingEntry? Entry, TaskCompletionSource? Flush);
-
-    private sealed class PendingEntry
-    {
-        public required string SessionId { get; init; }
-
-        public required string Timestamp { get; init; }
-
-        public required string Mode { get; init; }
-
-        public required string Channel { get; init; }
-
-        public required string Direction { get; init; }
-
-        public required string Content { get; init; }
-
-        public string? Metadata { get; init; }
+        var message = failure.RetryIn is { } retry
+            ? $"Writing a batch of {failure.BatchCount} entries to '{Path}' failed (attempt {failure.Attempt}): {failure.Error.Message} Retrying in {retry.TotalMilliseconds} ms."
+            : $"The session store '{Path}' stopped writing after an error; {failure.Lost} entries were not written: {failure.Error.Message}";
+        listener(new StoreException(message, failure.Error));
     }
 }

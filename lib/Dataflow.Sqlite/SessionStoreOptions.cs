@@ -1,7 +1,3 @@
-using Dataflow.Engine;
-using Dataflow.Graphs;
-using Dataflow.Graphs.Inputs;
-
 namespace Dataflow.Sqlite;
 
 /// <summary>How a <see cref="SessionStore"/> writes; validated and copied when the store is created.</summary>

@@ -1,7 +1,3 @@
-using Dataflow.Engine;
-using Dataflow.Graphs;
-using Dataflow.Graphs.Inputs;
-
 namespace Dataflow.Sqlite;
 
 /// <summary>One stored entry.</summary>
@@ -26,6 +22,12 @@ public sealed record StoreEntry(
     /// <summary>For search hits: a short extract of <see cref="Content"/> around the match, matched terms highlighted
     /// with <see cref="SearchOptions.HighlightStart"/> and <see cref="SearchOptions.HighlightEnd"/>; otherwise null.</summary>
     public string? Snippet { get; init; }
+
+    /// <summary>The run the entry belongs to (its indexed <c>run_id</c> column), or null.</summary>
+    public string? RunId { get; init; }
+
+    /// <summary>The lifecycle event kind in lower case, such as <c>transition</c> (its indexed <c>event</c> column), or null.</summary>
+    public string? Event { get; init; }
 }
 
 /// <summary>One session: the lifetime of one <see cref="SessionStore"/> instance.</summary>

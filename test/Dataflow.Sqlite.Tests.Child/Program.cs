@@ -1,12 +1,35 @@
-using Dataflow.Engine;
-using Dataflow.Graphs;
-using Dataflow.Graphs.Inputs;
 using Dataflow.Sqlite;
 
 // Usage: child <db path> <rows> <tag> [then]
 //   Writes <rows> entries with content "<tag> row <i>", flushes, prints "flushed <session id>".
 //   then = "exit":  exits 0 once stdin closes (or a line arrives).
 //   then = "write": keeps writing unflushed "<tag> extra <i>" rows until it is killed.
+// Usage: child read <db path>  -> "read <entries>" through a SessionHistory, or "error <type> <directory read-only>".
+//        child open <db path>  -> "opened" through a SessionStore, or "error <type> <directory read-only>".
+if (args.Length == 2 && args[0] is "read" or "open")
+{
+    try
+    {
+        if (args[0] == "read")
+        {
+            using var history = SessionHistory.Open(args[1]);
+            Console.Out.WriteLine($"read {history.Recent(1000).Count}");
+        }
+        else
+        {
+            await using var opened = new SessionStore(args[1]);
+            Console.Out.WriteLine("opened");
+        }
+    }
+    catch (StoreException e)
+    {
+        Console.Out.WriteLine($"error {e.GetType().Name} {(e as StoreReadOnlyException)?.DirectoryIsReadOnly}");
+        Console.Error.WriteLine(e.Message);
+    }
+
+    return 0;
+}
+
 if (args.Length < 3)
 {
     Console.Error.WriteLine("usage: child <db path> <rows> <tag> [exit|write]");

@@ -110,7 +110,7 @@ public sealed class SessionHistoryTests : StoreTestBase
         await Open().DisposeAsync();
         Scalar("PRAGMA user_version = 99");
 
-        var ex = Assert.Throws<StoreException>(() => SessionHistory.Open(DbPath));
+        var ex = Assert.Throws<StoreSchemaTooNewException>(() => SessionHistory.Open(DbPath));
         Assert.That(ex!.Message, Does.Contain("schema version 99").And.Contain("newer Dataflow").And.Contain(DbPath));
     }
 
@@ -120,7 +120,7 @@ public sealed class SessionHistoryTests : StoreTestBase
         Directory.CreateDirectory(Path.GetDirectoryName(DbPath)!);
         File.WriteAllText(DbPath, new string('z', 4096));
 
-        var ex = Assert.Throws<StoreException>(() => SessionHistory.Open(DbPath));
+        var ex = Assert.Throws<NotAStoreException>(() => SessionHistory.Open(DbPath));
         Assert.That(ex!.Message, Does.Contain(DbPath));
     }
 
@@ -130,7 +130,7 @@ public sealed class SessionHistoryTests : StoreTestBase
         Directory.CreateDirectory(Path.GetDirectoryName(DbPath)!);
         Scalar("CREATE TABLE other (x)");
 
-        var ex = Assert.Throws<StoreException>(() => SessionHistory.Open(DbPath));
+        var ex = Assert.Throws<NotAStoreException>(() => SessionHistory.Open(DbPath));
         Assert.That(ex!.Message, Does.Contain("not a Dataflow session store"));
     }
 

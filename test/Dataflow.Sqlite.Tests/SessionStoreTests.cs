@@ -206,7 +206,7 @@ public sealed class SessionStoreTests : StoreTestBase
         await Open().DisposeAsync();
         Scalar("PRAGMA user_version = 99");
 
-        var ex = Assert.Throws<StoreException>(() => new SessionStore(DbPath));
+        var ex = Assert.Throws<StoreSchemaTooNewException>(() => new SessionStore(DbPath));
         Assert.That(ex!.Message, Does.Contain("schema version 99").And.Contain("newer Dataflow"));
     }
 
@@ -216,7 +216,7 @@ public sealed class SessionStoreTests : StoreTestBase
         Directory.CreateDirectory(Path.GetDirectoryName(DbPath)!);
         File.WriteAllText(DbPath, new string('z', 4096));
 
-        var ex = Assert.Throws<StoreException>(() => new SessionStore(DbPath));
+        var ex = Assert.Throws<NotAStoreException>(() => new SessionStore(DbPath));
         Assert.That(ex!.Message, Does.Contain(DbPath));
     }
 
@@ -225,6 +225,7 @@ public sealed class SessionStoreTests : StoreTestBase
     {
         // A file from before versioning: the tables exist, user_version is 0.
         await Open().DisposeAsync();
+        DowngradeToVersion2();
         Scalar("PRAGMA user_version = 0");
 
         var store = Open();
@@ -250,6 +251,7 @@ public sealed class SessionStoreTests : StoreTestBase
         await old.DisposeAsync();
 
         // Put the file back to version 1: the FTS5 table without prefix indexes.
+        DowngradeToVersion2();
         Scalar("DROP TABLE entries_fts");
         Scalar("CREATE VIRTUAL TABLE entries_fts USING fts5 (content, content = 'entries', content_rowid = 'id')");
         Scalar("INSERT INTO entries_fts (entries_fts) VALUES ('rebuild')");
@@ -261,7 +263,7 @@ public sealed class SessionStoreTests : StoreTestBase
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(Scalar("PRAGMA user_version"), Is.EqualTo(2));
+            Assert.That(Scalar("PRAGMA user_version"), Is.EqualTo(Schema.CurrentVersion));
             Assert.That(ScalarText("SELECT sql FROM sqlite_master WHERE name = 'entries_fts'"), Does.Contain("prefix"));
             Assert.That(store.Search("node1*").Select(e => e.Content), Is.EqualTo(new[] { "node1 after migration", "node12 started" }));
             Assert.That(store.Search("compl*").Select(e => e.Content), Is.EqualTo(new[] { "completed fine" }));

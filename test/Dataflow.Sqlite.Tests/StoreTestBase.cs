@@ -62,6 +62,15 @@ public abstract class StoreTestBase
         return connection.ExecuteScalar<long>(sql);
     }
 
+    /// <summary>Takes a current store file back to schema version 2: no run_id and event columns.</summary>
+    protected void DowngradeToVersion2()
+    {
+        foreach (var sql in new[] { "DROP INDEX idx_entries_run", "DROP INDEX idx_entries_event", "ALTER TABLE entries DROP COLUMN run_id", "ALTER TABLE entries DROP COLUMN event", "PRAGMA user_version = 2" })
+        {
+            Scalar(sql);
+        }
+    }
+
     protected string ScalarText(string sql)
     {
         using var connection = new SqliteConnection($"Data Source={DbPath};Pooling=False");
@@ -69,16 +78,26 @@ public abstract class StoreTestBase
         return connection.ExecuteScalar<string>(sql) ?? string.Empty;
     }
 
-    protected static Process StartChild(params string[] args)
+    protected static Process StartChild(params string[] args) => StartChildAs([], args);
+
+    /// <summary>Starts the child through <paramref name="prefix"/> (such as <c>setpriv</c> to run it as another user).</summary>
+    protected static Process StartChildAs(string[] prefix, params string[] args)
     {
         var childPath = typeof(StoreTestBase).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "ChildPath").Value!;
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var info = new ProcessStartInfo(prefix.Length > 0 ? prefix[0] : dotnet)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var part in prefix.Skip(1).Concat(prefix.Length > 0 ? [dotnet] : []))
+        {
+            info.ArgumentList.Add(part);
+        }
+
+        info.Environment["DOTNET_CLI_HOME"] = Path.GetTempPath();
         info.ArgumentList.Add(Path.GetFullPath(childPath));
         foreach (var arg in args)
         {

@@ -136,7 +136,7 @@ internal static class StoreWriteWorkload
         var insert = connection.CreateCommand();
         insert.CommandText = Schema.InsertEntrySql;
         insert.Parameters.AddWithValue("@SessionId", sessionId);
-        foreach (var name in new[] { "@Timestamp", "@Mode", "@Channel", "@Direction", "@Content", "@Metadata" })
+        foreach (var name in new[] { "@Timestamp", "@Mode", "@Channel", "@Direction", "@Content", "@Metadata", "@RunId", "@Event" })
         {
             insert.Parameters.Add(name, SqliteType.Text);
         }
@@ -153,6 +153,8 @@ internal static class StoreWriteWorkload
         insert.Parameters["@Direction"].Value = "output";
         insert.Parameters["@Content"].Value = graphEvent.Content;
         insert.Parameters["@Metadata"].Value = JsonSerializer.Serialize(graphEvent.Metadata);
+        insert.Parameters["@RunId"].Value = graphEvent.RunId;
+        insert.Parameters["@Event"].Value = GraphEvent.KindName(graphEvent.Kind);
     }
 
     private static void Execute(SqliteConnection connection, string sql)

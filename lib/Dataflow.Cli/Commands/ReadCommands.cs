@@ -133,20 +133,18 @@ internal static class ReadCommands
         {
             var id = parse.GetValue(runId)!;
             var requested = parse.GetValue(session);
-            var candidates = requested is not null
-                ? store.Sessions().Where(s => s.Id == requested).ToArray()
-                : [.. store.Sessions().Where(s => s.EntryCount > 0).OrderByDescending(s => s.StartedAt)];
-            if (requested is not null && candidates.Length == 0)
+            if (requested is not null && !store.Sessions().Any(s => s.Id == requested))
             {
                 throw new CliException($"no session '{requested}' in '{store.Path}'; `dataflow sessions` lists them.");
             }
 
-            foreach (var candidate in candidates)
+            // The run id is an indexed column: finding the newest session with the run is one lookup, not a scan.
+            if ((requested ?? store.SessionOfRun(id)) is { } sessionId)
             {
-                var events = store.SessionEntries(candidate.Id, id);
+                var events = store.SessionEntries(sessionId, id);
                 if (events.Count > 0)
                 {
-                    WriteEntries(console, events, parse.GetValue(json), string.Empty, title: $"run {id} in session {candidate.Id}");
+                    WriteEntries(console, events, parse.GetValue(json), string.Empty, title: $"run {id} in session {sessionId}");
                     return ExitCodes.Success;
                 }
             }

@@ -3,6 +3,7 @@ using Dataflow.Events;
 using Dataflow.Events.Channels;
 using Dataflow.Graphs;
 using Dataflow.Graphs.Inputs;
+using Dataflow.Storage;
 using NUnit.Framework;
 
 namespace Dataflow.Tests.Events;
@@ -23,11 +24,11 @@ public sealed class MemoryStore : IEntryStore
         }
     }
 
-    public ValueTask RecordAsync(string mode, string channel, string direction, string content, IReadOnlyDictionary<string, object?>? metadata = null, CancellationToken cancellationToken = default)
+    public ValueTask RecordAsync(StoreRecord entry, CancellationToken cancellationToken = default)
     {
         lock (_entries)
         {
-            _entries.Add((mode, channel, direction, content));
+            _entries.Add((entry.Mode, entry.Channel, entry.Direction, entry.Content));
         }
 
         return default;

@@ -1,3 +1,5 @@
+using Dataflow.Storage;
+
 namespace Dataflow.Events.Channels;
 
 /// <summary>
@@ -79,7 +81,7 @@ public sealed class OutputChannel : IEventSink
         Interlocked.Increment(ref _written);
         if (_options.Store is { } store)
         {
-            await store.RecordAsync(_options.Mode, Name, direction, content, metadata, cancellationToken).ConfigureAwait(false);
+            await store.RecordAsync(new StoreRecord(entry.Timestamp, _options.Mode, Name, direction, content, metadata), cancellationToken).ConfigureAwait(false);
         }
 
         if (_options.Visible)

@@ -1,3 +1,5 @@
+using Dataflow.Storage;
+
 namespace Dataflow.Events.Channels;
 
 /// <summary>How a channel buffers, records and renders its writes; copied when the channel is registered.</summary>

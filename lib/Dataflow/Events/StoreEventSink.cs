@@ -1,14 +1,13 @@
-using Dataflow.Engine;
-using Dataflow.Events;
-using Dataflow.Graphs;
-using Dataflow.Graphs.Inputs;
+using Dataflow.Storage;
 
-namespace Dataflow.Sqlite;
+namespace Dataflow.Events;
 
 /// <summary>
-/// An <see cref="IEventSink"/> that records each lifecycle event as one store entry: direction <c>output</c>, the
-/// event's <see cref="GraphEvent.Content"/> as content, its <see cref="GraphEvent.Metadata"/> as JSON metadata.
-/// Attach it with <see cref="EventHub.AddSink"/>; the hub's sink policy decides which events reach it.
+/// An <see cref="IEventSink"/> that records each lifecycle event as one store entry through the store seam
+/// (<see cref="IEntryStore"/>), so any backend can keep the history: direction <c>output</c>, the event's time,
+/// <see cref="GraphEvent.Content"/> as content, <see cref="GraphEvent.Metadata"/> as metadata, and its run id and
+/// event kind in their own fields. Attach it with <see cref="EventHub.AddSink(IEventSink, SinkOptions?)"/>; the hub's sink policy decides which
+/// events reach it.
 /// </summary>
 public sealed class StoreEventSink : IEventSink
 {
@@ -17,7 +16,7 @@ public sealed class StoreEventSink : IEventSink
     private readonly string _mode;
 
     /// <summary>Creates the sink.</summary>
-    /// <param name="store">Where entries go, usually a <see cref="SessionStore"/>.</param>
+    /// <param name="store">Where entries go, such as <c>Dataflow.Sqlite.SessionStore</c>.</param>
     /// <param name="channel">The channel recorded with each entry.</param>
     /// <param name="mode">The mode recorded with each entry.</param>
     public StoreEventSink(IEntryStore store, string channel = "graph", string mode = "GRAPH")
@@ -37,10 +36,11 @@ public sealed class StoreEventSink : IEventSink
     public ValueTask WriteAsync(GraphEvent graphEvent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(graphEvent);
-
-        // A SessionStore keeps the event's own time; any other store stamps the entry itself.
-        return _store is SessionStore sessionStore
-            ? sessionStore.RecordAsync(_mode, _channel, "output", graphEvent.Content, graphEvent.Metadata, graphEvent.Timestamp, cancellationToken)
-            : _store.RecordAsync(_mode, _channel, "output", graphEvent.Content, graphEvent.Metadata, cancellationToken);
+        var entry = new StoreRecord(graphEvent.Timestamp, _mode, _channel, "output", graphEvent.Content, graphEvent.Metadata)
+        {
+            RunId = graphEvent.RunId,
+            Event = GraphEvent.KindName(graphEvent.Kind),
+        };
+        return _store.RecordAsync(entry, cancellationToken);
     }
 }
