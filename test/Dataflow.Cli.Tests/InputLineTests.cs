@@ -18,7 +18,7 @@ public sealed class InputLineTests : CliTestBase
         using (Assert.EnterMultipleScope())
         {
             Assert.That(result.ExitCode, Is.EqualTo(1), result.ToString());
-            Assert.That(result.Error, Does.Contain("checked.jsonl:2: invalid Checked: its constructor threw InvalidOperationException: name must not be 'invalid'"));
+            Assert.That(result.Error, Does.Contain("checked.jsonl:2: invalid Checked: creating it threw InvalidOperationException: name must not be 'invalid'"));
             Assert.That(result.Error, Does.Contain("1 input lines were rejected").And.Not.Contain("runs failed"));
             Assert.That(result.Output, Does.Contain("Summary").And.Contain("2 runs in"));
             Assert.That((await StoredEventsAsync()).Count(e => e.Event == "complete"), Is.EqualTo(2));

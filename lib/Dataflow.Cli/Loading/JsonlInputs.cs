@@ -262,7 +262,7 @@ internal static class JsonlInputs
             // The start node's own code (its constructor or a property setter) rejected the values: a boundary
             // around user code, so any exception type is a rejected line, reported with its type and message.
             var thrown = e is TargetInvocationException { InnerException: { } inner } ? inner : e;
-            reason = $"invalid {startType.Name}: its constructor threw {thrown.GetType().Name}: {thrown.Message}";
+            reason = $"invalid {startType.Name}: creating it threw {thrown.GetType().Name}: {thrown.Message}";
             return null;
         }
     }
