@@ -49,7 +49,14 @@ internal static class Program
             Environment.Exit(exitCode);
         }
 
-        NativeExit(exitCode);
+        try
+        {
+            NativeExit(exitCode);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            Environment.Exit(exitCode);
+        }
     }
 
     [DllImport("libc", EntryPoint = "_exit")]

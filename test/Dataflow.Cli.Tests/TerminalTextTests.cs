@@ -62,6 +62,21 @@ public sealed class TerminalTextTests : CliTestBase
         }
     }
 
+    [Test]
+    public async Task Summary_EscapesADatabasePathWithControlCharacters()
+    {
+        var path = Path.Combine(Directory, "evil\u001b[2J\u0007.db");
+
+        var result = await RunCliAsync("run", "--count", "3", "--db", path);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(result.ExitCode, Is.EqualTo(0), result.ToString());
+            AssertNoControlCharacters(result);
+            Assert.That(result.Output, Does.Contain(@"evil\x1b[2J\x07.db"));
+        }
+    }
+
     [TestCase("", "")]
     [TestCase("plain text", "plain text")]
     [TestCase("a\tb\nc\rd", @"a\tb\nc\rd")]
