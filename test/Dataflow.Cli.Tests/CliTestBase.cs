@@ -42,6 +42,16 @@ public abstract class CliTestBase
         return new CliResult(exit, output.ToString(), error.ToString());
     }
 
+    /// <summary>Runs the command line in-process with <paramref name="standardInput"/> as the bytes that <c>--input -</c> reads.</summary>
+    protected static async Task<CliResult> RunCliAsync(Func<Stream> standardInput, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var exit = await Cli.RunAsync(args, new CliConsole(output, error, isTerminal: false, standardInput), timeout.Token);
+        return new CliResult(exit, output.ToString(), error.ToString());
+    }
+
     protected string WriteFile(string name, params string[] lines)
     {
         var path = Path.Combine(Directory, name);

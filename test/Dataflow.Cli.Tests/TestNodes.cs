@@ -15,3 +15,22 @@ public sealed record Greeting(string Name) : INode<Greeted>
 }
 
 public sealed record Greeted(string Text) : INode;
+
+/// <summary>A start node that validates its argument in its constructor, as records often do.</summary>
+public sealed record Checked : INode<Greeted>
+{
+    public Checked(string name)
+    {
+        Name = name == "invalid" ? throw new InvalidOperationException("name must not be 'invalid'") : name;
+    }
+
+    public string Name { get; }
+
+    public ValueTask<Greeted> RunAsync(NodeContext context) => ValueTask.FromResult(new Greeted(Name));
+}
+
+/// <summary>Fails with its text as the exception message, so that the text is stored with the failure.</summary>
+public sealed record Shout(string Text) : INode<Greeted>
+{
+    public ValueTask<Greeted> RunAsync(NodeContext context) => throw new InvalidOperationException(Text);
+}

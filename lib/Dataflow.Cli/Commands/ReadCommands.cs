@@ -43,7 +43,7 @@ internal static class ReadCommands
                 Rank = parse.GetValue(rank),
             };
             var query = parse.GetValue(text)!;
-            return WithStore(parse.GetValue(db)!, store =>
+            return WithStore(console, parse.GetValue(db)!, store =>
             {
                 IReadOnlyList<StoreEntry> entries;
                 try
@@ -52,10 +52,12 @@ internal static class ReadCommands
                 }
                 catch (InvalidSearchQueryException e)
                 {
-                    throw new CliException($"invalid search: {e.Message}", e);
+                    // The store's message speaks to library users (SearchOptions.Fts); a CLI user has --fts.
+                    var why = e.InnerException is SqliteException sqlite ? sqlite.Message : e.Message;
+                    throw new CliException($"invalid search: '{e.Query ?? query}' is not valid FTS5 syntax ({why}); fix the query, or drop --fts to search the words as plain text.", e);
                 }
 
-                WriteEntries(console, entries, parse.GetValue(json), $"no entries match '{query}'.");
+                WriteEntries(console, entries, parse.GetValue(json), $"no entries match '{TerminalText.Escape(query)}'.");
                 return ExitCodes.Success;
             });
         });
@@ -68,7 +70,7 @@ internal static class ReadCommands
         var json = JsonOption();
         var db = Cli.DatabaseOption();
         var command = new Command("recent", "Show the newest entries over every session, newest first.") { limit, json, db };
-        command.SetAction(parse => WithStore(parse.GetValue(db)!, store =>
+        command.SetAction(parse => WithStore(console, parse.GetValue(db)!, store =>
         {
             WriteEntries(console, store.Recent(CheckLimit(parse.GetValue(limit))), parse.GetValue(json), "the store has no entries yet.");
             return ExitCodes.Success;
@@ -81,7 +83,7 @@ internal static class ReadCommands
         var json = JsonOption();
         var db = Cli.DatabaseOption();
         var command = new Command("sessions", "List the sessions in the store, oldest first, with their entry counts.") { json, db };
-        command.SetAction(parse => WithStore(parse.GetValue(db)!, store =>
+        command.SetAction(parse => WithStore(console, parse.GetValue(db)!, store =>
         {
             var sessions = store.Sessions().OrderBy(s => s.StartedAt).ToArray();
             if (parse.GetValue(json))
@@ -109,11 +111,11 @@ internal static class ReadCommands
             foreach (var s in sessions)
             {
                 table.AddRow(
-                    Markup.Escape(s.Id),
+                    TerminalText.Cell(s.Id),
                     Time(s.StartedAt),
                     s.EntryCount.ToString(CultureInfo.InvariantCulture),
-                    Markup.Escape(s.Cwd ?? string.Empty),
-                    Markup.Escape(s.MetadataJson ?? string.Empty));
+                    TerminalText.Cell(s.Cwd),
+                    TerminalText.Cell(s.MetadataJson));
             }
 
             console.Ansi.Write(table);
@@ -129,7 +131,7 @@ internal static class ReadCommands
         var json = JsonOption();
         var db = Cli.DatabaseOption();
         var command = new Command("show", "Show one run's events in order, from the store.") { runId, session, json, db };
-        command.SetAction(parse => WithStore(parse.GetValue(db)!, store =>
+        command.SetAction(parse => WithStore(console, parse.GetValue(db)!, store =>
         {
             var id = parse.GetValue(runId)!;
             var requested = parse.GetValue(session);
@@ -164,8 +166,9 @@ internal static class ReadCommands
     private static int CheckLimit(int limit)
         => limit >= 1 ? limit : throw new CliException($"--limit must be positive, was {limit}.");
 
-    private static int WithStore(string path, Func<SessionHistory, int> action)
+    private static int WithStore(CliConsole console, string path, Func<SessionHistory, int> action)
     {
+        console.Trace($"opening database '{path}' read-only");
         using var store = HistoryStores.OpenForRead(path);
         try
         {
@@ -173,11 +176,11 @@ internal static class ReadCommands
         }
         catch (StoreException e) when (e is not InvalidSearchQueryException)
         {
-            throw new CliException($"unreadable database '{path}': {e.Message}", e);
+            throw HistoryStores.Failure(path, write: false, e);
         }
         catch (SqliteException e)
         {
-            throw new CliException($"unreadable database '{path}': {e.Message}", e);
+            throw HistoryStores.Failure(path, write: false, e);
         }
     }
 
@@ -210,7 +213,7 @@ internal static class ReadCommands
         var table = new Table().Border(console.IsTerminal ? TableBorder.Rounded : TableBorder.Ascii).AddColumns("time", "session", "channel", "run", "event", "content");
         if (title is not null)
         {
-            table.Title(Markup.Escape(title));
+            table.Title(TerminalText.Cell(title));
         }
 
         foreach (var e in entries)
@@ -218,15 +221,18 @@ internal static class ReadCommands
             var metadata = ParseMetadata(e.MetadataJson);
             table.AddRow(
                 Time(e.Timestamp),
-                Markup.Escape(e.SessionId),
-                Markup.Escape(e.Channel),
-                Markup.Escape(metadata?["run_id"]?.ToString() ?? string.Empty),
-                Markup.Escape(metadata?["event"]?.ToString() ?? string.Empty),
-                Markup.Escape(e.Snippet ?? e.Content));
+                TerminalText.Cell(e.SessionId),
+                TerminalText.Cell(e.Channel),
+                TerminalText.Cell(Text(metadata?["run_id"])),
+                TerminalText.Cell(Text(metadata?["event"])),
+                TerminalText.Cell(e.Snippet ?? e.Content));
         }
 
         console.Ansi.Write(table);
     }
+
+    private static string Text(JsonNode? node)
+        => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : node?.ToJsonString() ?? string.Empty;
 
     private static JsonNode? ParseMetadata(string? metadataJson)
     {
@@ -256,24 +262,32 @@ internal static class ReadCommands
         }
 
         text = text.Trim();
-        if (text.Length >= 2 && double.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) && amount >= 0)
+        double? unitSeconds = text[^1] switch
         {
-            TimeSpan? age = text[^1] switch
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => null,
+        };
+        if (text.Length >= 2 && unitSeconds is { } unit
+            && double.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var amount))
+        {
+            // An age reaches back at most to year 1: anything older (or not a finite, non-negative number) is refused.
+            var now = DateTimeOffset.UtcNow;
+            var seconds = amount * unit;
+            var oldest = (now - DateTimeOffset.MinValue).TotalSeconds;
+            if (!double.IsFinite(seconds) || seconds < 0 || seconds >= oldest - 1)
             {
-                's' => TimeSpan.FromSeconds(amount),
-                'm' => TimeSpan.FromMinutes(amount),
-                'h' => TimeSpan.FromHours(amount),
-                'd' => TimeSpan.FromDays(amount),
-                _ => null,
-            };
-            if (age is { } span)
-            {
-                return DateTimeOffset.UtcNow - span;
+                throw new CliException(FormattableString.Invariant(
+                    $"{option} '{TerminalText.Escape(text)}' is not a usable age: it must be a non-negative number of {text[^1]} reaching back no further than year 1 (at most {Math.Floor(oldest / unit):0}{text[^1]})."));
             }
+
+            return now - TimeSpan.FromSeconds(seconds);
         }
 
         return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeLocal, out var time)
             ? time
-            : throw new CliException($"{option} '{text}' is neither a time (such as 2025-01-31T14:00) nor an age (such as 30m, 2h, 7d).");
+            : throw new CliException($"{option} '{TerminalText.Escape(text)}' is neither a time (such as 2025-01-31T14:00) nor an age (such as 30m, 2h, 7d).");
     }
 }

@@ -22,27 +22,36 @@ internal sealed record RunSettings(
     OutputPolicy Policy,
     int MaxIterations,
     string Database,
-    TimeSpan ProgressInterval);
+    double ProgressIntervalSeconds,
+    int MaxLineBytes)
+{
+    /// <summary>The shortest <c>--progress-interval</c>: shorter would print progress lines faster than anyone reads them.</summary>
+    public const double MinProgressSeconds = 0.05;
+
+    /// <summary>The longest <c>--progress-interval</c>: one day.</summary>
+    public const double MaxProgressSeconds = 86_400;
+}
 
 /// <summary><c>dataflow run</c>: runs a graph over a batch of inputs with live progress, and prints a summary.</summary>
 internal static class RunCommand
 {
-    public static Command Create(CliConsole console)
+    public static Command Create(CliConsole console, Interruption interruption)
     {
         var assembly = new Option<string>("--assembly", "-a") { Description = "A compiled assembly (.dll) holding your graph's node types; needs --start and --input.", HelpName = "path.dll" };
         var start = new Option<string>("--start", "-s") { Description = "The start node type in --assembly, by name or full name.", HelpName = "NodeType" };
-        var input = new Option<string>("--input", "-i") { Description = "Start nodes, one JSON object per line (System.Text.Json, camelCase or PascalCase). Optional for the sample.", HelpName = "file.jsonl" };
+        var input = new Option<string>("--input", "-i") { Description = "Start nodes, one JSON object per line (System.Text.Json, camelCase or PascalCase); - reads standard input. Optional for the sample.", HelpName = "file.jsonl|-" };
         var count = new Option<int>("--count", "-n") { Description = "How many orders the sample generates when no --input is given.", DefaultValueFactory = _ => SampleInputs.DefaultCount };
         var parallelism = new Option<int>("--parallelism", "-p") { Description = "How many runs each node type executes at once (-1: bounded only by --max-in-flight).", DefaultValueFactory = _ => 64 };
         var inFlight = new Option<int>("--max-in-flight") { Description = "How many runs may be in flight at once; further inputs wait for room.", DefaultValueFactory = _ => 1024 };
         var policy = new Option<OutputPolicy>("--policy") { Description = "Which lifecycle events the runs emit and the store keeps: Verbose (with transitions), Normal, Quiet (failures only) or Silent.", DefaultValueFactory = _ => OutputPolicy.Verbose };
         var iterations = new Option<int>("--max-iterations") { Description = "The most nodes one run may execute before it fails (0: no limit).", DefaultValueFactory = _ => 10_000 };
-        var progress = new Option<double>("--progress-interval") { Description = "Seconds between progress lines when output is not a terminal.", DefaultValueFactory = _ => 1.0, HelpName = "seconds" };
+        var progress = new Option<double>("--progress-interval") { Description = FormattableString.Invariant($"Seconds between progress lines when output is not a terminal; from {RunSettings.MinProgressSeconds} to {RunSettings.MaxProgressSeconds:0}, other values are refused (not clamped)."), DefaultValueFactory = _ => 1.0, HelpName = "seconds" };
+        var maxLine = new Option<int>("--max-line-bytes") { Description = FormattableString.Invariant($"The longest --input line accepted, in bytes; a longer line is rejected by its number without being read into memory (default {JsonlInputs.DefaultMaxLineBytes} = 1 MiB, at most {JsonlInputs.MaxMaxLineBytes})."), DefaultValueFactory = _ => JsonlInputs.DefaultMaxLineBytes, HelpName = "bytes" };
         var db = Cli.DatabaseOption();
 
         var command = new Command("run", "Run a graph over a batch of inputs: the built-in sample pipeline, or --assembly/--start/--input. Exit code 1 when any run failed or any input line was rejected.")
         {
-            assembly, start, input, count, parallelism, inFlight, policy, iterations, db, progress,
+            assembly, start, input, count, parallelism, inFlight, policy, iterations, db, progress, maxLine,
         };
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             console,
@@ -56,12 +65,14 @@ internal static class RunCommand
                 parse.GetValue(policy),
                 parse.GetValue(iterations),
                 parse.GetValue(db)!,
-                TimeSpan.FromSeconds(parse.GetValue(progress))),
+                parse.GetValue(progress),
+                parse.GetValue(maxLine)),
+            interruption,
             cancellationToken));
         return command;
     }
 
-    public static async Task<int> ExecuteAsync(CliConsole console, RunSettings settings, CancellationToken cancellationToken)
+    public static async Task<int> ExecuteAsync(CliConsole console, RunSettings settings, Interruption interruption, CancellationToken cancellationToken)
     {
         Validate(settings);
         var source = GraphSource.Resolve(settings.Assembly, settings.Start);
@@ -71,7 +82,10 @@ internal static class RunCommand
         }
 
         var graph = source.CreateGraph(new GraphOptions { MaxDegreeOfParallelism = settings.Parallelism, MaxRunsInFlight = settings.MaxInFlight });
-        using var reader = settings.Input is null ? null : JsonlInputs.Open(settings.Input);
+        console.Trace(settings.Input is null ? "generating the sample's inputs" : $"opening input '{settings.Input}'");
+        var reader = settings.Input is null ? null : JsonlInputs.Open(settings.Input, console);
+        await using var inputLifetime = (reader ?? Stream.Null).ConfigureAwait(false);
+        console.Trace($"opening database '{settings.Database}'");
 
         var store = HistoryStores.OpenForWrite(settings.Database, new Dictionary<string, object?>(StringComparer.Ordinal)
         {
@@ -87,9 +101,11 @@ internal static class RunCommand
             var engine = new GraphEngine(new GraphEngineOptions { MaxIterations = settings.MaxIterations, HistoryCapacity = 0 });
             await using (engine.ConfigureAwait(false))
             {
+                // From here on the first signal cancels the runs gracefully instead of exiting at once.
+                interruption.StopGracefully();
                 var sink = engine.Events.AddSink(new StoreEventSink(store), new SinkOptions { Name = "store", Capacity = 4096 });
                 var batch = RunBatchAsync(console, settings, source, graph, engine, reader, stats, cancellationToken);
-                await ProgressDisplay.ShowAsync(console, stats, settings.ProgressInterval, batch).ConfigureAwait(false);
+                await ProgressDisplay.ShowAsync(console, stats, TimeSpan.FromSeconds(settings.ProgressIntervalSeconds), batch).ConfigureAwait(false);
                 await batch.ConfigureAwait(false);
                 stats.Stop();
 
@@ -106,7 +122,7 @@ internal static class RunCommand
         if (cancellationToken.IsCancellationRequested)
         {
             await console.Error.WriteLineAsync($"interrupted: {stats.Cancelled} runs cancelled; the store has every event written so far.").ConfigureAwait(false);
-            return ExitCodes.Interrupted;
+            return interruption.ExitCode;
         }
 
         if (stats.Failed > 0 || stats.RejectedLines > 0)
@@ -152,14 +168,30 @@ internal static class RunCommand
             errors.Add($"--count must not be negative, was {settings.Count}.");
         }
 
-        if (settings.ProgressInterval <= TimeSpan.Zero)
+        if (!(settings.ProgressIntervalSeconds is >= RunSettings.MinProgressSeconds and <= RunSettings.MaxProgressSeconds))
         {
-            errors.Add("--progress-interval must be positive.");
+            errors.Add(FormattableString.Invariant($"--progress-interval must be from {RunSettings.MinProgressSeconds} to {RunSettings.MaxProgressSeconds:0} seconds, was {settings.ProgressIntervalSeconds:R}."));
+        }
+
+        if (settings.MaxLineBytes is < 1 or > JsonlInputs.MaxMaxLineBytes)
+        {
+            errors.Add($"--max-line-bytes must be from 1 to {JsonlInputs.MaxMaxLineBytes}, was {settings.MaxLineBytes}.");
+        }
+
+        CliPaths.Check(errors, "--db", settings.Database);
+        if (settings.Assembly is not null)
+        {
+            CliPaths.Check(errors, "--assembly", settings.Assembly);
+        }
+
+        if (settings.Input is not null and not JsonlInputs.StandardInput)
+        {
+            CliPaths.Check(errors, "--input", settings.Input);
         }
 
         if (errors.Count > 0)
         {
-            throw new CliException(string.Join(Environment.NewLine + "error: ", errors));
+            throw new CliException(errors);
         }
     }
 
@@ -169,7 +201,7 @@ internal static class RunCommand
         GraphSource source,
         Graph graph,
         GraphEngine engine,
-        StreamReader? reader,
+        Stream? reader,
         RunStatistics stats,
         CancellationToken cancellationToken)
     {
@@ -187,7 +219,7 @@ internal static class RunCommand
         var runOptions = new RunOptions { Policy = settings.Policy, MaxIterations = settings.MaxIterations };
         var inputs = reader is null
             ? SampleInputs.Generate(settings.Count).Cast<INode>().ToAsyncEnumerable()
-            : JsonlInputs.ReadAsync(reader, settings.Input!, source.StartType, rejected =>
+            : JsonlInputs.ReadAsync(reader, settings.Input == JsonlInputs.StandardInput ? "stdin" : settings.Input!, source.StartType, settings.MaxLineBytes, rejected =>
             {
                 stats.OnRejectedLine();
                 console.WriteWarning($"rejected {rejected}");

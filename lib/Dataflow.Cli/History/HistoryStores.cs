@@ -1,34 +1,43 @@
-using Dataflow.Engine;
-using Dataflow.Graphs;
-using Dataflow.Graphs.Inputs;
 using Dataflow.Sqlite;
+using Microsoft.Data.Sqlite;
 
 namespace Dataflow.Cli.History;
 
-/// <summary>Opens the store for <c>run</c> and the read-only history for the read commands, turning failures into messages that name the database.</summary>
+/// <summary>
+/// Opens the store for <c>run</c> and the read-only history for the read commands, turning failures into messages
+/// that name the database and say what is wrong with it: a directory, locked, read-only (the file or its
+/// directory), cannot be opened, or not a database. The SQLite error code decides, never the message text.
+/// </summary>
 internal static class HistoryStores
 {
+    private const int SqliteBusy = 5;
+    private const int SqliteLocked = 6;
+    private const int SqliteReadOnly = 8;
+    private const int SqliteCantOpen = 14;
+    private const int SqliteNotADatabase = 26;
+
     /// <summary>Opens (creating) the database and starts a session: <c>run</c>.</summary>
     /// <exception cref="CliException">The database cannot be opened or is not a Dataflow store.</exception>
     public static SessionStore OpenForWrite(string path, IReadOnlyDictionary<string, object?> sessionMetadata)
-        => Open(path, () =>
+    {
+        CheckPath(path);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory is not null && !Directory.Exists(directory))
         {
-            var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-            if (directory is not null && !Directory.Exists(directory))
-            {
-                throw new CliException($"cannot open database '{path}': its directory '{directory}' does not exist.");
-            }
+            throw new CliException($"cannot open database '{path}': its directory '{directory}' does not exist.");
+        }
 
-            return new SessionStore(path, new SessionStoreOptions { SessionMetadata = sessionMetadata });
-        });
+        return Open(path, write: true, () => new SessionStore(path, new SessionStoreOptions { SessionMetadata = sessionMetadata }));
+    }
 
     /// <summary>Opens an existing database read-only for the read commands: no session, no writer, never a new file.</summary>
     /// <exception cref="CliException">The file does not exist, cannot be opened or is not a Dataflow store.</exception>
     public static SessionHistory OpenForRead(string path)
     {
+        CheckPath(path);
         try
         {
-            return Open(path, () => SessionHistory.Open(path));
+            return Open(path, write: false, () => SessionHistory.Open(path));
         }
         catch (FileNotFoundException e)
         {
@@ -36,19 +45,118 @@ internal static class HistoryStores
         }
     }
 
-    private static T Open<T>(string path, Func<T> open)
+    /// <summary>The message for a failure while reading or writing an open store.</summary>
+    public static CliException Failure(string path, bool write, Exception exception)
+        => new(Describe(path, write, exception), exception);
+
+    private static void CheckPath(string path)
+    {
+        CliPaths.Require("--db", path);
+        if (Directory.Exists(path))
+        {
+            throw new CliException($"--db '{path}' is a directory, not a database file.");
+        }
+    }
+
+    private static T Open<T>(string path, bool write, Func<T> open)
     {
         try
         {
             return open();
         }
-        catch (StoreException e)
+        catch (Exception e) when (e is StoreException or (IOException and not FileNotFoundException) or UnauthorizedAccessException or InvalidOperationException or ArgumentException or System.Data.Common.DbException)
         {
-            throw new CliException($"unreadable database '{path}': {e.Message}", e);
+            throw Failure(path, write, e);
         }
-        catch (Exception e) when (e is (IOException and not FileNotFoundException) or UnauthorizedAccessException or InvalidOperationException or System.Data.Common.DbException)
+    }
+
+    private static string Describe(string path, bool write, Exception exception)
+    {
+        var sqlite = Find<SqliteException>(exception);
+        var detail = TerminalText.Escape((sqlite ?? exception).Message);
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full) ?? ".";
+        if (Directory.Exists(full))
         {
-            throw new CliException($"unreadable database '{path}': {e.Message}", e);
+            return $"--db '{path}' is a directory, not a database file.";
         }
+
+        switch (sqlite?.SqliteErrorCode)
+        {
+            case SqliteBusy or SqliteLocked:
+                return $"database '{path}' is locked: another process is writing to it; try again when it has finished ({detail}).";
+            case SqliteNotADatabase:
+                return $"'{path}' is not a SQLite database (unreadable database: {detail}).";
+            case SqliteReadOnly or SqliteCantOpen:
+                var fileWritable = !File.Exists(full) || IsWritable(full, isDirectory: false);
+                var directoryWritable = IsWritable(directory, isDirectory: true);
+                if (!fileWritable)
+                {
+                    return $"database '{path}' is read-only: the file is not writable by this user{(write ? "; `run` needs to write to it" : string.Empty)} ({detail}).";
+                }
+
+                if (!directoryWritable)
+                {
+                    return $"database '{path}' cannot be opened: its directory '{directory}' is read-only, and SQLite needs to create its -wal and -shm files there ({detail}).";
+                }
+
+                return sqlite.SqliteErrorCode == SqliteReadOnly
+                    ? $"database '{path}' is read-only ({detail})."
+                    : $"cannot open database '{path}' ({detail}).";
+        }
+
+        return exception is StoreException && sqlite is null
+            ? $"unreadable database '{path}': {TerminalText.Escape(exception.Message)}"
+            : $"unreadable database '{path}': {detail}";
+    }
+
+    private static bool IsWritable(string path, bool isDirectory)
+    {
+        try
+        {
+            if (isDirectory)
+            {
+                return Directory.Exists(path) && CanCreateFileIn(path);
+            }
+
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static bool CanCreateFileIn(string directory)
+    {
+        // Permission bits do not tell about read-only mounts or ACLs: creating (and at once deleting) a file is the real test.
+        var probe = Path.Combine(directory, $".dataflow-probe-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            using (File.Create(probe, 1, FileOptions.DeleteOnClose))
+            {
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static T? Find<T>(Exception? exception)
+        where T : Exception
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is T found)
+            {
+                return found;
+            }
+        }
+
+        return null;
     }
 }

@@ -42,7 +42,13 @@ internal sealed class GraphSource
             throw new CliException($"--assembly needs --start <NodeType>: name the start node type in '{assemblyPath}'.");
         }
 
+        CliPaths.Require("--assembly", assemblyPath);
         var full = Path.GetFullPath(assemblyPath);
+        if (Directory.Exists(full))
+        {
+            throw new CliException($"--assembly '{assemblyPath}' is a directory; give the compiled assembly file (.dll) inside it.");
+        }
+
         if (!File.Exists(full))
         {
             throw new CliException($"assembly not found: '{assemblyPath}' (looked for {full}).");
@@ -60,6 +66,10 @@ internal sealed class GraphSource
         catch (FileLoadException e)
         {
             throw new CliException($"bad assembly: '{assemblyPath}' could not be loaded ({e.Message}).", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"assembly not readable: '{assemblyPath}' ({e.Message}).", e);
         }
 
         var nodes = NodeTypes(assembly);

@@ -26,7 +26,7 @@ internal static class Summary
         var border = console.IsTerminal ? TableBorder.Rounded : TableBorder.Ascii;
         ansi.WriteLine();
         ansi.MarkupLine(Invariant(
-            $"[bold]Summary[/]: {Markup.Escape(report.Source)}, {stats.Ended} runs in {stats.Elapsed.TotalSeconds:0.00}s ({stats.Rate:0.0} runs/s){(report.Interrupted ? ", [yellow]interrupted[/]" : string.Empty)}"));
+            $"[bold]Summary[/]: {TerminalText.Cell(report.Source)}, {stats.Ended} runs in {stats.Elapsed.TotalSeconds:0.00}s ({stats.Rate:0.0} runs/s){(report.Interrupted ? ", [yellow]interrupted[/]" : string.Empty)}"));
 
         var states = new Table().Border(border).AddColumns("state", "runs");
         states.Columns[1].RightAligned();
@@ -60,14 +60,14 @@ internal static class Summary
             failures.Columns[0].RightAligned();
             foreach (var group in errors)
             {
-                failures.AddRow(N(group.Count), Markup.Escape(group.Node), Markup.Escape(group.Example));
+                failures.AddRow(N(group.Count), TerminalText.Cell(group.Node), TerminalText.Cell(group.Example));
             }
 
             ansi.Write(failures);
         }
 
         ansi.MarkupLine(Invariant(
-            $"events written: {report.EventsWritten}{(report.EventsLost > 0 ? $" ([red]{report.EventsLost} not written[/])" : string.Empty)} to {Markup.Escape(report.DatabasePath)} (session {Markup.Escape(report.SessionId)})"));
+            $"events written: {report.EventsWritten}{(report.EventsLost > 0 ? $" ([red]{report.EventsLost} not written[/])" : string.Empty)} to {TerminalText.Cell(report.DatabasePath)} (session {TerminalText.Cell(report.SessionId)})"));
 
         var histogram = Histogram.Render(latencies, unicode: console.IsTerminal);
         if (histogram.Count > 0)
@@ -96,7 +96,7 @@ internal static class Summary
 
         foreach (var row in rows.Take(5))
         {
-            table.AddRow(Markup.Escape(row.Node), N(row.Count), Ms(row.MeanMs), Ms(row.P99Ms), Ms(row.MaxMs));
+            table.AddRow(TerminalText.Cell(row.Node), N(row.Count), Ms(row.MeanMs), Ms(row.P99Ms), Ms(row.MaxMs));
         }
 
         ansi.Write(table);
