@@ -158,6 +158,6 @@ public sealed class ReadCommandTests : CliTestBase
 
         var result = await RunCliAsync("search", "x", "--db", path);
 
-        Assert.That(result, Has.Property(nameof(CliResult.ExitCode)).EqualTo(2).And.Property(nameof(CliResult.Error)).Contains("unreadable database"));
+        Assert.That(result, Has.Property(nameof(CliResult.ExitCode)).EqualTo(2).And.Property(nameof(CliResult.Error)).Contains("is not a Dataflow session store"));
     }
 }

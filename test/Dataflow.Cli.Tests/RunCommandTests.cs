@@ -136,7 +136,7 @@ public sealed class RunCommandTests : CliTestBase
         using (Assert.EnterMultipleScope())
         {
             Assert.That(result.ExitCode, Is.EqualTo(2), result.ToString());
-            Assert.That(result.Error, Does.Contain("unreadable database").And.Contain("garbage.db"));
+            Assert.That(result.Error, Does.Contain("is not a Dataflow session store").And.Contain("garbage.db"));
         }
     }
 

@@ -30,8 +30,9 @@ public sealed class StoreErrorTests : CliTestBase
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(read.Error, Does.Contain($"'{path}' is not a SQLite database"), read.ToString());
-            Assert.That(write.Error, Does.Contain($"'{path}' is not a SQLite database"), write.ToString());
+            Assert.That(read.Error, Does.Contain($"'{path}' is not a Dataflow session store: it is not an SQLite database"), read.ToString());
+            Assert.That(write.Error, Does.Contain($"'{path}' is not a Dataflow session store: it is not an SQLite database"), write.ToString());
+            Assert.That(write.Error, Does.Contain("Nothing was written to it"), write.ToString());
             Assert.That(new[] { read.ExitCode, write.ExitCode }, Is.All.EqualTo(2));
         }
     }

@@ -81,6 +81,19 @@ internal static class HistoryStores
             return $"--db '{path}' is a directory, not a database file.";
         }
 
+        // The store says what it found in its own exception types; its messages name the file and what to do.
+        switch (Find<StoreException>(exception))
+        {
+            case NotAStoreException or StoreSchemaTooNewException:
+                return TerminalText.Escape(Find<StoreException>(exception)!.Message);
+            case StoreLockedException:
+                return $"database '{path}' is locked: another process is writing to it; try again when it has finished ({detail}).";
+            case StoreReadOnlyException { DirectoryIsReadOnly: true }:
+                return $"database '{path}' cannot be opened: its directory '{directory}' is read-only, and SQLite needs to create its -wal and -shm files there.";
+            case StoreReadOnlyException:
+                return $"database '{path}' is read-only: the file is not writable by this user{(write ? "; `run` needs to write to it" : string.Empty)}.";
+        }
+
         switch (sqlite?.SqliteErrorCode)
         {
             case SqliteBusy or SqliteLocked:
