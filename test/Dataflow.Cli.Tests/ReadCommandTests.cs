@@ -161,3 +161,56 @@ public sealed class ReadCommandTests : CliTestBase
         Assert.That(result, Has.Property(nameof(CliResult.ExitCode)).EqualTo(2).And.Property(nameof(CliResult.Error)).Contains("is not a Dataflow session store"));
     }
 }
+
+[TestFixture]
+public sealed class SearchFindsWhatUsersLookForTests : CliTestBase
+{
+    [Test]
+    public async Task SearchForAnOrderNumber_FindsTheRunEvenWhenItSucceeded_AndShowListsWhatItDid()
+    {
+        var run = await RunCliAsync("run", "--count", "40", "--db", Database, "--progress-interval", "1");
+        Assert.That(run.ExitCode, Is.AnyOf(0, 1), run.ToString());
+        var stored = await StoredEventsAsync();
+        var done = stored.First(e => e.Event == "complete").RunId;
+
+        // The start event carries the start node (the order), so the order's id finds its run whatever it did.
+        var start = await RunCliAsync("search", $"{done} started", "--event", "start", "--json", "--db", Database);
+        var startEntry = System.Text.Json.JsonDocument.Parse(start.Output).RootElement[0];
+        var content = startEntry.GetProperty("content").GetString()!;
+        Assert.That(content, Does.StartWith($"{done} started: Order {{ Id = "));
+        var orderId = content.Split("Id = ")[1].Split(',')[0];
+
+        var found = await RunCliAsync("search", orderId, "--event", "start", "--json", "--db", Database);
+        var runs = System.Text.Json.JsonDocument.Parse(found.Output).RootElement.EnumerateArray().Select(e => e.GetProperty("runId").GetString()).ToList();
+        Assert.That(runs, Does.Contain(done), found.ToString());
+    }
+
+    [Test]
+    public async Task SearchByEventKindAndRun_FiltersOnTheIndexedColumns()
+    {
+        await RunCliAsync("run", "--count", "20", "--db", Database, "--progress-interval", "1");
+
+        var transitions = await RunCliAsync("search", "g1", "--event", "transition", "--run", "g1", "--json", "--db", Database);
+        var entries = System.Text.Json.JsonDocument.Parse(transitions.Output).RootElement.EnumerateArray().ToList();
+        Assert.That(entries, Is.Not.Empty, transitions.ToString());
+        Assert.That(entries.Select(e => e.GetProperty("event").GetString()), Is.All.EqualTo("transition"));
+        Assert.That(entries.Select(e => e.GetProperty("runId").GetString()), Is.All.EqualTo("g1"));
+        Assert.That(entries.Select(e => e.GetProperty("content").GetString()), Is.All.Contains("->"));
+    }
+
+    [Test]
+    public async Task Recent_WithMoreRowsThanOneTable_PrintsEveryRow()
+    {
+        await RunCliAsync("run", "--count", "400", "--db", Database, "--progress-interval", "1");
+        var stored = await StoredEventsAsync();
+
+        var all = await RunCliAsync("recent", "-n", "1000000", "--db", Database);
+        var json = await RunCliAsync("recent", "-n", "1000000", "--json", "--db", Database);
+
+        Assert.That(stored, Has.Count.GreaterThan(1000), "enough rows for more than one table");
+        Assert.That(all.ExitCode, Is.Zero, all.ToString());
+        Assert.That(System.Text.Json.JsonDocument.Parse(json.Output).RootElement.GetArrayLength(), Is.EqualTo(stored.Count));
+        var ids = stored.Select(e => e.RunId).Distinct().ToList();
+        Assert.That(ids, Is.All.Matches<string>(id => all.Output.Contains($" {id} ", StringComparison.Ordinal)), "every run appears in the tables");
+    }
+}

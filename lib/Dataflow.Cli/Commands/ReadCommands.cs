@@ -27,10 +27,12 @@ internal static class ReadCommands
         var until = new Option<string>("--until") { Description = "Only entries before this time: an ISO 8601 time, or an age such as 30m, 2h, 7d.", HelpName = "time|age" };
         var limit = LimitOption(20);
         var rank = new Option<bool>("--rank") { Description = "Order by relevance (BM25) instead of newest first." };
+        var run = new Option<string>("--run") { Description = "Only entries of this run id, such as g7." };
+        var kind = new Option<string>("--event") { Description = "Only entries of this event kind: start, transition, complete, fail, cancel, gate, error." };
         var json = JsonOption();
         var db = Cli.DatabaseOption();
-        var command = new Command("search", "Search the history of every session in the store.") { text, fts, session, channel, since, until, limit, rank, json, db };
-        command.SetAction(parse =>
+        var command = new Command("search", "Search the history of every session in the store.") { text, fts, session, channel, since, until, limit, rank, run, kind, json, db };
+        command.SetAction((parse, cancellationToken) =>
         {
             var options = new SearchOptions
             {
@@ -41,14 +43,15 @@ internal static class ReadCommands
                 Until = ParseTime(parse.GetValue(until), "--until"),
                 Limit = CheckLimit(parse.GetValue(limit)),
                 Rank = parse.GetValue(rank),
+                RunId = parse.GetValue(run),
+                Event = parse.GetValue(kind),
             };
             var query = parse.GetValue(text)!;
-            return WithStore(console, parse.GetValue(db)!, store =>
+            return WithStoreAsync(console, parse.GetValue(db)!, async store =>
             {
-                IReadOnlyList<StoreEntry> entries;
                 try
                 {
-                    entries = store.Search(query, options);
+                    await WriteEntriesAsync(console, store.SearchAsync(query, options, cancellationToken), parse.GetValue(json), $"no entries match '{TerminalText.Escape(query)}'.", cancellationToken: cancellationToken).ConfigureAwait(false);
                 }
                 catch (InvalidSearchQueryException e)
                 {
@@ -57,7 +60,6 @@ internal static class ReadCommands
                     throw new CliException($"invalid search: '{e.Query ?? query}' is not valid FTS5 syntax ({why}); fix the query, or drop --fts to search the words as plain text.", e);
                 }
 
-                WriteEntries(console, entries, parse.GetValue(json), $"no entries match '{TerminalText.Escape(query)}'.");
                 return ExitCodes.Success;
             });
         });
@@ -70,9 +72,10 @@ internal static class ReadCommands
         var json = JsonOption();
         var db = Cli.DatabaseOption();
         var command = new Command("recent", "Show the newest entries over every session, newest first.") { limit, json, db };
-        command.SetAction(parse => WithStore(console, parse.GetValue(db)!, store =>
+        command.SetAction((parse, cancellationToken) => WithStoreAsync(console, parse.GetValue(db)!, async store =>
         {
-            WriteEntries(console, store.Recent(CheckLimit(parse.GetValue(limit))), parse.GetValue(json), "the store has no entries yet.");
+            var n = CheckLimit(parse.GetValue(limit));
+            await WriteEntriesAsync(console, store.RecentAsync(n, cancellationToken), parse.GetValue(json), "the store has no entries yet.", cancellationToken: cancellationToken).ConfigureAwait(false);
             return ExitCodes.Success;
         }));
         return command;
@@ -131,7 +134,7 @@ internal static class ReadCommands
         var json = JsonOption();
         var db = Cli.DatabaseOption();
         var command = new Command("show", "Show one run's events in order, from the store.") { runId, session, json, db };
-        command.SetAction(parse => WithStore(console, parse.GetValue(db)!, store =>
+        command.SetAction((parse, cancellationToken) => WithStoreAsync(console, parse.GetValue(db)!, async store =>
         {
             var id = parse.GetValue(runId)!;
             var requested = parse.GetValue(session);
@@ -143,10 +146,9 @@ internal static class ReadCommands
             // The run id is an indexed column: finding the newest session with the run is one lookup, not a scan.
             if ((requested ?? store.SessionOfRun(id)) is { } sessionId)
             {
-                var events = store.SessionEntries(sessionId, id);
-                if (events.Count > 0)
+                var events = store.SessionEntriesAsync(sessionId, id, cancellationToken);
+                if (await WriteEntriesAsync(console, events, parse.GetValue(json), empty: null, title: $"run {id} in session {sessionId}", cancellationToken).ConfigureAwait(false) > 0)
                 {
-                    WriteEntries(console, events, parse.GetValue(json), string.Empty, title: $"run {id} in session {sessionId}");
                     return ExitCodes.Success;
                 }
             }
@@ -184,32 +186,89 @@ internal static class ReadCommands
         }
     }
 
-    private static void WriteEntries(CliConsole console, IReadOnlyList<StoreEntry> entries, bool json, string empty, string? title = null)
+    private static async Task<int> WithStoreAsync(CliConsole console, string path, Func<SessionHistory, Task<int>> action)
     {
+        console.Trace($"opening database '{path}' read-only");
+        using var store = HistoryStores.OpenForRead(path);
+        try
+        {
+            return await action(store).ConfigureAwait(false);
+        }
+        catch (StoreException e) when (e is not InvalidSearchQueryException)
+        {
+            throw HistoryStores.Failure(path, write: false, e);
+        }
+        catch (SqliteException e)
+        {
+            throw HistoryStores.Failure(path, write: false, e);
+        }
+    }
+
+    /// <summary>How many rows one table holds before the next table starts: what the output keeps in memory.</summary>
+    private const int RowsPerTable = 1000;
+
+    /// <summary>
+    /// Writes entries as they are read, in constant memory: a JSON array written element by element, or tables of
+    /// at most <see cref="RowsPerTable"/> rows (one table for the usual short listing).
+    /// </summary>
+    /// <returns>How many entries were written.</returns>
+    private static async Task<long> WriteEntriesAsync(CliConsole console, IAsyncEnumerable<StoreEntry> entries, bool json, string? empty, string? title = null, CancellationToken cancellationToken = default)
+    {
+        long count = 0;
+        var rows = new List<StoreEntry>(64);
+        await foreach (var entry in entries.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            if (json)
+            {
+                console.Output.Write(count == 0 ? "[\n" : ",\n");
+                console.Output.Write(EntryJson(entry).ToJsonString(Json));
+            }
+            else
+            {
+                rows.Add(entry);
+                if (rows.Count == RowsPerTable)
+                {
+                    WriteTable(console, rows, count == RowsPerTable - 1 ? title : null);
+                    rows.Clear();
+                }
+            }
+
+            count++;
+        }
+
         if (json)
         {
-            var array = new JsonArray([.. entries.Select(e => new JsonObject
-            {
-                ["id"] = e.Id,
-                ["sessionId"] = e.SessionId,
-                ["timestamp"] = e.Timestamp,
-                ["mode"] = e.Mode,
-                ["channel"] = e.Channel,
-                ["direction"] = e.Direction,
-                ["content"] = e.Content,
-                ["snippet"] = e.Snippet,
-                ["metadata"] = ParseMetadata(e.MetadataJson),
-            })]);
-            console.Output.WriteLine(array.ToJsonString(Json));
-            return;
+            console.Output.WriteLine(count == 0 ? "[]" : "\n]");
         }
-
-        if (entries.Count == 0)
+        else if (rows.Count > 0)
+        {
+            WriteTable(console, rows, count <= RowsPerTable ? title : null);
+        }
+        else if (count == 0 && empty is not null)
         {
             console.Output.WriteLine(empty);
-            return;
         }
 
+        return count;
+    }
+
+    private static JsonObject EntryJson(StoreEntry e) => new()
+    {
+        ["id"] = e.Id,
+        ["sessionId"] = e.SessionId,
+        ["timestamp"] = e.Timestamp,
+        ["mode"] = e.Mode,
+        ["channel"] = e.Channel,
+        ["direction"] = e.Direction,
+        ["runId"] = e.RunId,
+        ["event"] = e.Event,
+        ["content"] = e.Content,
+        ["snippet"] = e.Snippet,
+        ["metadata"] = ParseMetadata(e.MetadataJson),
+    };
+
+    private static void WriteTable(CliConsole console, IReadOnlyList<StoreEntry> entries, string? title)
+    {
         var table = new Table().Border(console.IsTerminal ? TableBorder.Rounded : TableBorder.Ascii).AddColumns("time", "session", "channel", "run", "event", "content");
         if (title is not null)
         {
@@ -218,21 +277,17 @@ internal static class ReadCommands
 
         foreach (var e in entries)
         {
-            var metadata = ParseMetadata(e.MetadataJson);
             table.AddRow(
                 Time(e.Timestamp),
                 TerminalText.Cell(e.SessionId),
                 TerminalText.Cell(e.Channel),
-                TerminalText.Cell(Text(metadata?["run_id"])),
-                TerminalText.Cell(Text(metadata?["event"])),
+                TerminalText.Cell(e.RunId ?? string.Empty),
+                TerminalText.Cell(e.Event ?? string.Empty),
                 TerminalText.Cell(e.Snippet ?? e.Content));
         }
 
         console.Ansi.Write(table);
     }
-
-    private static string Text(JsonNode? node)
-        => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : node?.ToJsonString() ?? string.Empty;
 
     private static JsonNode? ParseMetadata(string? metadataJson)
     {
