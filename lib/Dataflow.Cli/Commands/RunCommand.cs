@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.CommandLine;
 using Dataflow.Cli.History;
 using Dataflow.Cli.Loading;
@@ -105,7 +106,7 @@ internal static class RunCommand
                 interruption.StopGracefully();
                 var sink = engine.Events.AddSink(new StoreEventSink(store), new SinkOptions { Name = "store", Capacity = 4096 });
                 var batch = RunBatchAsync(console, settings, source, graph, engine, reader, stats, cancellationToken);
-                await ProgressDisplay.ShowAsync(console, stats, TimeSpan.FromSeconds(settings.ProgressIntervalSeconds), batch).ConfigureAwait(false);
+                await ProgressDisplay.ShowAsync(console, stats, TimeSpan.FromSeconds(settings.ProgressIntervalSeconds), batch, () => StoreStatus(store)).ConfigureAwait(false);
                 await batch.ConfigureAwait(false);
                 stats.Stop();
 
@@ -195,6 +196,15 @@ internal static class RunCommand
         }
     }
 
+    /// <summary>What the progress shows about the store while its writes are stalled (another process holds the lock), else null.</summary>
+    private static string? StoreStatus(SessionStore store)
+    {
+        var health = store.Health;
+        return health.StalledSince is { } since
+            ? string.Create(CultureInfo.InvariantCulture, $"store write stalled for {(DateTimeOffset.UtcNow - since).TotalSeconds:0.0}s: {TerminalText.Escape(health.LastError?.Message ?? "retrying")}")
+            : null;
+    }
+
     private static async Task RunBatchAsync(
         CliConsole console,
         RunSettings settings,
@@ -206,15 +216,7 @@ internal static class RunCommand
         CancellationToken cancellationToken)
     {
         // Runs report their end here; the batch is over once submission stopped and every submitted run ended.
-        var outstanding = 1;
-        var allEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void Release()
-        {
-            if (Interlocked.Decrement(ref outstanding) == 0)
-            {
-                allEnded.TrySetResult();
-            }
-        }
+        var outstanding = new CountdownSignal();
 
         var runOptions = new RunOptions { Policy = settings.Policy, MaxIterations = settings.MaxIterations };
         var inputs = reader is null
@@ -247,11 +249,11 @@ internal static class RunCommand
                 }
 
                 stats.OnSubmitted();
-                Interlocked.Increment(ref outstanding);
+                outstanding.Add();
                 run.Completion.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(() =>
                 {
                     stats.OnEnded(run);
-                    Release();
+                    outstanding.Signal();
                 });
             }
         }
@@ -261,9 +263,9 @@ internal static class RunCommand
         }
         finally
         {
-            Release();
+            _ = outstanding.Close();
         }
 
-        await allEnded.Task.ConfigureAwait(false);
+        await outstanding.Zero.ConfigureAwait(false);
     }
 }
