@@ -12,13 +12,16 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
 
     public IReadOnlyList<LogRecord> Records => [.. _records];
 
-    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _records);
+    /// <summary>Called on the logging thread with each record, as it is logged.</summary>
+    public Action<LogRecord>? OnRecord { get; set; }
+
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, this);
 
     public void Dispose()
     {
     }
 
-    private sealed class Logger(string category, ConcurrentQueue<LogRecord> records) : ILogger
+    private sealed class Logger(string category, CapturingLoggerProvider provider) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull
@@ -31,7 +34,9 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
             var properties = state is IEnumerable<KeyValuePair<string, object?>> pairs
                 ? pairs.ToDictionary(p => p.Key, p => p.Value)
                 : [];
-            records.Enqueue(new LogRecord(category, logLevel, eventId, formatter(state, exception), properties));
+            var record = new LogRecord(category, logLevel, eventId, formatter(state, exception), properties);
+            provider._records.Enqueue(record);
+            provider.OnRecord?.Invoke(record);
         }
     }
 }

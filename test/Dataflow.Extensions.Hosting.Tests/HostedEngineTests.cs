@@ -16,18 +16,29 @@ public sealed class HostedEngineTests
     {
         var signal = new HoldSignal();
         var events = new RecordingSink();
-        using var host = TestHosts.Build(b =>
+
+        // The runs can only finish once the hosted engine has begun to stop: it must wait for them, not cancel them.
+        var logs = new CapturingLoggerProvider
+        {
+            OnRecord = r =>
+            {
+                if (r.Category == "Dataflow.Hosting" && r.EventId.Id == 2)
+                {
+                    signal.Release();
+                }
+            },
+        };
+        using var host = TestHosts.Build(
+            b =>
         {
             b.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TestHosts.Guard);
             b.Services.AddSingleton(signal);
             b.Services.AddDataflow().AddGraph<Hold>().AddSink(_ => events, new SinkOptions { Policy = OutputPolicy.Normal });
-        });
+        },
+            logs);
         await host.StartAsync();
         var engine = host.Services.GetRequiredService<GraphEngine>();
         var runs = Enumerable.Range(0, 5).Select(i => engine.Submit(host.Services.GetRequiredService<GraphCatalog>().Get<Hold>(), new Hold(i))).ToList();
-
-        // The runs can only finish once the application is stopping: the engine must wait for them, not cancel them.
-        host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(signal.Release);
         await host.StopAsync().WaitAsync(TestHosts.Guard);
 
         using (Assert.EnterMultipleScope())
