@@ -58,6 +58,8 @@ internal sealed class GateCoordinator(RunLifecycle lifecycle)
 
     private async Task WaitAsync(RunExecution run, NetworkStep step, INode node, PendingGate[] gates)
     {
+        // Gate timeouts count from here, before the gate events: a listener that sees them may move a fake clock on.
+        var parkedAt = lifecycle.TimeProvider.GetTimestamp();
         try
         {
             foreach (var gate in gates)
@@ -66,7 +68,6 @@ internal sealed class GateCoordinator(RunLifecycle lifecycle)
             }
 
             var values = new object?[gates.Length];
-            var parkedAt = lifecycle.TimeProvider.GetTimestamp();
             for (var i = 0; i < gates.Length; i++)
             {
                 var input = step.Node.Inputs.Gates[i];

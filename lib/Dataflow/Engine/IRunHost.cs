@@ -27,13 +27,11 @@ internal interface IRunHost
     void ParkAtGates(RunExecution run, NetworkStep step, INode node);
 
     /// <summary>
-    /// Parks an executing run whose attempt failed, outside the network, for <paramref name="delay"/>; then posts it back
-    /// to <paramref name="step"/> for its next attempt.
+    /// Parks an executing run whose attempt <paramref name="attempt"/> failed with <paramref name="error"/>, outside the
+    /// network, for <paramref name="delay"/> (publishing the retry event); then posts it back to <paramref name="step"/>
+    /// for its next attempt.
     /// </summary>
-    void ParkForBackoff(RunExecution run, NetworkStep step, TimeSpan delay);
-
-    /// <summary>Publishes a retry event: attempt <paramref name="attempt"/> failed with <paramref name="error"/>, the next comes after <paramref name="delay"/>.</summary>
-    ValueTask EmitRetryAsync(RunExecution run, string node, int attempt, TimeSpan delay, Exception error);
+    void ParkForBackoff(RunExecution run, NetworkStep step, int attempt, TimeSpan delay, Exception error);
 
     /// <summary>Publishes the transition of a failed node to its recovery node, with the error.</summary>
     ValueTask EmitRecoveryAsync(RunExecution run, string to, NodeFailure failure);

@@ -23,7 +23,7 @@ namespace Dataflow.Engine;
 /// thread pool, which no blocking node occupies.</para>
 /// <para><b>Retries.</b> A failure is retried when the node has a retry policy, attempts remain, the run was not
 /// stopped, and the policy's predicate says so. Then the attempt's timing is kept, a retry event is published and
-/// counted, and the run is parked with the backoff waiter; when it comes back, <see cref="BeforeRetryAsync"/> runs
+/// counted, and the run is parked with the backoff waiter (which publishes the retry event); when it comes back, <see cref="BeforeRetryAsync"/> runs
 /// the node again without counting another visit, reusing the inputs filled for the first attempt (dependencies
 /// computed afresh only with <see cref="RetryPolicy.FreshDependencies"/>).</para>
 /// <para><b>Recovery.</b> A node that fails for good, with a recovery route, hands a <see cref="NodeFailure"/> to
@@ -119,8 +119,7 @@ internal sealed partial class NetworkStep
                 DataflowTelemetry.NodeRetries.Add(1, _tag);
             }
 
-            await _host.EmitRetryAsync(run, Name, attempt, delay, failure).ConfigureAwait(false);
-            _host.ParkForBackoff(run, this, delay);
+            _host.ParkForBackoff(run, this, attempt, delay, failure);
             return Outcome.HandedOn;
         }
 

@@ -46,9 +46,7 @@ internal sealed class RunLifecycle : IRunHost
 
     public void ParkAtGates(RunExecution run, NetworkStep step, INode node) => Gates.Park(run, step, node);
 
-    public void ParkForBackoff(RunExecution run, NetworkStep step, TimeSpan delay) => Backoffs.Park(run, step, delay);
-
-    public ValueTask EmitRetryAsync(RunExecution run, string node, int attempt, TimeSpan delay, Exception error) => Events.EmitRetryAsync(run, node, attempt, delay, error);
+    public void ParkForBackoff(RunExecution run, NetworkStep step, int attempt, TimeSpan delay, Exception error) => Backoffs.Park(run, step, attempt, delay, error);
 
     public ValueTask EmitRecoveryAsync(RunExecution run, string to, NodeFailure failure) => Events.EmitRecoveryAsync(run, to, failure);
 

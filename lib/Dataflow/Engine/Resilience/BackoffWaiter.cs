@@ -13,8 +13,12 @@ internal sealed class BackoffWaiter(RunLifecycle lifecycle)
     /// <summary>Runs in a backoff now.</summary>
     public int Count => Volatile.Read(ref _waiting);
 
-    /// <summary>Takes an executing run out of its network for <paramref name="delay"/>.</summary>
-    public void Park(RunExecution run, NetworkStep step, TimeSpan delay)
+    /// <summary>
+    /// Takes an executing run out of its network for <paramref name="delay"/> after its attempt
+    /// <paramref name="attempt"/> failed with <paramref name="error"/>; the waiter publishes the retry event once the
+    /// delay has started, so that a listener that sees the event may move a fake clock on.
+    /// </summary>
+    public void Park(RunExecution run, NetworkStep step, int attempt, TimeSpan delay, Exception error)
     {
         run.ParkForBackoff();
         Interlocked.Increment(ref _waiting);
@@ -24,14 +28,16 @@ internal sealed class BackoffWaiter(RunLifecycle lifecycle)
             run.RequestCancel();
         }
 
-        lifecycle.Background.Track(WaitAsync(run, step, delay));
+        lifecycle.Background.Track(WaitAsync(run, step, attempt, delay, error));
     }
 
-    private async Task WaitAsync(RunExecution run, NetworkStep step, TimeSpan delay)
+    private async Task WaitAsync(RunExecution run, NetworkStep step, int attempt, TimeSpan delay, Exception error)
     {
         try
         {
-            await Task.Delay(delay, lifecycle.TimeProvider, run.CancellationToken).ConfigureAwait(false);
+            var backoff = Task.Delay(delay, lifecycle.TimeProvider, run.CancellationToken);
+            await lifecycle.Events.EmitRetryAsync(run, step.Name, attempt, delay, error).ConfigureAwait(false);
+            await backoff.ConfigureAwait(false);
             run.ResumeFromBackoff(await step.Network.EnterAsync(run.CancellationToken).ConfigureAwait(false));
         }
         catch (Exception e)
