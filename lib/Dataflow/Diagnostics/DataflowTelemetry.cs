@@ -30,6 +30,8 @@ public static class DataflowTelemetry
 
     internal static readonly Histogram<double> NodeDuration = Meter.CreateHistogram<double>("dataflow.node.duration", "ms", "Time one node took, tagged with dataflow.node.");
 
+    internal static readonly Counter<long> NodeRetries = Meter.CreateCounter<long>("dataflow.node.retries", "{attempt}", "Failed attempts that are retried after a backoff, tagged with dataflow.node.");
+
     internal static readonly Counter<long> EventsEmitted = Meter.CreateCounter<long>("dataflow.events.emitted", "{event}", "Events published to the hub that at least one sink accepted.");
 
     internal static readonly Counter<long> EventsDropped = Meter.CreateCounter<long>("dataflow.events.dropped", "{event}", "Events a lossy sink dropped, tagged with dataflow.sink.");

@@ -58,6 +58,8 @@ internal sealed class GateCoordinator(RunLifecycle lifecycle)
 
     private async Task WaitAsync(RunExecution run, NetworkStep step, INode node, PendingGate[] gates)
     {
+        // Gate timeouts count from here, before the gate events: a listener that sees them may move a fake clock on.
+        var parkedAt = lifecycle.TimeProvider.GetTimestamp();
         try
         {
             foreach (var gate in gates)
@@ -68,7 +70,10 @@ internal sealed class GateCoordinator(RunLifecycle lifecycle)
             var values = new object?[gates.Length];
             for (var i = 0; i < gates.Length; i++)
             {
-                values[i] = await gates[i].Value.WaitAsync(run.CancellationToken).ConfigureAwait(false);
+                var input = step.Node.Inputs.Gates[i];
+                values[i] = input.Timeout is { } timeout
+                    ? await WaitOrTimeOutAsync(run, gates[i], input, timeout - lifecycle.TimeProvider.GetElapsedTime(parkedAt)).ConfigureAwait(false)
+                    : await gates[i].Value.WaitAsync(run.CancellationToken).ConfigureAwait(false);
             }
 
             for (var i = 0; i < gates.Length; i++)
@@ -88,16 +93,43 @@ internal sealed class GateCoordinator(RunLifecycle lifecycle)
                 gate.Cancel();
             }
 
-            var cancelled = e is OperationCanceledException && run.CancellationToken.IsCancellationRequested;
+            var stop = e is OperationCanceledException && run.CancellationToken.IsCancellationRequested ? lifecycle.Stopped(run) : new RunStop(RunState.Failed, e);
             run.TakeForFinish();
-            await lifecycle.FinishAsync(run, cancelled ? RunState.Cancelled : RunState.Failed, null, cancelled ? lifecycle.CancelledError(run) : e).ConfigureAwait(false);
+            await lifecycle.FinishAsync(run, stop.State, null, stop.Error).ConfigureAwait(false);
             return;
         }
 
         // The run is Idle with a new slot: post it back, or, if the network no longer takes runs, end it.
         if (!step.Block!.Post(run) && run.TryTakeIdle())
         {
-            await lifecycle.FinishAsync(run, RunState.Cancelled, null, lifecycle.CancelledError(run)).ConfigureAwait(false);
+            var stop = lifecycle.Stopped(run);
+            await lifecycle.FinishAsync(run, stop.State, null, stop.Error).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Waits for a gate with a timeout (counted from when the run reached it); at the timeout, the gate is withdrawn and
+    /// takes its default, or the run fails with <see cref="Resilience.GateTimeoutException"/>. A resolution that won the
+    /// race against the timeout stands.
+    /// </summary>
+    private async Task<object?> WaitOrTimeOutAsync(RunExecution run, PendingGate gate, GateProperty input, TimeSpan remaining)
+    {
+        try
+        {
+            return await gate.Value.WaitAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, lifecycle.TimeProvider, run.CancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            if (!_gates.TryRemove(new KeyValuePair<string, PendingGate>(gate.Id, gate)))
+            {
+                // Resolved in the same moment: Resolve removed it and is about to set its value.
+                return await gate.Value.WaitAsync(run.CancellationToken).ConfigureAwait(false);
+            }
+
+            gate.Cancel();
+            return input.UseDefault
+                ? input.Default
+                : throw new Resilience.GateTimeoutException(gate.Id, gate.NodeName, gate.Field, input.Timeout!.Value);
         }
     }
 

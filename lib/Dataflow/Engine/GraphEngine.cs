@@ -16,11 +16,13 @@ namespace Dataflow.Engine;
 /// throws <see cref="ObjectDisposedException"/>), then cancels the runs in flight (or, with
 /// <see cref="GraphEngineOptions.CancelRunsOnDispose"/> off, lets them finish), waits until every run has
 /// reached its final state and left its network, and finally drains every sink of <see cref="Events"/>.
-/// A node that ignores its cancellation token is waited for. A run waiting at a gate cannot finish by itself,
-/// so it is cancelled in either mode.</para>
+/// A node that ignores its cancellation token is waited for (unless it has a timeout: then only until the token fires).
+/// A run waiting at a gate cannot finish by itself, and one in a backoff would come back to a network that is shutting
+/// down, so both are cancelled in either mode.</para>
 /// <para>The engine is a front: the runs' ownership scheme is in <see cref="RunExecution"/>, the compiled
-/// networks in <see cref="GraphNetwork"/> and <see cref="NetworkStep"/>, ending and cancelling runs in
+/// networks in <see cref="GraphNetwork"/> and <see cref="NetworkStep"/>, ending, cancelling and expiring runs in
 /// <see cref="RunLifecycle"/>, ids and history in <see cref="RunRegistry"/>, gates in <see cref="GateCoordinator"/>,
+/// backoffs in <see cref="Resilience.BackoffWaiter"/>,
 /// events in <see cref="RunEvents"/>, telemetry in <see cref="RunInstrumentation"/>.</para>
 /// </remarks>
 public sealed class GraphEngine : IAsyncDisposable
@@ -115,7 +117,7 @@ public sealed class GraphEngine : IAsyncDisposable
     public IReadOnlyList<GraphRun> History() => [.. _lifecycle.Registry.History().Select(r => r.View)];
 
     /// <summary>
-    /// Cancels a run. A run waiting in a buffer or at a gate ends as Cancelled at once; a node that is executing sees
+    /// Cancels a run. A run waiting in a buffer, at a gate or in a backoff ends as Cancelled at once; a node that is executing sees
     /// its token cancelled, and the run ends as Cancelled when the node returns, whatever the node returned.
     /// </summary>
     /// <param name="runId">The run's id.</param>
@@ -279,6 +281,7 @@ public sealed class GraphEngine : IAsyncDisposable
         }
 
         run.LinkCancellation(cancellationToken);
+        run.StartDeadline();
 
         if (Volatile.Read(ref _disposed) != 0 && _options.CancelRunsOnDispose)
         {

@@ -1,10 +1,11 @@
 using Dataflow.Graphs;
+using Dataflow.Graphs.Resilience;
 
 namespace Dataflow.Engine;
 
 /// <summary>
 /// What a compiled network needs from the engine that hosts it, and no more: the clock, the run's events, gates,
-/// and ending runs. <see cref="RunLifecycle"/> implements it.
+/// backoffs, and ending runs. <see cref="RunLifecycle"/> implements it.
 /// </summary>
 internal interface IRunHost
 {
@@ -25,9 +26,26 @@ internal interface IRunHost
     /// <summary>Parks an executing run at the gates of <paramref name="node"/>, outside the network.</summary>
     void ParkAtGates(RunExecution run, NetworkStep step, INode node);
 
+    /// <summary>
+    /// Parks an executing run whose attempt <paramref name="attempt"/> failed with <paramref name="error"/>, outside the
+    /// network, for <paramref name="delay"/> (publishing the retry event); then posts it back to <paramref name="step"/>
+    /// for its next attempt.
+    /// </summary>
+    void ParkForBackoff(RunExecution run, NetworkStep step, int attempt, TimeSpan delay, Exception error);
+
+    /// <summary>Publishes the transition of a failed node to its recovery node, with the error.</summary>
+    ValueTask EmitRecoveryAsync(RunExecution run, string to, NodeFailure failure);
+
     /// <summary>Cancels a run from outside, whoever owns it. False when it had ended.</summary>
     bool Cancel(RunExecution run);
 
-    /// <summary>The error a cancelled run records.</summary>
-    OperationCanceledException CancelledError(RunExecution run);
+    /// <summary>Stops a run that passed its deadline, whoever owns it (the deadline timer calls this).</summary>
+    void Expire(RunExecution run);
+
+    /// <summary>
+    /// The one answer to "the run's token fired: how does it end?": Failed with
+    /// <see cref="Resilience.RunDeadlineExceededException"/> after its deadline, else Cancelled with
+    /// <paramref name="observed"/> (what the node threw on seeing its token) or the engine's cancellation error.
+    /// </summary>
+    RunStop Stopped(RunExecution run, Exception? observed = null);
 }

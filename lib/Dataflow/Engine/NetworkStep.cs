@@ -9,8 +9,10 @@ namespace Dataflow.Engine;
 /// <summary>
 /// The compiled form of one node type: its block, and what executing its node means for a run (inputs, the node,
 /// timing, effects, transition, hand-off). A step acts on a run only while it owns it (see <see cref="RunExecution"/>).
+/// What happens when the node fails or runs past its timeout (retry, recovery route) is in
+/// <c>NetworkStep.Resilience.cs</c>.
 /// </summary>
-internal sealed class NetworkStep
+internal sealed partial class NetworkStep
 {
     private static readonly MethodInfo InvokeDefinition = typeof(NetworkStep).GetMethod(nameof(Invoke), BindingFlags.NonPublic | BindingFlags.Static)!;
 
@@ -93,20 +95,29 @@ internal sealed class NetworkStep
                 var started = time.GetTimestamp();
                 INode? next = null;
                 Exception? failure = null;
-                try
+                run.Context.Attempt = run.Attempt;
+                if (step.Node.Resilience.Timeout is { } timeout)
                 {
-                    var (result, pending) = step._invoke!(node, run.Context);
-                    if (pending is not null)
-                    {
-                        await pending.ConfigureAwait(false);
-                        result = step._resultOf!(pending);
-                    }
-
-                    next = result;
+                    // Only a node with a timeout gets a token source of its own.
+                    (next, failure) = await step.InvokeTimedAsync(run, node, timeout).ConfigureAwait(false);
                 }
-                catch (Exception e)
+                else
                 {
-                    failure = e;
+                    try
+                    {
+                        var (result, pending) = step._invoke!(node, run.Context);
+                        if (pending is not null)
+                        {
+                            await pending.ConfigureAwait(false);
+                            result = step._resultOf!(pending);
+                        }
+
+                        next = result;
+                    }
+                    catch (Exception e)
+                    {
+                        failure = e;
+                    }
                 }
 
                 outcome = await step.AfterAsync(run, node, next, failure, started, time.GetTimestamp(), activity).ConfigureAwait(false);
@@ -160,7 +171,13 @@ internal sealed class NetworkStep
         await _host.EmitStartAsync(run).ConfigureAwait(false);
         if (run.CancellationToken.IsCancellationRequested)
         {
-            return Outcome.End(RunState.Cancelled, null, _host.CancelledError(run));
+            return Outcome.Stop(_host.Stopped(run));
+        }
+
+        if (run.Attempt > 1)
+        {
+            // A retry, handed back by the backoff waiter: the visit was counted and its inputs are in place.
+            return await BeforeRetryAsync(run).ConfigureAwait(false);
         }
 
         if (run.MaxIterations > 0 && run.Iterations >= run.MaxIterations)
@@ -177,7 +194,7 @@ internal sealed class NetworkStep
             }
             catch (Exception e)
             {
-                return Outcome.End(IsCancellation(e, run) ? RunState.Cancelled : RunState.Failed, null, e);
+                return IsCancellation(e, run) ? Outcome.Stop(_host.Stopped(run, e)) : Outcome.End(RunState.Failed, null, e);
             }
 
             if (Node.Inputs.Gates.Count > 0)
@@ -209,19 +226,17 @@ internal sealed class NetworkStep
             failure = new NodeContractException($"Node '{Name}' returned a '{next.GetType().Name}', which is not a node of this graph; declare it as a successor.");
         }
 
-        run.Advance(Node, started, ended, failure is null ? next : null);
         if (failure is not null)
         {
-            var state = IsCancellation(failure, run) ? RunState.Cancelled : RunState.Failed;
-            RunInstrumentation.NodeEnded(activity, _tag, durationMs, state, failure);
-            return Outcome.End(state, null, failure);
+            return await FailedAsync(run, node, failure, started, ended, durationMs, activity).ConfigureAwait(false);
         }
 
+        run.Advance(Node, started, ended, next);
         RunInstrumentation.NodeEnded(activity, _tag, durationMs, null, null);
         if (run.CancellationToken.IsCancellationRequested)
         {
-            // Cancelled while the node ran, and the node did not notice: its result is discarded, even a terminal one.
-            return Outcome.End(RunState.Cancelled, null, _host.CancelledError(run));
+            // Stopped while the node ran, and the node did not notice: its result is discarded, even a terminal one.
+            return Outcome.Stop(_host.Stopped(run));
         }
 
         if (Effects.TryGetValue(nextStep!.NodeType, out var effects))
@@ -240,6 +255,12 @@ internal sealed class NetworkStep
         }
 
         await _host.EmitTransitionAsync(run, Name, nextStep.Name).ConfigureAwait(false);
+        return HandOn(run, nextStep, next!);
+    }
+
+    /// <summary>Moves the run on to <paramref name="next"/>, a node of <paramref name="nextStep"/>: ends it there, runs it inline, or posts it.</summary>
+    private Outcome HandOn(RunExecution run, NetworkStep nextStep, INode next)
+    {
         if (nextStep.Block is null)
         {
             return Outcome.End(RunState.Done, next, null);
@@ -259,7 +280,7 @@ internal sealed class NetworkStep
 
         // The engine stopped taking work (only its shutdown completes blocks, after runs have left), or a canceller
         // took the run the moment it was Idle.
-        return run.TryTakeIdle() ? Outcome.End(RunState.Cancelled, null, _host.CancelledError(run)) : Outcome.HandedOn;
+        return run.TryTakeIdle() ? Outcome.Stop(_host.Stopped(run)) : Outcome.HandedOn;
     }
 
     private enum OutcomeKind
@@ -280,6 +301,8 @@ internal sealed class NetworkStep
         public static Outcome HandedOn => new(OutcomeKind.HandedOn, default, null, null);
 
         public static Outcome End(RunState state, INode? result, Exception? error) => new(OutcomeKind.End, state, result, error);
+
+        public static Outcome Stop(RunStop stop) => new(OutcomeKind.End, stop.State, null, stop.Error);
 
         public static Outcome Inline(NetworkStep next) => new(OutcomeKind.Inline, default, null, null, next);
     }

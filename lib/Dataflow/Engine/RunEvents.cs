@@ -1,5 +1,7 @@
+using Dataflow.Engine.Resilience;
 using Dataflow.Events;
 using Dataflow.Graphs.Inputs;
+using Dataflow.Graphs.Resilience;
 
 namespace Dataflow.Engine;
 
@@ -48,6 +50,42 @@ internal sealed class RunEvents(EventHub hub, TimeProvider time)
                 Graph = run.Graph.StartName,
                 Node = from,
                 NextNode = to,
+            })
+            : default;
+
+    /// <summary>
+    /// A failed attempt that will be retried: the attempt that failed, the delay before the next, and the error.
+    /// </summary>
+    public ValueTask EmitRetryAsync(RunExecution run, string node, int attempt, TimeSpan delay, Exception error)
+        => run.Policy.Admits(EventKind.Retry)
+            ? PublishAsync(new GraphEvent(run.Id, EventKind.Retry, $"{run.Id} {node} attempt {attempt} failed, retrying in {Durations.Format(delay)}: {error.GetType().Name}: {error.Message}", time.GetUtcNow(), run.NextSequence())
+            {
+                Graph = run.Graph.StartName,
+                Node = node,
+                Error = $"{error.GetType().Name}: {error.Message}",
+                Extra = new Dictionary<string, object?>
+                {
+                    ["attempt"] = attempt,
+                    ["next_attempt"] = attempt + 1,
+                    ["delay_ms"] = Math.Round(delay.TotalMilliseconds, 3),
+                },
+            })
+            : default;
+
+    /// <summary>The transition of a node that failed for good to its recovery node: a transition event carrying the error.</summary>
+    public ValueTask EmitRecoveryAsync(RunExecution run, string to, NodeFailure failure)
+        => run.Policy.Admits(EventKind.Transition)
+            ? PublishAsync(new GraphEvent(run.Id, EventKind.Transition, $"{run.Id} {failure.NodeName} -> {to} (recovery: {failure.Error.GetType().Name}: {failure.Error.Message})", time.GetUtcNow(), run.NextSequence())
+            {
+                Graph = run.Graph.StartName,
+                Node = failure.NodeName,
+                NextNode = to,
+                Error = $"{failure.Error.GetType().Name}: {failure.Error.Message}",
+                Extra = new Dictionary<string, object?>
+                {
+                    ["route"] = "recovery",
+                    ["attempts"] = failure.Attempts,
+                },
             })
             : default;
 

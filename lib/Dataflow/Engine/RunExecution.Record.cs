@@ -67,7 +67,7 @@ internal sealed partial class RunExecution
         {
             lock (_record)
             {
-                return [.. _record.Select(e => e.Node)];
+                return [.. _record.Where(e => e.Attempt == 1).Select(e => e.Node)];
             }
         }
     }
@@ -78,7 +78,7 @@ internal sealed partial class RunExecution
         {
             lock (_record)
             {
-                return [.. _record.Where(e => e.Ran is not null).Select(e => new NodeTiming(e.Ran!.Name, e.Ran.Type, WallClockAt(e.Started), WallClockAt(e.Ended), _time.GetElapsedTime(e.Started, e.Ended).TotalMilliseconds))];
+                return [.. _record.Where(e => e.Ran is not null).Select(e => new NodeTiming(e.Ran!.Name, e.Ran.Type, WallClockAt(e.Started), WallClockAt(e.Ended), _time.GetElapsedTime(e.Started, e.Ended).TotalMilliseconds, e.Attempt))];
             }
         }
     }
@@ -119,6 +119,37 @@ internal sealed partial class RunExecution
         }
     }
 
+    /// <summary>Forgets the cached values of <paramref name="specs"/>, so that they are computed again.</summary>
+    public void ForgetDependencies(IEnumerable<DependencySpec[]> specs)
+    {
+        lock (_record)
+        {
+            foreach (var level in specs)
+            {
+                foreach (var spec in level)
+                {
+                    _dependencies?.Remove(spec);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Records that an attempt of the current node ran from <paramref name="started"/> to <paramref name="ended"/> and
+    /// failed, and that the node will be attempted again: the next attempt gets a timing entry of its own, but the
+    /// trace keeps one entry per node visited. Only the executing owner calls it.
+    /// </summary>
+    public void RetryCurrent(GraphNode node, long started, long ended)
+    {
+        lock (_record)
+        {
+            _record[^1] = _record[^1] with { Ran = node, Started = started, Ended = ended };
+            _record.Add(new TraceEntry(_record[^1].Node, Attempt: Attempt + 1));
+        }
+
+        Attempt++;
+    }
+
     /// <summary>
     /// Records that the current node (the trace's last) ran from <paramref name="started"/> to <paramref name="ended"/>
     /// (timestamps) and, when it returned one, moves on to <paramref name="next"/>. Only the executing owner calls it.
@@ -134,13 +165,15 @@ internal sealed partial class RunExecution
                 Volatile.Write(ref _current, next);
             }
         }
+
+        Attempt = 1;
     }
 
     private DateTimeOffset WallClockAt(long timestamp) => StartedAt + _time.GetElapsedTime(StartTimestamp, timestamp);
 }
 
 /// <summary>
-/// One node of a run's trace and, once it has run, when (monotonic timestamps): compact, turned into
-/// <see cref="NodeTiming"/> when read.
+/// One attempt of a node of a run's trace and, once it has run, when (monotonic timestamps): compact, turned into
+/// <see cref="NodeTiming"/> when read. A retried node has one entry per attempt; the trace shows its first only.
 /// </summary>
-internal readonly record struct TraceEntry(INode Node, GraphNode? Ran = null, long Started = 0, long Ended = 0);
+internal readonly record struct TraceEntry(INode Node, GraphNode? Ran = null, long Started = 0, long Ended = 0, int Attempt = 1);

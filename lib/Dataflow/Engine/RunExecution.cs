@@ -16,6 +16,9 @@ internal enum RunOwner
     /// <summary>Outside the network, parked by its last executor: at a gate, waiting for values.</summary>
     Waiting,
 
+    /// <summary>Outside the network, parked by its last executor: in a backoff, waiting for its next attempt.</summary>
+    BackingOff,
+
     /// <summary>Taken for good by whoever ends it. It never moves again.</summary>
     Finishing,
 }
@@ -32,22 +35,32 @@ internal enum RunOwner
 /// <code>
 ///   Idle ──TryBeginStep──► Executing ──HandOff──► Idle          (posted to the next block)
 ///                          Executing ──Park─────► Waiting ──Unpark──► Idle   (gate resolved, posted back)
-///   Idle ──TryTakeIdle───► Finishing                            (cancelled while buffered)
-///   Executing / Waiting ──TakeForFinish──► Finishing            (the owner ends the run)
+///                          Executing ──ParkForBackoff──► BackingOff ──ResumeFromBackoff──► Idle
+///                                                                    (backoff over, posted back to the same step)
+///   Idle ──TryTakeIdle───► Finishing                            (cancelled or past its deadline while buffered)
+///   Executing / Waiting / BackingOff ──TakeForFinish──► Finishing   (the owner ends the run)
 /// </code>
+/// <para>The backoff waiter (<see cref="Resilience.BackoffWaiter"/>) owns a run between a failed attempt and its next
+/// one, as the gate waiter (<see cref="GateCoordinator"/>) owns a run at a gate: the run has given back its admission
+/// slot, holds no node slot and no thread, and is <see cref="RunState.Waiting"/>. Unlike a gate park, a backoff park
+/// does not signal <see cref="GraphRun.WaitForGatesAsync"/>: the run waits at no gate.</para>
 /// <para>Only <c>TryBeginStep</c> and <c>TryTakeIdle</c> race (a block dequeuing against a canceller); both start from
 /// Idle and exactly one wins. Everything else is done by the current owner, so it cannot race.</para>
 /// <para><b>What each owner may touch.</b> The owner alone reads and writes the execution fields: the current node
-/// (<see cref="Advance"/>), <see cref="Iterations"/>, <see cref="PreparedNode"/>, <see cref="StartEmitted"/>,
-/// <see cref="NextGateNumber"/>, the node context and the admission lease, and only the owner publishes the run's
-/// events, which is what keeps them in per-run order. Anyone may call <see cref="RequestCancel"/> (it only cancels
-/// the token) and read the public view.</para>
+/// (<see cref="Advance"/>, <see cref="RetryCurrent"/>), <see cref="Iterations"/>, <see cref="Attempt"/>,
+/// <see cref="PreparedNode"/>, <see cref="StartEmitted"/>, <see cref="NextGateNumber"/>, the node context (and the
+/// per-attempt token it carries) and the admission lease, and only the owner publishes the run's
+/// events, which is what keeps them in per-run order. Anyone may call <see cref="RequestCancel"/> or
+/// <see cref="RequestStop"/> (they only record why and cancel the token; see <c>RunExecution.Stop.cs</c>) and read the
+/// public view. Whoever ends a run whose token fired asks <see cref="IRunHost.Stopped"/> which final state and error
+/// it gets: Cancelled, or Failed with <see cref="Resilience.RunDeadlineExceededException"/>.</para>
 /// <para><b>Locks.</b> One lock, <c>_record</c> (the trace list), guards what the public view reads from any thread:
 /// the trace, timings, dependency cache, the final result, exception and end time, the gates the run waits at and
 /// the signal that <see cref="GraphRun.WaitForGatesAsync"/> awaits. The final state is written under it and published
 /// with a volatile write. Nothing awaits or calls out under it (a signal is completed after the lock is left).</para>
 /// <para><b>Admission.</b> A run inside its network holds one <see cref="AdmissionLease"/>. It is given back when the
-/// run leaves the network (it ended, or it parks at a gate); a parked run takes a new lease before it is posted back.
+/// run leaves the network (it ended, or it parks at a gate or in a backoff); a parked run takes a new lease before it
+/// is posted back.
 /// A lease can be given back only once, so a slot is never released twice whoever ends the run.</para>
 /// </remarks>
 internal sealed partial class RunExecution
@@ -85,6 +98,8 @@ internal sealed partial class RunExecution
         var own = settings.RunServices?.Invoke(View);
         _ownServices = own;
         _context = new NodeContext(id, start, _cancellation.Token, own ?? settings.Services);
+        Deadline = settings.Deadline;
+        _submittedAt = settings.SubmittedAt;
     }
 
     public string Id { get; }
@@ -115,6 +130,9 @@ internal sealed partial class RunExecution
     public CancellationToken CancellationToken => Volatile.Read(ref _context)?.CancellationToken ?? new CancellationToken(State == RunState.Cancelled);
 
     public int Iterations { get; set; }
+
+    /// <summary>The attempt of the current node, from 1; the owner moves it (<see cref="RetryCurrent"/>, <see cref="Advance"/>).</summary>
+    public int Attempt { get; private set; } = 1;
 
     public bool StartEmitted { get; set; }
 
@@ -176,24 +194,41 @@ internal sealed partial class RunExecution
         Move(RunOwner.Waiting, RunOwner.Idle);
     }
 
+    /// <summary>
+    /// Executing → BackingOff: after a failed attempt the run leaves the network until its next one, giving back its
+    /// admission slot; from now on the backoff waiter owns it. Its state turns Waiting; no gate signal is raised.
+    /// </summary>
+    public void ParkForBackoff()
+    {
+        Move(RunOwner.Executing, RunOwner.BackingOff);
+        ReleaseAdmission();
+        Interlocked.CompareExchange(ref _state, (int)RunState.Waiting, (int)RunState.Running);
+    }
+
+    /// <summary>BackingOff → Idle: the backoff is over and the run has a new admission slot; it is about to be posted back.</summary>
+    public void ResumeFromBackoff(AdmissionLease lease)
+    {
+        Interlocked.CompareExchange(ref _state, (int)RunState.Running, (int)RunState.Waiting);
+        Volatile.Write(ref _lease, lease);
+        Move(RunOwner.BackingOff, RunOwner.Idle);
+    }
+
     /// <summary>Idle → Finishing: a canceller takes a buffered run for good. False when an executor has it.</summary>
     public bool TryTakeIdle() => Interlocked.CompareExchange(ref _owner, (int)RunOwner.Finishing, (int)RunOwner.Idle) == (int)RunOwner.Idle;
 
-    /// <summary>Executing or Waiting → Finishing: the current owner is about to end the run.</summary>
+    /// <summary>Executing, Waiting or BackingOff → Finishing: the current owner is about to end the run.</summary>
     public void TakeForFinish()
     {
         var owner = Volatile.Read(ref _owner);
-        if (owner is not ((int)RunOwner.Executing or (int)RunOwner.Waiting)
+        if (owner is not ((int)RunOwner.Executing or (int)RunOwner.Waiting or (int)RunOwner.BackingOff)
             || Interlocked.CompareExchange(ref _owner, (int)RunOwner.Finishing, owner) != owner)
         {
-            throw new InvalidOperationException($"Run {Id}: only its executor or gate waiter can end it, but its owner is {(RunOwner)owner}.");
+            throw new InvalidOperationException($"Run {Id}: only its executor, gate waiter or backoff waiter can end it, but its owner is {(RunOwner)owner}.");
         }
     }
 
     /// <summary>Gives back the run's admission slot, if it still holds one. Safe to call more than once.</summary>
     public void ReleaseAdmission() => Interlocked.Exchange(ref _lease, null)?.Release();
-
-    public void RequestCancel() => Volatile.Read(ref _cancellation)?.Cancel();
 
     /// <summary>Ties the run to the caller's token: when it is cancelled, so is the run. No closure is allocated.</summary>
     public void LinkCancellation(CancellationToken token)
@@ -263,6 +298,7 @@ internal sealed partial class RunExecution
         }
 
         _submitRegistration.Dispose();
+        StopDeadline();
         TaskCompletionSource<IReadOnlyList<PendingGate>>? reached;
         lock (_record)
         {
@@ -317,4 +353,4 @@ internal sealed class AdmissionLease(GraphNetwork network)
 }
 
 /// <summary>A run's options after validation, fixed when it is submitted (before any wait for admission).</summary>
-internal readonly record struct RunSettings(OutputPolicy Policy, int MaxIterations, bool TrackMemory, IServiceProvider? Services, Func<GraphRun, IServiceProvider>? RunServices = null);
+internal readonly record struct RunSettings(OutputPolicy Policy, int MaxIterations, bool TrackMemory, IServiceProvider? Services, Func<GraphRun, IServiceProvider>? RunServices = null, TimeSpan? Deadline = null, long SubmittedAt = 0);

@@ -1,11 +1,14 @@
+using Dataflow.Engine.Resilience;
 using Dataflow.Events;
 using Dataflow.Graphs;
+using Dataflow.Graphs.Resilience;
 
 namespace Dataflow.Engine;
 
 /// <summary>
 /// Ties the engine's parts together for the networks (<see cref="IRunHost"/>): ending runs (state, event, registry,
-/// telemetry, slot, completion), cancelling them, parking them at gates, and the shutdown flag.
+/// telemetry, slot, completion), cancelling them and passing their deadlines (the one place that decides how a run
+/// whose token fired ends: <see cref="Stopped"/>), parking them at gates and in backoffs, and the shutdown flag.
 /// </summary>
 internal sealed class RunLifecycle : IRunHost
 {
@@ -17,6 +20,7 @@ internal sealed class RunLifecycle : IRunHost
         Registry = new RunRegistry(options.HistoryCapacity);
         Events = new RunEvents(hub, options.TimeProvider);
         Gates = new GateCoordinator(this);
+        Backoffs = new BackoffWaiter(this);
     }
 
     public TimeProvider TimeProvider { get; }
@@ -27,11 +31,13 @@ internal sealed class RunLifecycle : IRunHost
 
     public GateCoordinator Gates { get; }
 
+    public BackoffWaiter Backoffs { get; }
+
     public BackgroundWork Background { get; } = new();
 
     public bool IsShuttingDown => Volatile.Read(ref _shuttingDown) != 0;
 
-    /// <summary>From now on, a run that parks at a gate is cancelled, and cancelled runs say the engine shut down.</summary>
+    /// <summary>From now on, a run that parks at a gate or in a backoff is cancelled, and cancelled runs say the engine shut down.</summary>
     public void BeginShutdown() => Volatile.Write(ref _shuttingDown, 1);
 
     public ValueTask EmitStartAsync(RunExecution run) => Events.EmitStartAsync(run);
@@ -39,6 +45,10 @@ internal sealed class RunLifecycle : IRunHost
     public ValueTask EmitTransitionAsync(RunExecution run, string from, string to) => Events.EmitTransitionAsync(run, from, to);
 
     public void ParkAtGates(RunExecution run, NetworkStep step, INode node) => Gates.Park(run, step, node);
+
+    public void ParkForBackoff(RunExecution run, NetworkStep step, int attempt, TimeSpan delay, Exception error) => Backoffs.Park(run, step, attempt, delay, error);
+
+    public ValueTask EmitRecoveryAsync(RunExecution run, string to, NodeFailure failure) => Events.EmitRecoveryAsync(run, to, failure);
 
     public async ValueTask FinishAsync(RunExecution run, RunState state, INode? result, Exception? error)
     {
@@ -74,18 +84,32 @@ internal sealed class RunLifecycle : IRunHost
         }
     }
 
-    public bool Cancel(RunExecution run)
+    public bool Cancel(RunExecution run) => Stop(run, StopReason.Cancelled);
+
+    public void Expire(RunExecution run) => Stop(run, StopReason.Deadline);
+
+    public RunStop Stopped(RunExecution run, Exception? observed = null)
+        => run.StopReason == StopReason.Deadline
+            ? new RunStop(RunState.Failed, new RunDeadlineExceededException(run.Id, run.Deadline!.Value, run.Graph.NameOf(run.CurrentNode.GetType())))
+            : new RunStop(RunState.Cancelled, observed ?? CancelledError(run));
+
+    /// <summary>
+    /// Stops a run whoever owns it: records why and cancels its token. A run in a buffer ends at once; its executor,
+    /// gate waiter or backoff waiter sees the token and ends it (<see cref="Stopped"/> says how).
+    /// </summary>
+    private bool Stop(RunExecution run, StopReason reason)
     {
         if (run.State.IsFinal())
         {
             return false;
         }
 
-        run.RequestCancel();
+        run.RequestStop(reason);
         if (run.TryTakeIdle())
         {
             // The run sits in a buffer: end it now; the block that dequeues it later finds it taken and drops it.
-            Background.Track(EndTakenAsync(run, RunState.Cancelled, null, CancelledError(run)).AsTask());
+            var stop = Stopped(run);
+            Background.Track(EndTakenAsync(run, stop.State, null, stop.Error).AsTask());
         }
 
         return true;
@@ -104,7 +128,7 @@ internal sealed class RunLifecycle : IRunHost
         }
     }
 
-    public OperationCanceledException CancelledError(RunExecution run)
+    private OperationCanceledException CancelledError(RunExecution run)
         => IsShuttingDown
             ? new OperationCanceledException($"Run {run.Id} was cancelled: the engine is shutting down.")
             : new OperationCanceledException($"Run {run.Id} was cancelled.");

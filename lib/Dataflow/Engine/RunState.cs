@@ -9,13 +9,13 @@ public enum RunState
     /// <summary>Admitted and executing or queued for its next node.</summary>
     Running,
 
-    /// <summary>Paused at a gate until a value arrives from outside the run.</summary>
+    /// <summary>Outside its network, holding no slot: at a gate until a value arrives, or in a backoff until its next attempt.</summary>
     Waiting,
 
     /// <summary>Reached a terminal node; <see cref="GraphRun.Result"/> holds it.</summary>
     Done,
 
-    /// <summary>A node threw, or the run broke a rule such as its iteration limit; <see cref="GraphRun.Error"/> says why.</summary>
+    /// <summary>A node threw (after its retries), or the run broke a rule such as its iteration limit or deadline; <see cref="GraphRun.Error"/> says why.</summary>
     Failed,
 
     /// <summary>Cancelled through the engine, the submit token, or engine shutdown.</summary>

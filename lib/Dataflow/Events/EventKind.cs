@@ -23,4 +23,10 @@ public enum EventKind
 
     /// <summary>Something went wrong beside a run, such as a sink that threw.</summary>
     Error,
+
+    /// <summary>
+    /// A node's attempt failed and will be retried after a backoff: <c>attempt</c>, <c>next_attempt</c>,
+    /// <c>delay_ms</c> and the error in its metadata. Admitted from <see cref="OutputPolicy.Normal"/>.
+    /// </summary>
+    Retry,
 }

@@ -55,7 +55,7 @@ public sealed class GraphEvent
     /// <summary>The run's duration so far in milliseconds, for complete, fail and cancel events.</summary>
     public double? DurationMs { get; init; }
 
-    /// <summary>The error as <c>ExceptionType: message</c>, for fail, cancel and error events.</summary>
+    /// <summary>The error as <c>ExceptionType: message</c>, for fail, cancel, error and retry events, and for a transition to a recovery node.</summary>
     public string? Error { get; init; }
 
     /// <summary>Further fields, such as a gate's id; merged into <see cref="Metadata"/>.</summary>
@@ -80,6 +80,7 @@ public sealed class GraphEvent
         EventKind.Cancel => "cancel",
         EventKind.Gate => "gate",
         EventKind.Error => "error",
+        EventKind.Retry => "retry",
         _ => kind.ToString().ToLowerInvariant(),
     };
 

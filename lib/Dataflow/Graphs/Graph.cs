@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Reflection;
 using System.Text;
 using Dataflow.Graphs.Inputs;
+using Dataflow.Graphs.Resilience;
 
 namespace Dataflow.Graphs;
 
@@ -23,6 +24,7 @@ public sealed class Graph
         Nodes = nodes.Select(n => n.Type).ToArray();
         TerminalNodes = nodes.Where(n => n.IsTerminal).Select(n => n.Type).ToArray();
         Edges = nodes.SelectMany(n => n.Successors.Select(s => new GraphEdge(n.Type, s))).ToArray();
+        RecoveryEdges = nodes.Where(n => n.Resilience.Recovery is not null).Select(n => new GraphEdge(n.Type, n.Resilience.Recovery!)).ToArray();
     }
 
     /// <summary>The start node type.</summary>
@@ -33,6 +35,12 @@ public sealed class Graph
 
     /// <summary>Every edge: a node type and a successor it can return.</summary>
     public IReadOnlyList<GraphEdge> Edges { get; }
+
+    /// <summary>
+    /// Every recovery route: a node type and the recovery node type its failures are handed to
+    /// (<see cref="RecoverWithAttribute"/>, <see cref="NodeOptions.RecoverWith"/>). Not part of <see cref="Edges"/>.
+    /// </summary>
+    public IReadOnlyList<GraphEdge> RecoveryEdges { get; }
 
     /// <summary>The node types that have no successors; reaching one ends a run.</summary>
     public IReadOnlyList<Type> TerminalNodes { get; }
@@ -75,13 +83,18 @@ public sealed class Graph
             throw new InvalidGraphException([$"The start node '{startType.Name}' is abstract; start from a concrete node type."]);
         }
 
-        var nodes = Discover(startType, errors);
+        var recoveries = new Dictionary<Type, ConstructorInfo?>();
+        var nodes = Discover(startType, options, recoveries, errors);
         ValidateTermination(nodes, errors);
         ValidateOptions(options, nodes, errors);
         var inputs = new InputAnalyzer(errors);
         for (var i = 0; i < nodes.Count; i++)
         {
-            nodes[i] = nodes[i] with { Inputs = inputs.Analyze(nodes[i].Type, nodes[i].Name, nodes[i].Type == startType) };
+            nodes[i] = nodes[i] with
+            {
+                Inputs = inputs.Analyze(nodes[i].Type, nodes[i].Name, nodes[i].Type == startType),
+                Resilience = NodeResilience.Resolve(nodes[i].Type, nodes[i].Name, options, recoveries.GetValueOrDefault(nodes[i].Type), errors),
+            };
         }
         if (errors.Count > 0)
         {
@@ -115,7 +128,8 @@ public sealed class Graph
 
     /// <summary>
     /// Renders the graph as a Mermaid flowchart: the start node drawn as a rounded box, terminal nodes
-    /// as stadiums with the <c>terminal</c> class, every other node as a box.
+    /// as stadiums with the <c>terminal</c> class, every other node as a box; recovery routes as dotted
+    /// edges labelled <c>error</c> (<c>A -. error .-> B</c>).
     /// </summary>
     /// <returns>The Mermaid source text.</returns>
     public string ToMermaid()
@@ -131,6 +145,11 @@ public sealed class Graph
         foreach (var edge in Edges)
         {
             text.Append("    ").Append(MermaidId(NameOf(edge.From))).Append(" --> ").Append(MermaidId(NameOf(edge.To))).Append('\n');
+        }
+
+        foreach (var edge in RecoveryEdges)
+        {
+            text.Append("    ").Append(MermaidId(NameOf(edge.From))).Append(" -. error .-> ").Append(MermaidId(NameOf(edge.To))).Append('\n');
         }
 
         if (TerminalNodes.Count > 0)
@@ -155,7 +174,7 @@ public sealed class Graph
 
     private static bool IsConcrete(Type type) => !type.IsAbstract && !type.IsInterface && !type.ContainsGenericParameters;
 
-    private static List<GraphNode> Discover(Type start, List<string> errors)
+    private static List<GraphNode> Discover(Type start, GraphOptions options, Dictionary<Type, ConstructorInfo?> recoveries, List<string> errors)
     {
         var found = new List<(Type Type, Type[] Successors, Type? Declared)>();
         var seen = new HashSet<Type> { start };
@@ -166,6 +185,16 @@ public sealed class Graph
         while (pending.Count > 0)
         {
             var type = pending.Dequeue();
+            if (NodeResilience.RecoveryOf(type, options) is { } recovery)
+            {
+                // A recovery route is an edge of its own: the recovery node joins the graph, and so do its successors.
+                recoveries[type] = NodeResilience.ConstructorOf(type.Name, recovery, errors);
+                if (recoveries[type] is not null && seen.Add(recovery))
+                {
+                    pending.Enqueue(recovery);
+                }
+            }
+
             var declarations = type.GetInterfaces()
                 .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(INode<>))
                 .Select(i => i.GetGenericArguments()[0])
@@ -327,6 +356,9 @@ internal sealed record GraphNode(Type Type, string Name, IReadOnlyList<Type> Suc
 {
     /// <summary>The inputs the engine fills in before the node runs.</summary>
     public InputPlan Inputs { get; init; } = InputPlan.None;
+
+    /// <summary>Retry, timeout and recovery route of the node type.</summary>
+    public NodeResilience Resilience { get; init; } = NodeResilience.None;
 
     /// <summary>Public readable properties that are not inputs: what a recall may copy from this node.</summary>
     public PropertyInfo[] PlainProperties { get; } = Type.GetProperties(BindingFlags.Public | BindingFlags.Instance)

@@ -1,4 +1,5 @@
 using Dataflow.Graphs.Inputs;
+using Dataflow.Graphs.Resilience;
 
 namespace Dataflow.Graphs;
 
@@ -99,7 +100,7 @@ public sealed class GraphOptions
         copy.Effects.AddRange(Effects);
         foreach (var (type, node) in Nodes)
         {
-            copy.Nodes[type] = new NodeOptions { MaxDegreeOfParallelism = node.MaxDegreeOfParallelism, Blocking = node.Blocking };
+            copy.Nodes[type] = new NodeOptions { MaxDegreeOfParallelism = node.MaxDegreeOfParallelism, Blocking = node.Blocking, Retry = node.Retry?.Clone(), Timeout = node.Timeout, RecoverWith = node.RecoverWith };
         }
 
         return copy;
@@ -126,4 +127,25 @@ public sealed class NodeOptions
     /// </summary>
     /// <value>The default value is <see langword="null"/>.</value>
     public bool? Blocking { get; set; }
+
+    /// <summary>
+    /// How the node type is retried when an attempt fails; <see langword="null"/> takes <see cref="RetryAttribute"/>
+    /// from the node type, or no retry.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public RetryPolicy? Retry { get; set; }
+
+    /// <summary>
+    /// The limit of each attempt; <see langword="null"/> takes <see cref="NodeTimeoutAttribute"/> from the node type, or
+    /// no limit. See <see cref="NodeTimeoutAttribute"/> for what happens at the limit.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public TimeSpan? Timeout { get; set; }
+
+    /// <summary>
+    /// The recovery node type that receives the failure when the node fails for good; <see langword="null"/> takes
+    /// <see cref="RecoverWithAttribute"/> from the node type, or none.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public Type? RecoverWith { get; set; }
 }

@@ -21,9 +21,10 @@ public sealed class NodeContext
 
     /// <summary>
     /// Cancelled when the run is cancelled: through <c>GraphEngine.Cancel</c>, the token given at submit,
-    /// or engine shutdown. Pass it to everything the node awaits.
+    /// engine shutdown, or the run's deadline; for a node with a timeout, also when its attempt passes the timeout
+    /// (the token is then the attempt's own). Pass it to everything the node awaits.
     /// </summary>
-    public CancellationToken CancellationToken { get; }
+    public CancellationToken CancellationToken { get; internal set; }
 
     /// <summary>
     /// The node the run started from, as the caller supplied it: where a run's own inputs live, and so what a
@@ -34,6 +35,9 @@ public sealed class NodeContext
     /// <summary>The engine's services (<see cref="Dataflow.Engine.GraphEngineOptions.Services"/>), if any.</summary>
     public IServiceProvider? Services { get; }
 
-    /// <summary>How many nodes the run has executed before this one (0 for the start node).</summary>
+    /// <summary>How many nodes the run has executed before this one (0 for the start node); retries do not count.</summary>
     public int Iteration { get; internal set; }
+
+    /// <summary>Which attempt of the current node this is, from 1; more than 1 when the node is retried.</summary>
+    public int Attempt { get; internal set; } = 1;
 }

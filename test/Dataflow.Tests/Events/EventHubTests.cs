@@ -27,6 +27,7 @@ public sealed class EventHubTests
             [EventKind.Cancel] = OutputPolicy.Quiet,
             [EventKind.Gate] = OutputPolicy.Quiet,
             [EventKind.Error] = OutputPolicy.Quiet,
+            [EventKind.Retry] = OutputPolicy.Normal,
         };
 
         using (Assert.EnterMultipleScope())

@@ -59,4 +59,32 @@ public sealed class GateAttribute : Attribute
 
     /// <summary>What is asked.</summary>
     public string? Description { get; }
+
+    /// <summary>
+    /// How long the gate waits for its value, in milliseconds, from when the run reaches it; 0 waits for ever. After
+    /// the timeout, <see cref="OnTimeout"/> says what happens.
+    /// </summary>
+    /// <value>The default value is 0.</value>
+    public double TimeoutMs { get; set; }
+
+    /// <summary>What happens when <see cref="TimeoutMs"/> passes with no value.</summary>
+    /// <value>The default value is <see cref="GateTimeoutAction.Fail"/>.</value>
+    public GateTimeoutAction OnTimeout { get; set; }
+
+    /// <summary>
+    /// The value the gate takes at its timeout with <see cref="GateTimeoutAction.UseDefault"/>; it must be of the
+    /// property's type (checked when the graph is built), or null for a reference or nullable type.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public object? Default { get; set; }
+}
+
+/// <summary>What a gate does when its timeout passes with no value (<see cref="GateAttribute.TimeoutMs"/>).</summary>
+public enum GateTimeoutAction
+{
+    /// <summary>The run fails with <see cref="Dataflow.Engine.Resilience.GateTimeoutException"/>, naming the gate.</summary>
+    Fail,
+
+    /// <summary>The gate takes <see cref="GateAttribute.Default"/> and the run goes on.</summary>
+    UseDefault,
 }

@@ -65,9 +65,9 @@ internal sealed class InputAnalyzer
                     recalls.Add(new RecallProperty(property));
                 }
             }
-            else
+            else if (GateOf(gate!, property, where) is { } gateProperty)
             {
-                gates.Add(new GateProperty(property, gate!.Description));
+                gates.Add(gateProperty);
             }
         }
 
@@ -88,6 +88,45 @@ internal sealed class InputAnalyzer
             .Select(g => g.OrderBy(s => s.Name, StringComparer.Ordinal).ToArray())
             .ToArray();
         return new InputPlan(dependencies, levels, recalls, gates);
+    }
+
+    /// <summary>The gate of a [Gate] property, its timeout and default checked; null after an error.</summary>
+    private GateProperty? GateOf(GateAttribute gate, PropertyInfo property, string where)
+    {
+        var ok = true;
+        if (!double.IsFinite(gate.TimeoutMs) || gate.TimeoutMs < 0 || gate.TimeoutMs > uint.MaxValue - 1)
+        {
+            _errors.Add($"The gate '{where}' has TimeoutMs {gate.TimeoutMs}; use 0 (no timeout) or a positive number of milliseconds.");
+            ok = false;
+        }
+
+        if (!Enum.IsDefined(gate.OnTimeout))
+        {
+            _errors.Add($"The gate '{where}' has OnTimeout {(int)gate.OnTimeout}, which is not a GateTimeoutAction.");
+            ok = false;
+        }
+
+        var useDefault = gate.OnTimeout == GateTimeoutAction.UseDefault;
+        var type = property.PropertyType;
+        if (useDefault && gate.TimeoutMs == 0)
+        {
+            _errors.Add($"The gate '{where}' uses a default on timeout but has no TimeoutMs; give it a timeout.");
+            ok = false;
+        }
+        else if (useDefault && !(gate.Default is null ? !type.IsValueType || Nullable.GetUnderlyingType(type) is not null : type.IsInstanceOfType(gate.Default)))
+        {
+            _errors.Add($"The gate '{where}' has Default {(gate.Default is null ? "null" : $"'{gate.Default}' ({TypeNames.Of(gate.Default.GetType())})")}, which does not fit its type '{TypeNames.Of(type)}'.");
+            ok = false;
+        }
+        else if (!useDefault && gate.Default is not null)
+        {
+            _errors.Add($"The gate '{where}' has a Default but OnTimeout is Fail; set OnTimeout = GateTimeoutAction.UseDefault, or drop the Default.");
+            ok = false;
+        }
+
+        return ok
+            ? new GateProperty(property, gate.Description, gate.TimeoutMs > 0 ? TimeSpan.FromMilliseconds(gate.TimeoutMs) : null, useDefault, gate.Default)
+            : null;
     }
 
     private static void Collect(DependencySpec spec, HashSet<DependencySpec> needed)

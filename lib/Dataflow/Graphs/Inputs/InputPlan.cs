@@ -50,8 +50,11 @@ internal sealed record InputProperty(PropertyInfo Property, DependencySpec Spec)
 /// <summary>A property filled from the run's trace.</summary>
 internal sealed record RecallProperty(PropertyInfo Property);
 
-/// <summary>A property filled by a person through a gate.</summary>
-internal sealed record GateProperty(PropertyInfo Property, string? Description);
+/// <summary>
+/// A property filled by a person through a gate; with a <paramref name="Timeout"/>, it takes
+/// <paramref name="Default"/> (when <paramref name="UseDefault"/>) or fails the run when nobody answers in time.
+/// </summary>
+internal sealed record GateProperty(PropertyInfo Property, string? Description, TimeSpan? Timeout = null, bool UseDefault = false, object? Default = null);
 
 /// <summary>What the engine fills in on one node type before it runs.</summary>
 internal sealed class InputPlan
