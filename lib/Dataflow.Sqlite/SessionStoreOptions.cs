@@ -1,3 +1,5 @@
+using Dataflow.Storage;
+
 namespace Dataflow.Sqlite;
 
 /// <summary>How a <see cref="SessionStore"/> writes; validated and copied when the store is created.</summary>
@@ -51,22 +53,8 @@ public sealed class SessionStoreOptions
 
     internal SessionStoreOptions Validated()
     {
-        var errors = new List<string>();
-        if (BatchSize < 1)
-        {
-            errors.Add($"BatchSize must be at least 1 (was {BatchSize}).");
-        }
-
-        if (FlushInterval < TimeSpan.Zero || FlushInterval > TimeSpan.FromHours(1))
-        {
-            errors.Add($"FlushInterval must be between zero and one hour (was {FlushInterval}).");
-        }
-
-        if (QueueCapacity < 1)
-        {
-            errors.Add($"QueueCapacity must be at least 1 (was {QueueCapacity}).");
-        }
-
+        // The writer's own settings are checked by the writer's options, so both say the same thing.
+        var errors = new List<string>(new BatchWriterOptions { BatchSize = BatchSize, FlushInterval = FlushInterval, QueueCapacity = QueueCapacity }.Problems());
         if (BusyTimeout < TimeSpan.Zero || BusyTimeout.TotalMilliseconds > int.MaxValue)
         {
             errors.Add($"BusyTimeout must be between zero and {int.MaxValue} ms (was {BusyTimeout}).");

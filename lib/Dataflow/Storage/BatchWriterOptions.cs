@@ -29,8 +29,12 @@ public sealed class BatchWriterOptions
     /// <value>The default value is null: <see cref="TimeProvider.System"/>.</value>
     public TimeProvider? TimeProvider { get; set; }
 
-    /// <summary>Checks every option, reporting all problems at once, and returns a frozen copy.</summary>
-    internal BatchWriterOptions Validated()
+    /// <summary>
+    /// Every problem with these options, each naming its property; empty when they are valid. A backend whose own
+    /// options carry the writer's settings reports these beside its own, all at once.
+    /// </summary>
+    /// <returns>The problems, in property order.</returns>
+    public IReadOnlyList<string> Problems()
     {
         var errors = new List<string>();
         if (BatchSize < 1)
@@ -53,6 +57,13 @@ public sealed class BatchWriterOptions
             errors.Add($"MaxAttempts must be at least 1 (was {MaxAttempts}).");
         }
 
+        return errors;
+    }
+
+    /// <summary>Checks every option, reporting all problems at once, and returns a frozen copy.</summary>
+    internal BatchWriterOptions Validated()
+    {
+        var errors = Problems();
         if (errors.Count > 0)
         {
             throw new ArgumentException("Invalid BatchWriterOptions: " + string.Join(" ", errors), "options");
