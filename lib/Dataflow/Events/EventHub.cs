@@ -73,12 +73,34 @@ public sealed class EventHub : IAsyncDisposable
     public Task FlushAsync(CancellationToken cancellationToken = default)
     {
         var sinks = Volatile.Read(ref _sinks);
-        return sinks.Length switch
+        if (sinks.All(s => s.QueueDepth == 0))
         {
-            0 => Task.CompletedTask,
-            1 => sinks[0].FlushAsync(cancellationToken),
-            _ => Task.WhenAll(sinks.Select(s => s.FlushAsync(cancellationToken))),
-        };
+            // Nothing published is waiting for any sink: there is nothing to flush.
+            return Task.CompletedTask;
+        }
+
+        ulong mask = 0;
+        var flush = new TaskCompletionSource[sinks.Length];
+        var waits = new List<Task>(sinks.Length);
+        for (var i = 0; i < sinks.Length; i++)
+        {
+            flush[i] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!sinks[i].IsClosed)
+            {
+                mask |= 1UL << i;
+
+                // A sink removed before it reaches the marker has consumed all it ever will.
+                waits.Add(Task.WhenAny(flush[i].Task, sinks[i].Completion));
+            }
+        }
+
+        // The marker follows every event posted before it through the broadcast; a disposed hub has nothing to wait for.
+        if (mask == 0 || Volatile.Read(ref _disposed) != 0 || !_broadcast.Post(new Delivery(null, sinks, mask, flush)))
+        {
+            return Task.CompletedTask;
+        }
+
+        return Task.WhenAll(waits).WaitAsync(cancellationToken);
     }
 
     internal SinkRegistration AddSink(IEventSink sink, SinkOptions? options, string defaultName)

@@ -69,6 +69,13 @@ internal sealed class LosslessIntake : SinkIntake
             return;
         }
 
+        if (delivery.Flush is { } flush)
+        {
+            // Every event before the marker has been consumed: this block runs one delivery at a time, in order.
+            Owner.Reached(flush);
+            return;
+        }
+
         try
         {
             await Owner.DeliverAsync(delivery.Event).ConfigureAwait(false);
@@ -131,7 +138,12 @@ internal sealed class LossyIntake : SinkIntake
 
     private void Enqueue(Delivery delivery)
     {
-        if (Owner.IsAddressedTo(delivery))
+        if (Owner.IsAddressedTo(delivery) && delivery.Flush is { } flush)
+        {
+            // Everything before the marker is in the buffer (where it may still be dropped): that is a lossy flush.
+            Owner.Reached(flush);
+        }
+        else if (Owner.IsAddressedTo(delivery))
         {
             // Settled once in the buffer: from here on the event is the buffer's to keep or drop, never a producer's.
             _queue.Writer.TryWrite(delivery.Event);

@@ -9,8 +9,9 @@ namespace Dataflow.Events;
 /// </summary>
 /// <remarks>
 /// How events reach the sink depends on its mode: a <see cref="LosslessIntake"/> or a <see cref="LossyIntake"/>.
-/// The registration counts, for either, the events accepted for the sink and those settled (consumed or dropped):
-/// their difference is <see cref="QueueDepth"/>, and flushing waits for the settled count to catch up.
+/// The registration counts, for either, the events accepted for the sink and not yet settled (<see cref="QueueDepth"/>).
+/// A flush is a marker that follows the events through the broadcast: a sink signals it once it has taken everything
+/// before it, so events themselves pay nothing for flushing.
 /// </remarks>
 public sealed class SinkRegistration : IAsyncDisposable
 {
@@ -20,14 +21,10 @@ public sealed class SinkRegistration : IAsyncDisposable
     private readonly CountdownSignal _pending = new();
     private readonly TimeSpan? _writeTimeout;
     private readonly KeyValuePair<string, object?> _tag;
-    private readonly Lock _flushGate = new();
-    private List<(long Target, TaskCompletionSource Done)>? _flushes;
     private CancellationTokenSource? _timeout;
     private IDisposable? _link;
     private SinkRegistration[]? _snapshot;
     private int _snapshotIndex;
-    private long _accepted;
-    private long _settled;
     private long _delivered;
     private long _dropped;
     private long _failures;
@@ -95,23 +92,6 @@ public sealed class SinkRegistration : IAsyncDisposable
     /// <summary>Completes once nothing published for the sink is left unconsumed; from then on it stays signalled.</summary>
     internal Task WhenIdleAsync() => _pending.Close();
 
-    /// <summary>Completes once the sink has settled every event accepted for it before this call.</summary>
-    internal Task FlushAsync(CancellationToken cancellationToken)
-    {
-        lock (_flushGate)
-        {
-            var target = Interlocked.Read(ref _accepted);
-            if (Interlocked.Read(ref _settled) >= target)
-            {
-                return Task.CompletedTask;
-            }
-
-            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            (_flushes ??= []).Add((target, done));
-            return done.Task.WaitAsync(cancellationToken);
-        }
-    }
-
     internal bool Accepts(EventKind kind) => Policy.Admits(kind);
 
     internal void Link(ISourceBlock<Delivery> source)
@@ -156,6 +136,9 @@ public sealed class SinkRegistration : IAsyncDisposable
         // Wake publishers that still wait on this sink from an older snapshot; they will see it closed.
         _intake.Close();
     }
+
+    /// <summary>Signals a flush marker addressed to this sink: everything before it has been taken.</summary>
+    internal void Reached(TaskCompletionSource[] flush) => flush[_snapshotIndex].TrySetResult();
 
     internal bool IsAddressedTo(Delivery delivery)
     {
@@ -208,7 +191,6 @@ public sealed class SinkRegistration : IAsyncDisposable
     /// <summary>An event for the sink was accepted by the hub.</summary>
     internal void Accepted()
     {
-        Interlocked.Increment(ref _accepted);
         _pending.Add();
         if (DataflowTelemetry.SinkQueueDepth.Enabled)
         {
@@ -224,12 +206,7 @@ public sealed class SinkRegistration : IAsyncDisposable
             DataflowTelemetry.SinkQueueDepth.Add(-1, _tag);
         }
 
-        var settled = Interlocked.Increment(ref _settled);
         _pending.Signal();
-        if (Volatile.Read(ref _flushes) is not null)
-        {
-            CompleteFlushes(settled);
-        }
     }
 
     /// <summary>A lossy sink's queue dropped its oldest event.</summary>
@@ -241,40 +218,20 @@ public sealed class SinkRegistration : IAsyncDisposable
             DataflowTelemetry.EventsDropped.Add(1, _tag);
         }
     }
-
-    private void CompleteFlushes(long settled)
-    {
-        lock (_flushGate)
-        {
-            if (_flushes is null)
-            {
-                return;
-            }
-
-            _flushes.RemoveAll(f =>
-            {
-                if (f.Target > settled)
-                {
-                    return false;
-                }
-
-                f.Done.TrySetResult();
-                return true;
-            });
-            if (_flushes.Count == 0)
-            {
-                _flushes = null;
-            }
-        }
-    }
 }
 
-/// <summary>One event on its way through the broadcast, addressed to some of the sinks of one snapshot.</summary>
-internal sealed class Delivery(GraphEvent graphEvent, SinkRegistration[] sinks, ulong mask)
+/// <summary>
+/// One event on its way through the broadcast, addressed to some of the sinks of one snapshot; or a flush marker
+/// (<see cref="Flush"/> set, no event), which each addressed sink signals once it has taken everything before it.
+/// </summary>
+internal sealed class Delivery(GraphEvent? graphEvent, SinkRegistration[] sinks, ulong mask, TaskCompletionSource[]? flush = null)
 {
-    public GraphEvent Event { get; } = graphEvent;
+    public GraphEvent Event { get; } = graphEvent!;
 
     public SinkRegistration[] Sinks { get; } = sinks;
 
     public ulong Mask { get; } = mask;
+
+    /// <summary>For a flush marker: one signal per sink of the snapshot, set by that sink when it reaches the marker.</summary>
+    public TaskCompletionSource[]? Flush { get; } = flush;
 }

@@ -115,6 +115,21 @@ public sealed class RunOwnershipTests
     }
 
     [Test]
+    public void LinkingATokenThatCannotBeCancelled_AllocatesNothing()
+    {
+        var (run, _) = NewRun();
+        run.LinkCancellation(CancellationToken.None);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        run.LinkCancellation(CancellationToken.None);
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, "no closure, no registration for a token that cannot fire");
+
+        using var source = new CancellationTokenSource();
+        run.LinkCancellation(source.Token);
+        source.Cancel();
+        Assert.That(run.CancellationToken.IsCancellationRequested, Is.True, "a token that can fire still cancels the run");
+    }
+
+    [Test]
     public async Task BeginStepAgainstTakeIdle_OnManyThreads_ExactlyOneWinsEachTime()
     {
         for (var i = 0; i < 2_000; i++)
