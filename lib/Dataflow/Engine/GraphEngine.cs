@@ -76,7 +76,7 @@ public sealed class GraphEngine : IAsyncDisposable
                 $"The graph that starts at '{graph.StartName}' already has {graph.Options.MaxRunsInFlight} runs in flight (GraphOptions.MaxRunsInFlight); use SubmitAsync to wait for room, or raise the bound.");
         }
 
-        return Launch(network, start, settings, lease!, cancellationToken);
+        return Launch(network, start, settings, lease, cancellationToken);
     }
 
     /// <summary>
@@ -94,7 +94,7 @@ public sealed class GraphEngine : IAsyncDisposable
     {
         var (network, settings) = Prepare(graph, start, options);
         return network.TryEnter(out var lease)
-            ? new ValueTask<GraphRun>(Launch(network, start, settings, lease!, cancellationToken))
+            ? new ValueTask<GraphRun>(Launch(network, start, settings, lease, cancellationToken))
             : WaitAndLaunchAsync(network, start, settings, cancellationToken);
     }
 
@@ -240,7 +240,7 @@ public sealed class GraphEngine : IAsyncDisposable
         if (Volatile.Read(ref _disposed) != 0)
         {
             // Admitted in the same moment as disposal began: disposal does not wait for runs it may not see.
-            lease.Release();
+            lease.Return();
             throw new ObjectDisposedException(nameof(GraphEngine), "The engine was disposed while the run waited for admission.");
         }
 
@@ -258,7 +258,7 @@ public sealed class GraphEngine : IAsyncDisposable
         catch
         {
             // GraphEngineOptions.RunServices threw: the run never existed.
-            lease.Release();
+            lease.Return();
             throw;
         }
 

@@ -61,11 +61,11 @@ internal sealed class GraphNetwork : IAsyncDisposable
     public NetworkStep? StepFor(Type nodeType) => _steps.GetValueOrDefault(nodeType);
 
     /// <summary>Takes an admission slot if one is free.</summary>
-    public bool TryEnter(out AdmissionLease? lease)
+    public bool TryEnter(out AdmissionLease lease)
     {
         if (!_admission.Wait(0))
         {
-            lease = null;
+            lease = default;
             return false;
         }
 
@@ -82,7 +82,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
         return new AdmissionLease(this);
     }
 
-    /// <summary>Gives a slot back; only an <see cref="AdmissionLease"/> calls this, once.</summary>
+    /// <summary>Gives a slot back: the run that held it (once), or the taker of a lease that never reached a run.</summary>
     public void Leave()
     {
         _admission.Release();

@@ -70,7 +70,7 @@ internal sealed partial class RunExecution
     private CancellationTokenSource? _cancellation = new();
     private NodeContext? _context;
     private CancellationTokenRegistration _submitRegistration;
-    private AdmissionLease? _lease;
+    private GraphNetwork? _admittedTo;
     private object? _ownServices;
     private IReadOnlyList<PendingGate> _gates = [];
     private TaskCompletionSource<IReadOnlyList<PendingGate>>? _gatesReached;
@@ -85,7 +85,7 @@ internal sealed partial class RunExecution
         Policy = settings.Policy;
         MaxIterations = settings.MaxIterations;
         _host = host;
-        _lease = lease;
+        _admittedTo = lease.Network;
         _time = host.TimeProvider;
         _current = start;
         StartNode = start;
@@ -190,7 +190,7 @@ internal sealed partial class RunExecution
         }
 
         Interlocked.CompareExchange(ref _state, (int)RunState.Running, (int)RunState.Waiting);
-        Volatile.Write(ref _lease, lease);
+        Volatile.Write(ref _admittedTo, lease.Network);
         Move(RunOwner.Waiting, RunOwner.Idle);
     }
 
@@ -209,7 +209,7 @@ internal sealed partial class RunExecution
     public void ResumeFromBackoff(AdmissionLease lease)
     {
         Interlocked.CompareExchange(ref _state, (int)RunState.Running, (int)RunState.Waiting);
-        Volatile.Write(ref _lease, lease);
+        Volatile.Write(ref _admittedTo, lease.Network);
         Move(RunOwner.BackingOff, RunOwner.Idle);
     }
 
@@ -228,7 +228,7 @@ internal sealed partial class RunExecution
     }
 
     /// <summary>Gives back the run's admission slot, if it still holds one. Safe to call more than once.</summary>
-    public void ReleaseAdmission() => Interlocked.Exchange(ref _lease, null)?.Release();
+    public void ReleaseAdmission() => Interlocked.Exchange(ref _admittedTo, null)?.Leave();
 
     /// <summary>Ties the run to the caller's token: when it is cancelled, so is the run. No closure is allocated.</summary>
     public void LinkCancellation(CancellationToken token)
@@ -342,14 +342,16 @@ internal sealed partial class RunExecution
 }
 
 /// <summary>
-/// One admission slot of a network, held by one run while it is inside. <see cref="Release"/> gives it back once;
-/// later calls do nothing.
+/// One admission slot of a network, taken by <see cref="GraphNetwork.TryEnter"/> or <see cref="GraphNetwork.EnterAsync"/>
+/// and handed to a run, which gives it back exactly once (<see cref="RunExecution.ReleaseAdmission"/>). A value, so
+/// that taking a slot allocates nothing; whoever takes one and cannot hand it to a run calls <see cref="Return"/>.
 /// </summary>
-internal sealed class AdmissionLease(GraphNetwork network)
+internal readonly struct AdmissionLease(GraphNetwork network)
 {
-    private GraphNetwork? _network = network;
+    public GraphNetwork Network => network;
 
-    public void Release() => Interlocked.Exchange(ref _network, null)?.Leave();
+    /// <summary>Gives back a slot that never reached a run.</summary>
+    public void Return() => network.Leave();
 }
 
 /// <summary>A run's options after validation, fixed when it is submitted (before any wait for admission).</summary>

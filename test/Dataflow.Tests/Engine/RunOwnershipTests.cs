@@ -16,7 +16,7 @@ public sealed class RunOwnershipTests
         var lifecycle = new RunLifecycle(options, new EventHub());
         var network = new GraphNetwork(lifecycle, graph);
         Assert.That(network.TryEnter(out var lease), Is.True);
-        var run = new RunExecution("r1", graph, new StressStart(1), RunOptions.Settle(null, options), lifecycle, lease!);
+        var run = new RunExecution("r1", graph, new StressStart(1), RunOptions.Settle(null, options), lifecycle, lease);
         return (run, network);
     }
 
@@ -76,7 +76,7 @@ public sealed class RunOwnershipTests
         Assert.Throws<InvalidOperationException>(run.HandOff);
 
         Assert.That(network.TryEnter(out var lease), Is.True);
-        run.Unpark(lease!);
+        run.Unpark(lease);
         Assert.That(run.Owner, Is.EqualTo(RunOwner.Idle));
         Assert.That(run.State, Is.EqualTo(RunState.Running));
         Assert.That(network.InFlight, Is.EqualTo(1));
@@ -103,8 +103,9 @@ public sealed class RunOwnershipTests
         run.ReleaseAdmission();
         run.ReleaseAdmission();
         Assert.That(network.InFlight, Is.EqualTo(1), "a second release of the same lease gives nothing back");
-        other!.Release();
-        other.Release();
+        var second = new RunExecution("r2", run.Graph, new StressStart(1), RunOptions.Settle(null, new GraphEngineOptions().Validated()), new RunLifecycle(new GraphEngineOptions().Validated(), new EventHub()), other);
+        second.ReleaseAdmission();
+        second.ReleaseAdmission();
         Assert.That(network.InFlight, Is.Zero);
         for (var i = 0; i < 4; i++)
         {
