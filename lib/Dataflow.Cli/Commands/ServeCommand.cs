@@ -115,7 +115,7 @@ internal static class ServeCommand
         options.Graphs.Add(graph);
 
         // Serving ends with the first signal; that is the normal way to stop, so it exits 0.
-        interruption.StopGracefully();
+        interruption.StopGracefully("stopping the dashboard; press Ctrl+C again to exit at once.");
         var server = await settings.StartAsync(console, endpoint, options, cancellationToken).ConfigureAwait(false);
         await using (server.ConfigureAwait(false))
         {

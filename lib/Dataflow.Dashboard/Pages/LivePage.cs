@@ -140,13 +140,19 @@ internal static class LivePage
     private static LiveBatch Batch(DashboardApp app)
         => app.Options.Live ?? throw new RequestProblem(StatusCodes.Status404NotFound, "This dashboard has no live batch: `dataflow run --serve` shows the batch it runs.");
 
-    /// <summary>The one POST is refused from another site: its Origin must be this one, and a browser's fetch metadata must not say cross-site.</summary>
+    /// <summary>
+    /// The one POST is refused from another site: a browser's fetch metadata (Sec-Fetch-Site) must say same-origin;
+    /// without it, the Origin header, when sent, must be this one.
+    /// </summary>
     private static void CheckSameOrigin(HttpRequest request)
     {
         var site = request.Headers["Sec-Fetch-Site"].ToString();
         var origin = request.Headers.Origin.ToString();
         var own = $"{request.Scheme}://{request.Host.Value}";
-        if ((site.Length > 0 && site is not ("same-origin" or "none")) || (origin.Length > 0 && !string.Equals(origin, own, StringComparison.OrdinalIgnoreCase)))
+        var sameOrigin = site.Length > 0
+            ? site is "same-origin" or "none"
+            : origin.Length == 0 || string.Equals(origin, own, StringComparison.OrdinalIgnoreCase);
+        if (!sameOrigin)
         {
             throw new RequestProblem(StatusCodes.Status403Forbidden, "Gates are answered from the dashboard's own pages only; this request came from another site.");
         }
