@@ -17,11 +17,13 @@ namespace Dataflow.Dashboard;
 public sealed class DashboardServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly DashboardApp _dashboard;
     private int _disposed;
 
-    private DashboardServer(WebApplication app, Uri address)
+    private DashboardServer(WebApplication app, DashboardApp dashboard, Uri address)
     {
         _app = app;
+        _dashboard = dashboard;
         Address = address;
     }
 
@@ -60,12 +62,13 @@ public sealed class DashboardServer : IAsyncDisposable
         catch
         {
             await app.DisposeAsync().ConfigureAwait(false);
+            dashboard.Dispose();
             throw;
         }
 
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
             ?? throw new InvalidOperationException("Kestrel started without an address.");
-        return new DashboardServer(app, new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal).TrimEnd('/') + "/"));
+        return new DashboardServer(app, dashboard, new Uri(bound.Replace("[::]", "localhost", StringComparison.Ordinal).TrimEnd('/') + "/"));
     }
 
     /// <summary>Stops the server: open event streams end, requests in progress get a few seconds to finish.</summary>
@@ -79,5 +82,6 @@ public sealed class DashboardServer : IAsyncDisposable
 
         await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+        _dashboard.Dispose();
     }
 }

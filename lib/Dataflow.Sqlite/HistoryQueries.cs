@@ -164,8 +164,9 @@ internal sealed class HistoryQueries(Func<SqliteConnection> openConnection)
     /// The SQL of a page of runs. By start: the session's start events newest first (index on session and event, in
     /// id order), each joined to its run's end event (index on run and session). By end: the session's end events of
     /// one kind, or those at one node (the partial index over end events), each joined to its run's start event.
-    /// Either way the outer scan is an index range read backwards that stops at the limit. Only fixed SQL fragments
-    /// are appended; every value is a parameter.
+    /// Either way the outer scan is an index range read backwards that stops at the limit. The inner lookup names its
+    /// index: left to itself, SQLite picks the session-and-event index for it (equalities on both columns) and reads
+    /// every start of the session for each run. Only fixed SQL fragments are appended; every value is a parameter.
     /// </summary>
     private static (string Sql, object Parameters) RunsQuery(string sessionId, RunQuery query)
     {
@@ -177,7 +178,7 @@ internal sealed class HistoryQueries(Func<SqliteConnection> openConnection)
             row = "f";
             sql.Append("f.id AS Cursor, f.session_id AS SessionId, f.run_id AS RunId, f.event AS Outcome, s.timestamp AS StartedAt, s.content AS Input, ")
                 .Append("f.timestamp AS EndedAt, json_extract(f.metadata, '$.duration_ms') AS DurationMs, json_extract(f.metadata, '$.node') AS Node, json_extract(f.metadata, '$.error') AS Error ")
-                .Append("FROM entries f LEFT JOIN entries s ON s.id = (SELECT x.id FROM entries x WHERE x.run_id = f.run_id AND x.session_id = f.session_id AND x.event = 'start' ORDER BY x.id LIMIT 1) ")
+                .Append("FROM entries f LEFT JOIN entries s ON s.id = (SELECT x.id FROM entries x INDEXED BY idx_entries_run WHERE x.run_id = f.run_id AND x.session_id = f.session_id AND x.event = 'start' ORDER BY x.id LIMIT 1) ")
                 .Append("WHERE f.session_id = @SessionId AND f.run_id IS NOT NULL");
             sql.Append(query.State is { } state and not StoredRunState.Unfinished ? " AND f.event = @Outcome" : string.Empty);
             sql.Append(query.Node is not null ? " AND f.event IN " + Ends + " AND json_extract(f.metadata, '$.node') = @Node" : string.Empty);
@@ -187,7 +188,7 @@ internal sealed class HistoryQueries(Func<SqliteConnection> openConnection)
             row = "s";
             sql.Append("s.id AS Cursor, s.session_id AS SessionId, s.run_id AS RunId, f.event AS Outcome, s.timestamp AS StartedAt, s.content AS Input, ")
                 .Append("f.timestamp AS EndedAt, json_extract(f.metadata, '$.duration_ms') AS DurationMs, json_extract(f.metadata, '$.node') AS Node, json_extract(f.metadata, '$.error') AS Error ")
-                .Append("FROM entries s LEFT JOIN entries f ON f.id = (SELECT x.id FROM entries x WHERE x.run_id = s.run_id AND x.session_id = s.session_id AND x.event IN " + Ends + " ORDER BY x.id DESC LIMIT 1) ")
+                .Append("FROM entries s LEFT JOIN entries f ON f.id = (SELECT x.id FROM entries x INDEXED BY idx_entries_run WHERE x.run_id = s.run_id AND x.session_id = s.session_id AND x.event IN " + Ends + " ORDER BY x.id DESC LIMIT 1) ")
                 .Append("WHERE s.session_id = @SessionId AND s.event = 'start' AND s.run_id IS NOT NULL");
             sql.Append(query.State == StoredRunState.Unfinished ? " AND f.id IS NULL" : string.Empty);
         }

@@ -18,7 +18,7 @@ namespace Dataflow.Dashboard.Http;
 /// message; an unexpected failure gets 500 with a plain sentence and is logged, never a stack trace in the response.
 /// Only gate answers in a live batch change anything; every other endpoint reads.
 /// </summary>
-internal sealed class DashboardApp
+internal sealed class DashboardApp : IDisposable
 {
     public const string ContentSecurityPolicy =
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
@@ -29,6 +29,9 @@ internal sealed class DashboardApp
 
     private readonly string _prefix;
     private readonly bool _loopbackHostsOnly;
+    private readonly Lock _storeGate = new();
+    private SessionHistory? _store;
+    private bool _disposed;
 
     public DashboardApp(DashboardOptions options, string prefix, bool loopbackHostsOnly)
     {
@@ -59,16 +62,44 @@ internal sealed class DashboardApp
     /// <summary>The path that links start with for this request.</summary>
     public string BasePath(HttpContext context) => context.Request.PathBase.Value + _prefix;
 
-    /// <summary>Opens the store read-only for one request.</summary>
-    public SessionHistory OpenStore()
+    /// <summary>
+    /// The store, read-only, opened by the first request that finds it and kept (thread-safe, pooled connections)
+    /// until <see cref="Dispose"/>. A store that does not exist yet is looked for again by the next request.
+    /// </summary>
+    public SessionHistory Store()
     {
-        try
+        if (Volatile.Read(ref _store) is { } open)
         {
-            return SessionHistory.Open(Options.StorePath);
+            return open;
         }
-        catch (FileNotFoundException)
+
+        lock (_storeGate)
         {
-            throw new RequestProblem(StatusCodes.Status503ServiceUnavailable, $"There is no store at '{Options.StorePath}' yet: run a batch first (dataflow run), or point the dashboard at an existing store.");
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_store is not null)
+            {
+                return _store;
+            }
+
+            try
+            {
+                return _store = SessionHistory.Open(Options.StorePath);
+            }
+            catch (FileNotFoundException)
+            {
+                throw new RequestProblem(StatusCodes.Status503ServiceUnavailable, $"There is no store at '{Options.StorePath}' yet: run a batch first (dataflow run), or point the dashboard at an existing store.");
+            }
+        }
+    }
+
+    /// <summary>Releases the store (and the side files reading made, when nobody else uses them).</summary>
+    public void Dispose()
+    {
+        lock (_storeGate)
+        {
+            _disposed = true;
+            _store?.Dispose();
+            _store = null;
         }
     }
 

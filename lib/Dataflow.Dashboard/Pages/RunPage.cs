@@ -17,7 +17,7 @@ internal static class RunPage
         var cancellationToken = context.RequestAborted;
         var sessionId = RequestValues.SessionId(context.Request);
         var runId = RequestValues.RunId(context.Request);
-        using var store = app.OpenStore();
+        var store = app.Store();
         var entries = new List<StoreEntry>();
         await foreach (var entry in store.SessionEntriesAsync(sessionId, runId, cancellationToken).ConfigureAwait(false))
         {

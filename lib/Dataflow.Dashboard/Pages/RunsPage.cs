@@ -45,7 +45,7 @@ internal static class RunsPage
             throw new RequestProblem(StatusCodes.Status400BadRequest, "'since' is after 'until': no run can match.");
         }
 
-        using var store = app.OpenStore();
+        var store = app.Store();
         var session = store.Session(sessionId) ?? throw new RequestProblem(StatusCodes.Status404NotFound, $"The store has no session '{sessionId}'.");
 
         var html = Layout.Begin(app, context, "Session " + sessionId);

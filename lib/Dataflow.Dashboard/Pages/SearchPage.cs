@@ -32,7 +32,7 @@ internal static class SearchPage
             return;
         }
 
-        using var store = app.OpenStore();
+        var store = app.Store();
         html.Raw("<table id=\"results\"><thead><tr><th>time</th><th>run</th><th>event</th><th>match</th><th>session</th></tr></thead><tbody>");
         var count = 0;
         var options = new SearchOptions { Limit = limit, SessionId = sessionId, HighlightStart = Open, HighlightEnd = Close };

@@ -10,7 +10,7 @@ internal static class SessionsPage
     public static async Task WriteAsync(DashboardApp app, HttpContext context)
     {
         var cancellationToken = context.RequestAborted;
-        using var store = app.OpenStore();
+        var store = app.Store();
         var sessions = store.Sessions();
         var html = Layout.Begin(app, context, "Sessions");
         html.Raw("<h1>Sessions</h1><p class=\"muted\">").Text(store.Path).Raw("</p>");
