@@ -1,5 +1,4 @@
 using Dataflow.Graphs;
-using Dataflow.Sqlite;
 
 namespace Dataflow.Dashboard;
 
@@ -37,11 +36,6 @@ public sealed class DashboardOptions
         if (PageSize is < 1 or > MaxPageSize)
         {
             problems.Add($"PageSize must be from 1 to {MaxPageSize}, was {PageSize}.");
-        }
-
-        if (PageSize > RunQuery.MaxLimit)
-        {
-            problems.Add($"PageSize must be at most {RunQuery.MaxLimit}.");
         }
 
         if (Graphs.Any(g => g is null))

@@ -79,13 +79,14 @@ internal sealed class HistoryQueries(Func<SqliteConnection> openConnection)
     }
 
     /// <summary>One session with its entry count, or null; see <see cref="SessionHistory.Session"/>.</summary>
-    public SessionInfo? Session(string sessionId)
+    public SessionInfo? Session(string sessionId, bool countEntries)
     {
         ArgumentNullException.ThrowIfNull(sessionId);
         using var connection = openConnection();
+        var count = countEntries ? "(SELECT count(*) FROM entries e WHERE e.session_id = s.id)" : "-1";
         return connection.Query<SessionRow>(
                 "SELECT s.id AS Id, s.started_at AS StartedAt, s.cwd AS Cwd, s.metadata AS Metadata, " +
-                "(SELECT count(*) FROM entries e WHERE e.session_id = s.id) AS EntryCount FROM sessions s WHERE s.id = @Id",
+                count + " AS EntryCount FROM sessions s WHERE s.id = @Id",
                 new { Id = sessionId })
             .Select(r => new SessionInfo(r.Id, Parse(r.StartedAt), r.Cwd, r.Metadata, r.EntryCount))
             .FirstOrDefault();
@@ -168,7 +169,7 @@ internal sealed class HistoryQueries(Func<SqliteConnection> openConnection)
     /// index: left to itself, SQLite picks the session-and-event index for it (equalities on both columns) and reads
     /// every start of the session for each run. Only fixed SQL fragments are appended; every value is a parameter.
     /// </summary>
-    private static (string Sql, object Parameters) RunsQuery(string sessionId, RunQuery query)
+    internal static (string Sql, object Parameters) RunsQuery(string sessionId, RunQuery query)
     {
         const string Ends = "('complete', 'fail', 'cancel')";
         var sql = new StringBuilder("SELECT ");

@@ -257,7 +257,7 @@ public sealed class HttpEndpointTests
                     }
                 }
             },
-            iter: 120,
+            iter: 60,
             threads: 1);
     }
 

@@ -19,6 +19,9 @@ internal sealed class Html(HttpResponse response, string basePath)
 
     private readonly StringBuilder _text = new(ChunkChars + 1024);
 
+    /// <summary>Whether the dashboard shows a live batch (whose gates it answers), for the footer.</summary>
+    public bool Live { get; init; }
+
     /// <summary>The path the dashboard is mapped at (empty at the root); every link starts with it.</summary>
     public string BasePath => basePath;
 

@@ -10,7 +10,7 @@ internal static class Layout
     public static Html Begin(DashboardApp app, HttpContext context, string title, string? query = null)
     {
         context.Response.ContentType = "text/html; charset=utf-8";
-        var html = new Html(context.Response, app.BasePath(context));
+        var html = new Html(context.Response, app.BasePath(context)) { Live = app.Options.Live is not null };
         html.Raw("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
             .Raw("<title>").Text(title).Raw(" · Dataflow</title>")
             .Raw("<link rel=\"stylesheet\" href=\"").Attribute(html.BasePath + "/assets/dashboard.css").Raw("\">")
@@ -32,7 +32,7 @@ internal static class Layout
 
     public static Task EndAsync(Html html, CancellationToken cancellationToken)
     {
-        html.Raw("</main><footer>Dataflow dashboard · read-only");
+        html.Raw("</main><footer>Dataflow dashboard · ").Raw(html.Live ? "read-only except gate answers" : "read-only");
         html.Raw("</footer></body></html>\n");
         return html.FlushAsync(cancellationToken);
     }

@@ -46,11 +46,11 @@ internal static class RunsPage
         }
 
         var store = app.Store();
-        var session = store.Session(sessionId) ?? throw new RequestProblem(StatusCodes.Status404NotFound, $"The store has no session '{sessionId}'.");
+        var session = store.Session(sessionId, countEntries: false) ?? throw new RequestProblem(StatusCodes.Status404NotFound, $"The store has no session '{sessionId}'.");
 
         var html = Layout.Begin(app, context, "Session " + sessionId);
         html.Raw("<h1>Runs of session <span class=\"id\">").Text(sessionId).Raw("</span></h1><p class=\"muted\">started ")
-            .Text(Display.Time(session.StartedAt)).Raw(" · ").Text(Display.Number(session.EntryCount)).Raw(" entries");
+            .Text(Display.Time(session.StartedAt));
         if (Layout.Field(session.MetadataJson, "graph") is { } graph)
         {
             html.Raw(" · graph ").Text(graph);

@@ -18,6 +18,7 @@ internal static class Timeline
     private const double Width = 960;
     private const double LabelWidth = 200;
     private const double RowHeight = 22;
+    private const double ValueWidth = 70;
 
     public static IReadOnlyList<TimelineRow> FromEntries(IReadOnlyList<StoreEntry> entries)
     {
@@ -63,13 +64,13 @@ internal static class Timeline
         }
 
         var total = Math.Max(rows.Max(r => r.StartMs + r.DurationMs), 0.001);
-        var scale = (Width - LabelWidth - 20) / total;
+        var scale = (Width - LabelWidth - ValueWidth) / total;
         var height = (rows.Count + 1) * RowHeight + 10;
         html.Raw("<svg class=\"timeline\" id=\"").Raw(id).Raw("\" role=\"img\" aria-label=\"timeline\" viewBox=\"0 0 ").Raw(N(Width)).Raw(" ").Raw(N(height))
             .Raw("\" width=\"").Raw(N(Width)).Raw("\" height=\"").Raw(N(height)).Raw("\">");
         for (var tick = 0; tick <= 4; tick++)
         {
-            var x = LabelWidth + (Width - LabelWidth - 20) * tick / 4;
+            var x = LabelWidth + (Width - LabelWidth - ValueWidth) * tick / 4;
             html.Raw("<line class=\"tick\" x1=\"").Raw(N(x)).Raw("\" y1=\"0\" x2=\"").Raw(N(x)).Raw("\" y2=\"").Raw(N(height - 14)).Raw("\"/>")
                 .Raw("<text class=\"axis\" x=\"").Raw(N(x)).Raw("\" y=\"").Raw(N(height - 2)).Raw("\">").Text(Display.Milliseconds(total * tick / 4)).Raw("</text>");
         }
@@ -82,7 +83,7 @@ internal static class Timeline
                 .Raw("<text class=\"label\" x=\"4\" y=\"").Raw(N(y + 14)).Raw("\">").Text(Cut(row.Label)).Raw("</text>")
                 .Raw("<rect x=\"").Raw(N(LabelWidth + row.StartMs * scale)).Raw("\" y=\"").Raw(N(y + 2)).Raw("\" width=\"").Raw(N(Math.Max(1, row.DurationMs * scale)))
                 .Raw("\" height=\"").Raw(N(RowHeight - 6)).Raw("\" rx=\"2\"/>")
-                .Raw("<text class=\"value\" x=\"").Raw(N(Math.Min(LabelWidth + (row.StartMs + row.DurationMs) * scale + 4, Width - 60))).Raw("\" y=\"").Raw(N(y + 14)).Raw("\">").Text(Display.Milliseconds(row.DurationMs)).Raw("</text></g>");
+                .Raw("<text class=\"value\" x=\"").Raw(N(LabelWidth + (row.StartMs + row.DurationMs) * scale + 4)).Raw("\" y=\"").Raw(N(y + 14)).Raw("\">").Text(Display.Milliseconds(row.DurationMs)).Raw("</text></g>");
         }
 
         html.Raw("</svg>");
