@@ -12,7 +12,7 @@ internal sealed class RunRegistry(int historyCapacity)
     private readonly Dictionary<string, RunExecution> _historyById = new(StringComparer.Ordinal);
     private long _nextId;
 
-    public string NextId() => "g" + Interlocked.Increment(ref _nextId).ToString(CultureInfo.InvariantCulture);
+    public string NextId() => string.Create(CultureInfo.InvariantCulture, $"g{Interlocked.Increment(ref _nextId)}");
 
     public void Add(RunExecution run) => _active[run.Id] = run;
 
