@@ -208,7 +208,7 @@ public sealed class HttpEndpointTests
         var gate = _gated.PendingGates[0].Id;
         await AssertProblemAsync(await PostAsync("live/gates/g77.0", "value=true"), HttpStatusCode.NotFound, "No gate 'g77.0' is waiting");
         await AssertProblemAsync(await PostAsync("live/gates/%3Cx%3E", "value=true"), HttpStatusCode.BadRequest, "is not a gate id");
-        await AssertProblemAsync(await PostAsync($"live/gates/{gate}", "value=perhaps"), HttpStatusCode.BadRequest, "'perhaps' is not a bool");
+        await AssertProblemAsync(await PostAsync($"live/gates/{gate}", "value=perhaps"), HttpStatusCode.BadRequest, "'perhaps' is not a valid bool");
         await AssertProblemAsync(await PostAsync($"live/gates/{gate}", "value=true", origin: "http://attacker.example"), HttpStatusCode.Forbidden, "from another site");
         await AssertProblemAsync(await PostAsync($"live/gates/{gate}", "value=true", site: "cross-site"), HttpStatusCode.Forbidden, "from another site");
         using var readOnly = new HttpClient { BaseAddress = _readOnly.Address };

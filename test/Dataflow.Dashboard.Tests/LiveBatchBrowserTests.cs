@@ -23,12 +23,12 @@ public sealed class LiveBatchBrowserTests : BrowserFixture
         await Expect(page.Locator("#live-submitted")).ToHaveTextAsync("2");
         await ScreenshotAsync(page, "live-waiting");
 
-        // A value that is not a bool is refused with a plain message, and the gate stays.
+        // A value that is not a valid bool is refused with a plain message, and the gate stays.
         var first = page.Locator("#gates tbody tr").First;
         var gate = await first.GetAttributeAsync("data-gate");
         await first.Locator("input[name=value]").FillAsync("maybe");
         await first.Locator("button").ClickAsync();
-        await Expect(page.Locator("body")).ToContainTextAsync("'maybe' is not a bool");
+        await Expect(page.Locator("body")).ToContainTextAsync("'maybe' is not a valid bool");
         await page.GoBackAsync();
         await page.ReloadAsync();
 

@@ -54,7 +54,7 @@ internal static class GateValues
         }
         catch (Exception e) when (e is FormatException or OverflowException or ArgumentException or JsonException or InvalidCastException or NotSupportedException)
         {
-            problem = $"'{Shorten(text)}' is not a {TypeName(gate.Type)}: {e.Message}";
+            problem = $"'{Shorten(text)}' is not a valid {TypeName(gate.Type)}: {e.Message}";
             return false;
         }
     }
