@@ -22,6 +22,7 @@ internal static class ReportCommand
         new StoreWriteCase(),
         new StoreSearchCase(),
         new ResilienceFlakyCase(),
+        new DashboardPageCase(),
         new Peers.PeersCase(),
 
         // Last: its naive baseline makes the thread pool grow, which would flatter the cases after it.
