@@ -4,6 +4,7 @@ using Dataflow.Cli.History;
 using Dataflow.Cli.Loading;
 using Dataflow.Cli.Reporting;
 using Dataflow.Cli.Sample;
+using Dataflow.Cli.Telemetry;
 using Dataflow.Engine;
 using Dataflow.Events;
 using Dataflow.Graphs;
@@ -24,7 +25,9 @@ internal sealed record RunSettings(
     int MaxIterations,
     string Database,
     double ProgressIntervalSeconds,
-    int MaxLineBytes)
+    int MaxLineBytes,
+    string? Otlp = null,
+    double OtlpTimeoutSeconds = OtlpExport.DefaultTimeoutSeconds)
 {
     /// <summary>The shortest <c>--progress-interval</c>: shorter would print progress lines faster than anyone reads them.</summary>
     public const double MinProgressSeconds = 0.05;
@@ -49,10 +52,12 @@ internal static class RunCommand
         var progress = new Option<double>("--progress-interval") { Description = FormattableString.Invariant($"Seconds between progress lines when output is not a terminal; from {RunSettings.MinProgressSeconds} to {RunSettings.MaxProgressSeconds:0}, other values are refused (not clamped)."), DefaultValueFactory = _ => 1.0, HelpName = "seconds" };
         var maxLine = new Option<int>("--max-line-bytes") { Description = FormattableString.Invariant($"The longest --input line accepted, in bytes; a longer line is rejected by its number without being read into memory (default {JsonlInputs.DefaultMaxLineBytes} = 1 MiB, at most {JsonlInputs.MaxMaxLineBytes})."), DefaultValueFactory = _ => JsonlInputs.DefaultMaxLineBytes, HelpName = "bytes" };
         var db = Cli.DatabaseOption();
+        var otlp = new Option<string>("--otlp") { Description = "Export the batch's traces and metrics with OTLP over HTTP (protobuf) to this collector endpoint, such as http://localhost:4318: spans are POSTed to <endpoint>/v1/traces, metrics to <endpoint>/v1/metrics. An unreachable collector costs a warning, never the batch.", HelpName = "endpoint" };
+        var otlpTimeout = new Option<double>("--otlp-timeout") { Description = FormattableString.Invariant($"Seconds one OTLP export may take, and the longest the final export waits at the end of the batch; from {OtlpExport.MinTimeoutSeconds} to {OtlpExport.MaxTimeoutSeconds:0}."), DefaultValueFactory = _ => OtlpExport.DefaultTimeoutSeconds, HelpName = "seconds" };
 
         var command = new Command("run", "Run a graph over a batch of inputs: the built-in sample pipeline, or --assembly/--start/--input. Exit code 1 when any run failed or any input line was rejected.")
         {
-            assembly, start, input, count, parallelism, inFlight, policy, iterations, db, progress, maxLine,
+            assembly, start, input, count, parallelism, inFlight, policy, iterations, db, progress, maxLine, otlp, otlpTimeout,
         };
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             console,
@@ -67,7 +72,9 @@ internal static class RunCommand
                 parse.GetValue(iterations),
                 parse.GetValue(db)!,
                 parse.GetValue(progress),
-                parse.GetValue(maxLine)),
+                parse.GetValue(maxLine),
+                parse.GetValue(otlp),
+                parse.GetValue(otlpTimeout)),
             interruption,
             cancellationToken));
         return command;
@@ -99,6 +106,8 @@ internal static class RunCommand
         long eventsLost;
         await using (store.ConfigureAwait(false))
         {
+            // Listening before the engine runs anything, so every run's spans and every measurement are exported.
+            using var export = settings.Otlp is null ? null : OtlpExport.Start(settings.Otlp, TimeSpan.FromSeconds(settings.OtlpTimeoutSeconds), store.SessionId);
             var engine = new GraphEngine(new GraphEngineOptions { MaxIterations = settings.MaxIterations, HistoryCapacity = 0 });
             await using (engine.ConfigureAwait(false))
             {
@@ -117,6 +126,18 @@ internal static class RunCommand
             }
 
             await store.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            if (export is not null)
+            {
+                // Every run has ended and its spans with it: export what is left, within the timeout, before the summary.
+                console.Trace($"exporting the batch's telemetry to '{export.Endpoint}'");
+                var exported = export.Finish();
+                console.Trace($"exported {exported.Traces.Items} spans in {exported.Traces.Exports} requests and {exported.Metrics.Items} metrics in {exported.Metrics.Exports} requests");
+                if (export.Warning(exported) is { } warning)
+                {
+                    console.WriteWarning(warning);
+                }
+            }
+
             Summary.Write(console, new BatchReport(source.Description, stats, store.Path, store.SessionId, eventsWritten, eventsLost, cancellationToken.IsCancellationRequested));
         }
 
@@ -177,6 +198,16 @@ internal static class RunCommand
         if (settings.MaxLineBytes is < 1 or > JsonlInputs.MaxMaxLineBytes)
         {
             errors.Add($"--max-line-bytes must be from 1 to {JsonlInputs.MaxMaxLineBytes}, was {settings.MaxLineBytes}.");
+        }
+
+        if (settings.Otlp is not null && OtlpExport.Problem(settings.Otlp) is { } otlpProblem)
+        {
+            errors.Add(otlpProblem);
+        }
+
+        if (!(settings.OtlpTimeoutSeconds is >= OtlpExport.MinTimeoutSeconds and <= OtlpExport.MaxTimeoutSeconds))
+        {
+            errors.Add(FormattableString.Invariant($"--otlp-timeout must be from {OtlpExport.MinTimeoutSeconds} to {OtlpExport.MaxTimeoutSeconds:0} seconds, was {settings.OtlpTimeoutSeconds:R}."));
         }
 
         CliPaths.Check(errors, "--db", settings.Database);
