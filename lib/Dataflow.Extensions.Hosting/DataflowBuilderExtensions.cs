@@ -1,5 +1,6 @@
 using Dataflow.Events;
 using Dataflow.Graphs;
+using Dataflow.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -37,6 +38,50 @@ public static class DataflowBuilderExtensions
         ArgumentNullException.ThrowIfNull(factory);
         builder.Services.AddSingleton(new SinkDescriptor(factory, options));
         return builder;
+    }
+
+    /// <summary>
+    /// Registers a store that the hosted engine writes its history to, the way a backend package registers its own
+    /// (<c>AddDataflowSqliteStore</c> in <c>Dataflow.Extensions.Hosting.Sqlite</c>): <typeparamref name="TStore"/> as a
+    /// singleton (inject it to read the history), and a <see cref="StoreEventSink"/> over it on the engine's hub. The
+    /// store is opened with the engine, so a store that cannot be opened stops the host from starting. When the
+    /// application stops, the hosted service disposes the store after the engine has drained its runs and sinks, so
+    /// every event is written before the store closes. With <paramref name="health"/>, the health check reports the
+    /// store's writer: Degraded while its writes are stalled, Unhealthy once it stopped writing.
+    /// </summary>
+    /// <typeparam name="TStore">The store; one registration per type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <param name="factory">Opens the store, from the application's services.</param>
+    /// <param name="health">Reads the store's writer health, or null when it has none.</param>
+    /// <param name="options">
+    /// The sink's options, copied now; its name (default <c>store</c>) names the store in the health check and the
+    /// logs. When null: the name <c>store</c>, policy Verbose (whatever the runs emit) and room for 4096 events.
+    /// </param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="InvalidOperationException">A <typeparamref name="TStore"/> is already registered.</exception>
+    public static IDataflowBuilder AddStore<TStore>(this IDataflowBuilder builder, Func<IServiceProvider, TStore> factory, Func<TStore, BatchWriterHealth>? health = null, SinkOptions? options = null)
+        where TStore : class, IEntryStore, IAsyncDisposable
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        if (builder.Services.Any(d => d.ServiceType == typeof(TStore)))
+        {
+            throw new InvalidOperationException($"A {typeof(TStore).Name} is already registered: the hosted engine writes to one store of each type.");
+        }
+
+        var sink = options ?? new SinkOptions { Capacity = 4096 };
+        var name = sink.Name ?? "store";
+        sink = new SinkOptions { Name = name, Policy = sink.Policy, Capacity = sink.Capacity, Lossy = sink.Lossy, WriteTimeout = sink.WriteTimeout };
+        builder.Services.AddSingleton(factory);
+        builder.Services.AddSingleton(new StoreDescriptor(typeof(TStore), name));
+        return builder.AddSink(
+            services =>
+            {
+                var store = services.GetRequiredService<TStore>();
+                services.GetRequiredService<HostedStores>().Add(new HostedStore(name, store, health is null ? null : () => health(store)));
+                return new StoreEventSink(store);
+            },
+            sink);
     }
 
     /// <summary>

@@ -61,6 +61,7 @@ public static class DataflowServiceCollectionExtensions
         services.TryAddSingleton(CreateEngine);
         services.TryAddSingleton(static s => new GraphCatalog(s.GetServices<GraphDescriptor>()));
         services.TryAddSingleton<EngineLifetime>();
+        services.TryAddSingleton<HostedStores>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DataflowHostedService>());
     }
 

@@ -7,7 +7,10 @@ namespace OpenTelemetry.Metrics;
 /// <remarks>The instruments are listed on <see cref="Trace.DataflowTracerProviderBuilderExtensions"/>.</remarks>
 public static class DataflowMeterProviderBuilderExtensions
 {
-    /// <summary>Records Dataflow's metrics: runs, run and node durations, events, drops, sink failures and queues.</summary>
+    /// <summary>
+    /// Records Dataflow's metrics: runs, node executions and retries, run and node durations (in seconds), events,
+    /// drops, sink failures and queues.
+    /// </summary>
     /// <param name="builder">The meter provider builder.</param>
     /// <returns>The builder.</returns>
     public static MeterProviderBuilder AddDataflowInstrumentation(this MeterProviderBuilder builder)

@@ -25,11 +25,50 @@ public sealed partial class ArchitectureTests
 
     private static readonly string[] CoreParts = ["Dataflow.Graphs", "Dataflow.Diagnostics", "Dataflow.Storage", "Dataflow.Events", "Dataflow.Engine"];
 
+    /// <summary>
+    /// For each project under <c>lib/</c> (each a package), the projects it may reference. An integration stays out of
+    /// what it integrates: the hosting package knows no store backend, no backend knows hosting, and the package that
+    /// joins the two (<c>Dataflow.Extensions.Hosting.Sqlite</c>) is the only one that references both.
+    /// </summary>
+    internal static readonly IReadOnlyDictionary<string, string[]> Projects = new Dictionary<string, string[]>
+    {
+        ["Dataflow"] = [],
+        ["Dataflow.Sqlite"] = ["Dataflow"],
+        ["Dataflow.Npgsql"] = ["Dataflow"],
+        ["Dataflow.Extensions.Hosting"] = ["Dataflow"],
+        ["Dataflow.Extensions.Hosting.Sqlite"] = ["Dataflow.Extensions.Hosting", "Dataflow.Sqlite"],
+        ["Dataflow.Extensions.Hosting.Npgsql"] = ["Dataflow.Extensions.Hosting", "Dataflow.Npgsql"],
+        ["Dataflow.OpenTelemetry"] = ["Dataflow"],
+        ["Dataflow.Dashboard"] = ["Dataflow", "Dataflow.Sqlite"],
+        ["Dataflow.Cli"] = ["Dataflow", "Dataflow.Sqlite", "Dataflow.Npgsql", "Dataflow.OpenTelemetry", "Dataflow.Dashboard"],
+    };
+
     [Test]
     public void EveryPartUsesOnlyWhatItMay()
     {
         var violations = Violations(Path.Combine(RepositoryRoot(), "lib"));
         Assert.That(violations, Is.Empty, string.Join(Environment.NewLine, violations));
+    }
+
+    [Test]
+    public void EveryProjectReferencesOnlyWhatItMay()
+    {
+        var lib = Path.Combine(RepositoryRoot(), "lib");
+        var problems = new List<string>();
+        foreach (var project in Directory.EnumerateFiles(lib, "*.csproj", SearchOption.AllDirectories))
+        {
+            var name = Path.GetFileNameWithoutExtension(project);
+            var references = ProjectReference().Matches(File.ReadAllText(project)).Select(m => Path.GetFileNameWithoutExtension(m.Groups[1].Value.Replace('\\', '/'))).ToList();
+            if (!Projects.TryGetValue(name, out var allowed))
+            {
+                problems.Add($"{name} is not listed in ArchitectureTests.Projects: say which projects it may reference.");
+                continue;
+            }
+
+            problems.AddRange(references.Where(r => !allowed.Contains(r)).Select(r => $"{name} references {r}"));
+        }
+
+        Assert.That(problems, Is.Empty, string.Join(Environment.NewLine, problems));
     }
 
     [Test]
@@ -118,4 +157,7 @@ public sealed partial class ArchitectureTests
 
     [GeneratedRegex(@"(?<![\w.])(Dataflow\.\w+)\.\w")]
     private static partial Regex QualifiedName();
+
+    [GeneratedRegex(@"<ProjectReference\s+Include=""([^""]+)""")]
+    private static partial Regex ProjectReference();
 }

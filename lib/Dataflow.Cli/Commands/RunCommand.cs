@@ -5,6 +5,7 @@ using Dataflow.Cli.History;
 using Dataflow.Cli.Loading;
 using Dataflow.Cli.Reporting;
 using Dataflow.Cli.Sample;
+using Dataflow.Cli.Telemetry;
 using Dataflow.Dashboard;
 using Dataflow.Engine;
 using Dataflow.Events;
@@ -27,7 +28,9 @@ internal sealed record RunSettings(
     string Database,
     double ProgressIntervalSeconds,
     int MaxLineBytes,
-    ServeSettings? Serve = null)
+    ServeSettings? Serve = null,
+    string? Otlp = null,
+    double OtlpTimeoutSeconds = OtlpExport.DefaultTimeoutSeconds)
 {
     /// <summary>The shortest <c>--progress-interval</c>: shorter would print progress lines faster than anyone reads them.</summary>
     public const double MinProgressSeconds = 0.05;
@@ -55,10 +58,12 @@ internal static class RunCommand
         var serve = new Option<bool>("--serve") { Description = "Serve the web dashboard while the batch runs (live progress, latencies, gates to answer), and after it until Ctrl+C." };
         var port = ServeSettings.PortOption();
         var address = ServeSettings.AddressOption();
+        var otlp = new Option<string>("--otlp") { Description = "Export the batch's traces and metrics with OTLP over HTTP (protobuf) to this collector endpoint, such as http://localhost:4318: spans are POSTed to <endpoint>/v1/traces, metrics to <endpoint>/v1/metrics. An unreachable collector costs a warning, never the batch.", HelpName = "endpoint" };
+        var otlpTimeout = new Option<double>("--otlp-timeout") { Description = FormattableString.Invariant($"Seconds one OTLP export may take, and the longest the final export waits at the end of the batch; from {OtlpExport.MinTimeoutSeconds} to {OtlpExport.MaxTimeoutSeconds:0}."), DefaultValueFactory = _ => OtlpExport.DefaultTimeoutSeconds, HelpName = "seconds" };
 
         var command = new Command("run", "Run a graph over a batch of inputs: the built-in sample pipeline, or --assembly/--start/--input. Exit code 1 when any run failed or any input line was rejected.")
         {
-            assembly, start, input, count, parallelism, inFlight, policy, iterations, db, progress, maxLine, serve, port, address,
+            assembly, start, input, count, parallelism, inFlight, policy, iterations, db, progress, maxLine, serve, port, address, otlp, otlpTimeout,
         };
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             console,
@@ -74,7 +79,9 @@ internal static class RunCommand
                 parse.GetValue(db)!,
                 parse.GetValue(progress),
                 parse.GetValue(maxLine),
-                parse.GetValue(serve) ? new ServeSettings(parse.GetValue(port), parse.GetValue(address)!) : null),
+                parse.GetValue(serve) ? new ServeSettings(parse.GetValue(port), parse.GetValue(address)!) : null,
+                parse.GetValue(otlp),
+                parse.GetValue(otlpTimeout)),
             interruption,
             cancellationToken));
         return command;
@@ -107,6 +114,8 @@ internal static class RunCommand
         DashboardServer? server = null;
         await using (store.ConfigureAwait(false))
         {
+            // Listening before the engine runs anything, so every run's spans and every measurement are exported.
+            using var export = settings.Otlp is null ? null : OtlpExport.Start(settings.Otlp, TimeSpan.FromSeconds(settings.OtlpTimeoutSeconds), store.SessionId);
             var engine = new GraphEngine(new GraphEngineOptions { MaxIterations = settings.MaxIterations, HistoryCapacity = 0 });
             await using (engine.ConfigureAwait(false))
             {
@@ -134,6 +143,18 @@ internal static class RunCommand
             }
 
             await store.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            if (export is not null)
+            {
+                // Every run has ended and its spans with it: export what is left, within the timeout, before the summary.
+                console.Trace($"exporting the batch's telemetry to '{export.Endpoint}'");
+                var exported = export.Finish();
+                console.Trace($"exported {exported.Traces.Items} spans in {exported.Traces.Exports} requests and {exported.Metrics.Items} metrics in {exported.Metrics.Exports} requests");
+                if (export.Warning(exported) is { } warning)
+                {
+                    console.WriteWarning(warning);
+                }
+            }
+
             Summary.Write(console, new BatchReport(source.Description, stats, store.Path, store.SessionId, eventsWritten, eventsLost, cancellationToken.IsCancellationRequested));
         }
 
@@ -229,6 +250,16 @@ internal static class RunCommand
         if (settings.MaxLineBytes is < 1 or > JsonlInputs.MaxMaxLineBytes)
         {
             errors.Add($"--max-line-bytes must be from 1 to {JsonlInputs.MaxMaxLineBytes}, was {settings.MaxLineBytes}.");
+        }
+
+        if (settings.Otlp is not null && OtlpExport.Problem(settings.Otlp) is { } otlpProblem)
+        {
+            errors.Add(otlpProblem);
+        }
+
+        if (!(settings.OtlpTimeoutSeconds is >= OtlpExport.MinTimeoutSeconds and <= OtlpExport.MaxTimeoutSeconds))
+        {
+            errors.Add(FormattableString.Invariant($"--otlp-timeout must be from {OtlpExport.MinTimeoutSeconds} to {OtlpExport.MaxTimeoutSeconds:0} seconds, was {settings.OtlpTimeoutSeconds:R}."));
         }
 
         CliPaths.Check(errors, "--db", settings.Database);

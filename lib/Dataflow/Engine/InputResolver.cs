@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Dataflow.Graphs;
 using Dataflow.Graphs.Inputs;
 
@@ -6,7 +7,12 @@ namespace Dataflow.Engine;
 /// <summary>Fills a node's dependency and recall inputs before it runs.</summary>
 internal static class InputResolver
 {
-    public static async ValueTask FillAsync(RunExecution run, GraphNode node, INode instance, TimeProvider time)
+    /// <summary>
+    /// Computes the node's missing dependencies, level by level, then sets its dependency and recall inputs. Each
+    /// computation gets a <c>dataflow.dependency</c> span under <paramref name="span"/>, the node's (none when it is
+    /// null); a dependency the run has cached is not computed and makes no span.
+    /// </summary>
+    public static async ValueTask FillAsync(RunExecution run, GraphNode node, INode instance, TimeProvider time, Activity? span)
     {
         var plan = node.Inputs;
         foreach (var level in plan.Levels)
@@ -15,11 +21,11 @@ internal static class InputResolver
             var missing = level.Where(spec => !run.TryGetDependency(spec, out _)).ToArray();
             if (missing.Length == 1)
             {
-                await ComputeAsync(run, node, missing[0], time).ConfigureAwait(false);
+                await ComputeAsync(run, node, missing[0], time, span).ConfigureAwait(false);
             }
             else if (missing.Length > 1)
             {
-                await Task.WhenAll(missing.Select(spec => ComputeAsync(run, node, spec, time).AsTask())).ConfigureAwait(false);
+                await Task.WhenAll(missing.Select(spec => ComputeAsync(run, node, spec, time, span).AsTask())).ConfigureAwait(false);
             }
         }
 
@@ -37,9 +43,10 @@ internal static class InputResolver
         }
     }
 
-    private static async ValueTask ComputeAsync(RunExecution run, GraphNode node, DependencySpec spec, TimeProvider time)
+    private static async ValueTask ComputeAsync(RunExecution run, GraphNode node, DependencySpec spec, TimeProvider time, Activity? span)
     {
         var started = time.GetTimestamp();
+        var activity = RunInstrumentation.DependencyStarted(span, run, node.Name, spec.Name);
         object? value;
         try
         {
@@ -47,15 +54,19 @@ internal static class InputResolver
                 ? Service(run, node, spec)
                 : await spec.Resolve!(Create(run, node, spec), run.Context).ConfigureAwait(false);
         }
-        catch (DependencyException)
+        catch (DependencyException e)
         {
+            RunInstrumentation.DependencyEnded(activity, e);
             throw;
         }
         catch (Exception e)
         {
-            throw new DependencyException(spec.Name, node.Name, $"Dependency '{spec.Name}' of node '{node.Name}' failed: {e.GetType().Name}: {e.Message}", e);
+            var failure = new DependencyException(spec.Name, node.Name, $"Dependency '{spec.Name}' of node '{node.Name}' failed: {e.GetType().Name}: {e.Message}", e);
+            RunInstrumentation.DependencyEnded(activity, failure);
+            throw failure;
         }
 
+        RunInstrumentation.DependencyEnded(activity, null);
         run.RecordDependency(new DependencyTiming(spec.Name, time.GetElapsedTime(started).TotalMilliseconds));
         run.StoreDependency(spec, value);
     }

@@ -77,27 +77,31 @@ internal sealed partial class NetworkStep
         }
     }
 
-    /// <summary>Before a retry: recompute the node's dependencies if its policy asks for fresh ones.</summary>
-    private async ValueTask<Outcome?> BeforeRetryAsync(RunExecution run)
+    /// <summary>
+    /// Before a retry: the attempt's span (with its <c>dataflow.attempt</c>), then the node's dependencies recomputed
+    /// if its policy asks for fresh ones, as children of that span.
+    /// </summary>
+    private async ValueTask<(Outcome? Early, Activity? Span)> BeforeRetryAsync(RunExecution run)
     {
+        var span = RunInstrumentation.NodeStarted(run, Name, run.Attempt);
         if (Node.Resilience.Retry is { FreshDependencies: true } && Node.Inputs.Levels.Count > 0)
         {
             run.ForgetDependencies(Node.Inputs.Levels);
             try
             {
-                await InputResolver.FillAsync(run, Node, run.CurrentNode, _host.TimeProvider).ConfigureAwait(false);
+                await InputResolver.FillAsync(run, Node, run.CurrentNode, _host.TimeProvider, span).ConfigureAwait(false);
             }
             catch (Exception e)
             {
-                return IsCancellation(e, run) ? Outcome.Stop(_host.Stopped(run, e)) : Outcome.End(RunState.Failed, null, e);
+                return (InputsFailed(run, e, span), null);
             }
         }
 
-        return null;
+        return (null, span);
     }
 
     /// <summary>The node failed (threw, timed out, or broke its contract): retry, recover, or end the run.</summary>
-    private async ValueTask<Outcome> FailedAsync(RunExecution run, INode node, Exception failure, long started, long ended, double durationMs, Activity? activity)
+    private async ValueTask<Outcome> FailedAsync(RunExecution run, INode node, Exception failure, long started, long ended, double duration, Activity? activity)
     {
         var attempt = run.Attempt;
         if (run.IsStopRequested)
@@ -105,11 +109,11 @@ internal sealed partial class NetworkStep
             // The run was stopped: a cancellation the node saw, or anything after the deadline, ends it as stopped.
             run.Advance(started, ended, null);
             var stop = failure is OperationCanceledException || run.StopReason == StopReason.Deadline ? _host.Stopped(run, failure) : new RunStop(RunState.Failed, failure);
-            RunInstrumentation.NodeEnded(activity, _tag, durationMs, stop.State, stop.Error);
+            RunInstrumentation.NodeEnded(activity, _tag, duration, stop.State, stop.Error);
             return Outcome.Stop(stop);
         }
 
-        RunInstrumentation.NodeEnded(activity, _tag, durationMs, RunState.Failed, failure);
+        RunInstrumentation.NodeEnded(activity, _tag, duration, RunState.Failed, failure);
         if (Node.Resilience.Retry is { } retry && attempt < retry.MaxAttempts && (retry.ShouldRetry ?? RetryDefaults.ShouldRetry)(failure))
         {
             var delay = retry.DelayAfter(attempt, (Random.Shared.NextDouble() * 2) - 1);

@@ -81,17 +81,24 @@ internal sealed partial class NetworkStep
         Outcome outcome;
         while (true)
         {
+            Activity? activity = null;
             try
             {
-                if (await step.BeforeAsync(run).ConfigureAwait(false) is { } early)
+                (var early, activity) = await step.BeforeAsync(run).ConfigureAwait(false);
+                if (early is { } stop)
                 {
-                    outcome = early;
+                    outcome = stop;
                     break;
                 }
 
                 var node = run.CurrentNode;
                 var time = _host.TimeProvider;
-                var activity = RunInstrumentation.NodeStarted(run, step.Name);
+                if (activity is not null)
+                {
+                    // The node's span was started (and made current) inside BeforeAsync, whose flow is not this one.
+                    Activity.Current = activity;
+                }
+
                 var started = time.GetTimestamp();
                 INode? next = null;
                 Exception? failure = null;
@@ -125,6 +132,13 @@ internal sealed partial class NetworkStep
             catch (Exception e)
             {
                 outcome = Outcome.End(RunState.Failed, null, e);
+                RunInstrumentation.NodeSpanEnded(activity, RunState.Failed, e);
+            }
+
+            if (activity is not null)
+            {
+                // Ended by now; the next node's span (inline, or in another block) does not descend from it.
+                Activity.Current = null;
             }
 
             if (outcome.Kind != OutcomeKind.Inline)
@@ -164,14 +178,20 @@ internal sealed partial class NetworkStep
 
     private static bool IsCancellation(Exception e, RunExecution run) => e is OperationCanceledException && run.IsStopRequested;
 
-    /// <summary>What comes before the node runs: the start event, cancellation, the iteration limit, inputs and gates.</summary>
-    /// <returns>How the run goes on instead of running the node, or null to run it.</returns>
-    private async ValueTask<Outcome?> BeforeAsync(RunExecution run)
+    /// <summary>
+    /// What comes before the node runs: the start event, cancellation, the iteration limit, then the node's span
+    /// (null while nobody listens), inputs and gates.
+    /// </summary>
+    /// <returns>
+    /// How the run goes on instead of running the node (the span, if any, already ended), or no outcome and the span
+    /// of the attempt to run.
+    /// </returns>
+    private async ValueTask<(Outcome? Early, Activity? Span)> BeforeAsync(RunExecution run)
     {
         await _host.EmitStartAsync(run).ConfigureAwait(false);
         if (run.IsStopRequested)
         {
-            return Outcome.Stop(_host.Stopped(run));
+            return (Outcome.Stop(_host.Stopped(run)), null);
         }
 
         if (run.Attempt > 1)
@@ -182,26 +202,29 @@ internal sealed partial class NetworkStep
 
         if (run.MaxIterations > 0 && run.Iterations >= run.MaxIterations)
         {
-            return Outcome.End(RunState.Failed, null, new IterationLimitExceededException(run.Id, run.MaxIterations));
+            return (Outcome.End(RunState.Failed, null, new IterationLimitExceededException(run.Id, run.MaxIterations)), null);
         }
 
+        // The attempt's span covers its inputs: the dependencies computed now are its children.
+        var span = RunInstrumentation.NodeStarted(run, Name, 1);
         var node = run.CurrentNode;
         if (!Node.Inputs.IsEmpty && !ReferenceEquals(run.PreparedNode, node))
         {
             try
             {
-                await InputResolver.FillAsync(run, Node, node, _host.TimeProvider).ConfigureAwait(false);
+                await InputResolver.FillAsync(run, Node, node, _host.TimeProvider, span).ConfigureAwait(false);
             }
             catch (Exception e)
             {
-                return IsCancellation(e, run) ? Outcome.Stop(_host.Stopped(run, e)) : Outcome.End(RunState.Failed, null, e);
+                return (InputsFailed(run, e, span), null);
             }
 
             if (Node.Inputs.Gates.Count > 0)
             {
                 // Wait outside the network: the run gives back its node slot and its admission slot.
+                RunInstrumentation.NodeParked(span);
                 _host.ParkAtGates(run, this, node);
-                return Outcome.HandedOn;
+                return (Outcome.HandedOn, null);
             }
 
             run.PreparedNode = node;
@@ -209,13 +232,21 @@ internal sealed partial class NetworkStep
 
         run.Context.Iteration = run.Iterations;
         run.Iterations++;
-        return null;
+        return (null, span);
+    }
+
+    /// <summary>The node's inputs could not be filled: how the run ends, with the end of the node's span.</summary>
+    private Outcome InputsFailed(RunExecution run, Exception e, Activity? span)
+    {
+        var outcome = IsCancellation(e, run) ? Outcome.Stop(_host.Stopped(run, e)) : Outcome.End(RunState.Failed, null, e);
+        RunInstrumentation.NodeSpanEnded(span, outcome.State, outcome.Error);
+        return outcome;
     }
 
     /// <summary>What comes after the node returned or threw: its timing, then the effects, the transition and the hand-off.</summary>
     private async ValueTask<Outcome> AfterAsync(RunExecution run, INode node, INode? next, Exception? failure, long started, long ended, Activity? activity)
     {
-        var durationMs = _host.TimeProvider.GetElapsedTime(started, ended).TotalMilliseconds;
+        var duration = _host.TimeProvider.GetElapsedTime(started, ended).TotalSeconds;
         NetworkStep? nextStep = null;
         if (failure is null && next is null)
         {
@@ -228,11 +259,11 @@ internal sealed partial class NetworkStep
 
         if (failure is not null)
         {
-            return await FailedAsync(run, node, failure, started, ended, durationMs, activity).ConfigureAwait(false);
+            return await FailedAsync(run, node, failure, started, ended, duration, activity).ConfigureAwait(false);
         }
 
         run.Advance(started, ended, next);
-        RunInstrumentation.NodeEnded(activity, _tag, durationMs, null, null);
+        RunInstrumentation.NodeEnded(activity, _tag, duration, null, null);
         if (run.IsStopRequested)
         {
             // Stopped while the node ran, and the node did not notice: its result is discarded, even a terminal one.

@@ -3,9 +3,23 @@ using Dataflow.Diagnostics;
 
 namespace Dataflow.Engine;
 
-/// <summary>Reports runs and nodes to the library's <see cref="ActivitySource"/> and meter, doing nothing while nobody listens.</summary>
+/// <summary>
+/// Reports runs, nodes and dependencies to the library's <see cref="ActivitySource"/> and meter, doing nothing while
+/// nobody listens: each call checks <see cref="ActivitySource.HasListeners"/> or the instrument's
+/// <see cref="System.Diagnostics.Metrics.Instrument.Enabled"/> first, and allocates nothing when both are off.
+/// </summary>
+/// <remarks>
+/// Spans nest run → node → dependency. A <c>dataflow.node</c> span is one attempt of a node: it starts before the
+/// node's inputs are resolved, so the <c>dataflow.dependency</c> spans of the dependencies computed for it are its
+/// children, and ends when the node returned or threw. A dependency already in the run's cache is not computed and
+/// makes no span. A run that waits at gates ends the span of its node with the outcome <c>waiting</c> when it parks
+/// (its dependencies are resolved by then); the node gets a new span when the gates are resolved and it runs.
+/// </remarks>
 internal static class RunInstrumentation
 {
+    // Boxed once, so tagging an attempt allocates nothing for the usual few attempts.
+    private static readonly object[] Attempts = [.. Enumerable.Range(0, 17).Select(i => (object)i)];
+
     /// <summary>A run was admitted: its span (not made current: runs outlive their submitter's scope) and the counter.</summary>
     public static void RunStarted(RunExecution run)
     {
@@ -24,7 +38,7 @@ internal static class RunInstrumentation
         }
     }
 
-    /// <summary>A run reached its final state: counters, duration, and the end of its span.</summary>
+    /// <summary>A run reached its final state: counters, duration (seconds), and the end of its span.</summary>
     public static void RunEnded(RunExecution run, RunState state)
     {
         var outcome = RunOutcome.Tag(state);
@@ -41,7 +55,7 @@ internal static class RunInstrumentation
 
         if (DataflowTelemetry.RunDuration.Enabled)
         {
-            DataflowTelemetry.RunDuration.Record(run.Elapsed.TotalMilliseconds, tag);
+            DataflowTelemetry.RunDuration.Record(run.Elapsed.TotalSeconds, tag);
         }
 
         if (run.Activity is { } activity)
@@ -50,14 +64,21 @@ internal static class RunInstrumentation
             if (state == RunState.Failed)
             {
                 activity.SetStatus(ActivityStatusCode.Error, run.View.Error);
+                if (run.View.Exception is { } exception)
+                {
+                    activity.SetTag("error.type", exception.GetType().FullName);
+                }
             }
 
             activity.Stop();
         }
     }
 
-    /// <summary>A node span under its run's span; null while nobody listens.</summary>
-    public static Activity? NodeStarted(RunExecution run, string node)
+    /// <summary>
+    /// The span of one attempt of a node, under its run's span, started before the node's inputs are resolved; null
+    /// while nobody listens. The caller makes it current where the node runs.
+    /// </summary>
+    public static Activity? NodeStarted(RunExecution run, string node, int attempt)
     {
         if (!DataflowTelemetry.ActivitySource.HasListeners())
         {
@@ -65,20 +86,42 @@ internal static class RunInstrumentation
         }
 
         var activity = DataflowTelemetry.ActivitySource.StartActivity("dataflow.node", ActivityKind.Internal, run.Activity?.Context ?? default);
-        activity?.SetTag("dataflow.run_id", run.Id);
-        activity?.SetTag("dataflow.node", node);
+        if (activity is not null)
+        {
+            activity.SetTag("dataflow.run_id", run.Id);
+            activity.SetTag("dataflow.node", node);
+            activity.SetTag("dataflow.attempt", attempt < Attempts.Length ? Attempts[attempt] : attempt);
+        }
+
         return activity;
     }
 
-    /// <summary>A node returned or threw: its duration, and the end of its span with how it went.</summary>
-    public static void NodeEnded(Activity? activity, in KeyValuePair<string, object?> nodeTag, double durationMs, RunState? failedAs, Exception? failure)
+    /// <summary>
+    /// A node returned or threw: the execution counter, its duration in seconds, and the end of its span with how it
+    /// went (<c>ok</c>, or the state the run fails or stops in; status Error and <c>error.type</c> when it failed).
+    /// </summary>
+    public static void NodeEnded(Activity? activity, in KeyValuePair<string, object?> nodeTag, double durationSeconds, RunState? failedAs, Exception? failure)
     {
         if (DataflowTelemetry.NodeDuration.Enabled)
         {
-            DataflowTelemetry.NodeDuration.Record(durationMs, nodeTag);
+            DataflowTelemetry.NodeDuration.Record(durationSeconds, nodeTag);
         }
 
-        if (activity is null)
+        if (DataflowTelemetry.NodeExecutions.Enabled)
+        {
+            DataflowTelemetry.NodeExecutions.Add(1, nodeTag, new KeyValuePair<string, object?>("dataflow.outcome", failedAs is { } state ? RunOutcome.Tag(state) : "ok"));
+        }
+
+        NodeSpanEnded(activity, failedAs, failure);
+    }
+
+    /// <summary>
+    /// Ends a node's span without counting an execution: its inputs could not be resolved (the run fails or stops
+    /// there), or something unexpected ended the step. Does nothing to a span already ended.
+    /// </summary>
+    public static void NodeSpanEnded(Activity? activity, RunState? failedAs, Exception? failure)
+    {
+        if (activity is null || activity.IsStopped)
         {
             return;
         }
@@ -87,8 +130,63 @@ internal static class RunInstrumentation
         if (failedAs == RunState.Failed)
         {
             activity.SetStatus(ActivityStatusCode.Error, failure?.Message);
+            if (failure is not null)
+            {
+                activity.SetTag("error.type", failure.GetType().FullName);
+            }
         }
 
-        activity.Dispose();
+        activity.Stop();
+    }
+
+    /// <summary>The run parks at its node's gates, its inputs resolved: the node's span ends with the outcome <c>waiting</c>.</summary>
+    public static void NodeParked(Activity? activity)
+    {
+        if (activity is null)
+        {
+            return;
+        }
+
+        activity.SetTag("dataflow.outcome", "waiting");
+        activity.Stop();
+    }
+
+    /// <summary>
+    /// The span of one dependency computation, a child of its node's span; null when the node has no span (nobody
+    /// listens, or the node was not sampled), so a dependency never makes a span of its own outside its node's.
+    /// </summary>
+    public static Activity? DependencyStarted(Activity? node, RunExecution run, string nodeName, string dependency)
+    {
+        if (node is null)
+        {
+            return null;
+        }
+
+        var activity = DataflowTelemetry.ActivitySource.StartActivity("dataflow.dependency", ActivityKind.Internal, node.Context);
+        if (activity is not null)
+        {
+            activity.SetTag("dataflow.run_id", run.Id);
+            activity.SetTag("dataflow.node", nodeName);
+            activity.SetTag("dataflow.dependency", dependency);
+        }
+
+        return activity;
+    }
+
+    /// <summary>A dependency was computed, or failed: the end of its span (status Error and <c>error.type</c> on failure).</summary>
+    public static void DependencyEnded(Activity? activity, Exception? failure)
+    {
+        if (activity is null)
+        {
+            return;
+        }
+
+        if (failure is not null)
+        {
+            activity.SetStatus(ActivityStatusCode.Error, failure.Message);
+            activity.SetTag("error.type", (failure.InnerException ?? failure).GetType().FullName);
+        }
+
+        activity.Stop();
     }
 }
