@@ -169,6 +169,12 @@ internal sealed partial class NetworkStep
     private async ValueTask<Outcome?> BeforeAsync(RunExecution run)
     {
         await _host.EmitStartAsync(run).ConfigureAwait(false);
+        if (run.Durable is { Started: false } durable)
+        {
+            // Before the start node runs, so that a crash from here on resumes the run.
+            await durable.StartedAsync(run).ConfigureAwait(false);
+        }
+
         if (run.CancellationToken.IsCancellationRequested)
         {
             return Outcome.Stop(_host.Stopped(run));
@@ -197,7 +203,7 @@ internal sealed partial class NetworkStep
                 return IsCancellation(e, run) ? Outcome.Stop(_host.Stopped(run, e)) : Outcome.End(RunState.Failed, null, e);
             }
 
-            if (Node.Inputs.Gates.Count > 0)
+            if (Node.Inputs.Gates.Count > 0 && run.Durable?.TakeGatesResolved() != true)
             {
                 // Wait outside the network: the run gives back its node slot and its admission slot.
                 _host.ParkAtGates(run, this, node);
@@ -255,6 +261,12 @@ internal sealed partial class NetworkStep
         }
 
         await _host.EmitTransitionAsync(run, Name, nextStep.Name).ConfigureAwait(false);
+        if (run.Durable is { } durable && nextStep.Block is not null)
+        {
+            // The transition's checkpoint, before the hand-off (group commit: committed before the next node can run).
+            await durable.MovedAsync(run).ConfigureAwait(false);
+        }
+
         return HandOn(run, nextStep, next!);
     }
 
