@@ -62,9 +62,19 @@ public abstract class StoreTestBase
         return connection.ExecuteScalar<long>(sql);
     }
 
-    /// <summary>Takes a current store file back to schema version 2: no run_id and event columns.</summary>
+    /// <summary>Takes a current store file back to schema version 3: no checkpoint tables.</summary>
+    protected void DowngradeToVersion3()
+    {
+        foreach (var sql in new[] { "DROP TABLE run_prefixes", "DROP TABLE checkpoint_graphs", "DROP TABLE checkpoints", "DROP TABLE durable_runs", "PRAGMA user_version = 3" })
+        {
+            Scalar(sql);
+        }
+    }
+
+    /// <summary>Takes a current store file back to schema version 2: no run_id and event columns, no checkpoint tables.</summary>
     protected void DowngradeToVersion2()
     {
+        DowngradeToVersion3();
         foreach (var sql in new[] { "DROP INDEX idx_entries_run", "DROP INDEX idx_entries_event", "ALTER TABLE entries DROP COLUMN run_id", "ALTER TABLE entries DROP COLUMN event", "PRAGMA user_version = 2" })
         {
             Scalar(sql);
