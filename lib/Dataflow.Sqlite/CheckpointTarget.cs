@@ -49,9 +49,11 @@ internal sealed class CheckpointWrite
 
 /// <summary>
 /// The SQLite side of the checkpoint writer: writes one batch of checkpoints in one <c>BEGIN IMMEDIATE</c>
-/// transaction on the writer's own connection: every checkpoint into <c>checkpoints</c>, and each run's latest one
-/// into <c>durable_runs</c> (one upsert per run of the batch, however many checkpoints it made). Called from the
-/// writer's loop only.
+/// transaction on the writer's own connection, each run's latest checkpoint of the batch into <c>checkpoints</c> and
+/// <c>durable_runs</c>. An earlier checkpoint of the same run in the same batch is superseded before it was ever
+/// committed, so it is not written: with group commit a run has one checkpoint per batch anyway (it waits for each
+/// commit); written behind, a run's quick transitions cost one row per batch, and its list of checkpoints
+/// (<c>show</c>) has gaps. Called from the writer's loop only.
 /// </summary>
 internal sealed class CheckpointTarget(SqliteConnection connection, string path) : IBatchTarget<CheckpointWrite>
 {
@@ -66,12 +68,10 @@ internal sealed class CheckpointTarget(SqliteConnection connection, string path)
     private const string InsertGraphSql = "INSERT OR IGNORE INTO checkpoint_graphs (fingerprint, graph, description) VALUES (@Fingerprint, @Graph, @Description)";
 
     private readonly Dictionary<string, CheckpointWrite> _latest = new(StringComparer.Ordinal);
-    private readonly List<CheckpointWrite> _checkpoints = [];
 
     public ValueTask WriteBatchAsync(IReadOnlyList<CheckpointWrite> batch, CancellationToken cancellationToken)
     {
         _latest.Clear();
-        _checkpoints.Clear();
         List<CheckpointWrite>? graphs = null;
         foreach (var write in batch)
         {
@@ -81,8 +81,10 @@ internal sealed class CheckpointTarget(SqliteConnection connection, string path)
                 continue;
             }
 
-            _checkpoints.Add(write);
-            _latest[write.RunId] = write;
+            if (!_latest.TryGetValue(write.RunId, out var earlier) || earlier.Seq < write.Seq)
+            {
+                _latest[write.RunId] = write;
+            }
         }
 
         try
@@ -93,9 +95,9 @@ internal sealed class CheckpointTarget(SqliteConnection connection, string path)
                 connection.Execute(InsertGraphSql, graphs, transaction);
             }
 
-            if (_checkpoints.Count > 0)
+            if (_latest.Count > 0)
             {
-                connection.Execute(InsertCheckpointSql, _checkpoints, transaction);
+                connection.Execute(InsertCheckpointSql, _latest.Values, transaction);
                 connection.Execute(UpsertRunSql, _latest.Values, transaction);
             }
 
@@ -109,7 +111,6 @@ internal sealed class CheckpointTarget(SqliteConnection connection, string path)
         finally
         {
             _latest.Clear();
-            _checkpoints.Clear();
         }
     }
 

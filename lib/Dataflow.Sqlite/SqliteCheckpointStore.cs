@@ -9,11 +9,18 @@ namespace Dataflow.Sqlite;
 /// <summary>
 /// The checkpoints of durable runs in a session store's file (<see cref="SessionStore.Checkpoints"/>): written by a
 /// <see cref="BatchWriter{T}"/> of their own on their own connection, each batch in one transaction, in the same file
-/// as the history. Group commit: the writer writes whatever is queued at once, so the checkpoints of the runs that
-/// wait while one transaction commits share the next one. Thread-safe.
+/// as the history. Group commit: a batch gathers for <see cref="CommitDelay"/> (or until it holds 2,048 checkpoints),
+/// so the checkpoints of the runs that wait at the same moment share one transaction. Thread-safe.
 /// </summary>
 internal sealed class SqliteCheckpointStore : ICheckpointStore, IAsyncDisposable
 {
+    /// <summary>
+    /// How long a batch gathers checkpoints before it is written. With group commit the runs whose checkpoints were
+    /// just committed come back with their next ones within this time; without it each transaction would carry the
+    /// one or two checkpoints that arrived first, and the rest would wait a transaction each.
+    /// </summary>
+    internal static readonly TimeSpan CommitDelay = TimeSpan.FromMilliseconds(2);
+
     private readonly SessionStore _store;
     private readonly StoreConnections _connections;
     private readonly SqliteConnection _connection;
@@ -38,7 +45,7 @@ internal sealed class SqliteCheckpointStore : ICheckpointStore, IAsyncDisposable
         _writer = new BatchWriter<CheckpointWrite>(new CheckpointTarget(_connection, store.Path), new BatchWriterOptions
         {
             BatchSize = 2048,
-            FlushInterval = TimeSpan.Zero,
+            FlushInterval = CommitDelay,
             QueueCapacity = 8192,
             TimeProvider = time,
             OnFailure = onFailure,
