@@ -28,6 +28,18 @@ internal static class CheckpointQueries
         return [.. connection.Query<Row>($"SELECT {Columns} FROM checkpoints c WHERE c.run_id = @RunId ORDER BY c.seq", new { RunId = runId }).Select(r => r.ToCheckpoint())];
     }
 
+    public static IReadOnlyList<string> FailedRuns(SqliteConnection connection, string path, string graph, string? sessionId)
+    {
+        Require(connection, path);
+        const string NotRerun = "NOT EXISTS (SELECT 1 FROM durable_runs x WHERE x.rerun_of = r.run_id)";
+        sessionId ??= connection.ExecuteScalar<string?>(
+            $"SELECT r.session_id FROM durable_runs r JOIN sessions s ON s.id = r.session_id WHERE r.graph = @Graph AND r.state = 'Failed' AND {NotRerun} ORDER BY s.started_at DESC LIMIT 1",
+            new { Graph = graph });
+        return sessionId is null
+            ? []
+            : [.. connection.Query<string>($"SELECT r.run_id FROM durable_runs r WHERE r.graph = @Graph AND r.state = 'Failed' AND r.session_id = @SessionId AND {NotRerun} ORDER BY r.updated_at, r.run_id", new { Graph = graph, SessionId = sessionId })];
+    }
+
     public static string? GraphDescription(SqliteConnection connection, string path, string fingerprint)
     {
         Require(connection, path);

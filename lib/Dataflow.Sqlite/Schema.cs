@@ -139,6 +139,7 @@ internal static class Schema
             updated_at TEXT NOT NULL
         ) WITHOUT ROWID;
         CREATE INDEX idx_durable_runs_graph ON durable_runs (graph, state);
+        CREATE INDEX idx_durable_runs_rerun ON durable_runs (rerun_of) WHERE rerun_of IS NOT NULL;
         """;
 
     /// <summary>Migrations[i] takes a file from version i to version i + 1.</summary>

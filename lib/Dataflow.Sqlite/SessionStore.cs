@@ -276,6 +276,20 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
         return CheckpointQueries.Run(connection, Path, runId);
     }
 
+    /// <summary>
+    /// The durable runs of a graph that failed in one session and have not been rerun, oldest first: what
+    /// <c>dataflow rerun --failed</c> reruns.
+    /// </summary>
+    /// <param name="graph">The graph's identity: its start node type's full name.</param>
+    /// <param name="sessionId">The session; null for the latest session that has such runs.</param>
+    /// <returns>The run ids; empty when there are none.</returns>
+    public IReadOnlyList<string> FailedRuns(string graph, string? sessionId = null)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        using var connection = OpenReader();
+        return CheckpointQueries.FailedRuns(connection, Path, graph, sessionId);
+    }
+
     /// <summary>Writes everything queued, stops the writer and closes the file. Safe to call twice.</summary>
     /// <returns>A task that completes when the store is closed.</returns>
     public async ValueTask DisposeAsync()

@@ -15,7 +15,9 @@ namespace Dataflow.Sqlite.Tests.Child;
 /// <summary>
 /// The durable batch of the crash tests. <c>durable run &lt;db&gt; &lt;count&gt; &lt;side file&gt;</c> submits inputs 0..count-1
 /// through a durable 3-node graph whose nodes append "&lt;id&gt; &lt;node&gt;" to the side file per execution, printing
-/// "progress &lt;n&gt;" every 250 finished runs and "flushing" before the final flush; the parent kills it with SIGKILL.
+/// "flushing" before the final flush. With a fifth argument n, once n runs have finished every node that executes from
+/// then on holds after writing its line, and the child prints "holding": the parent kills it there with SIGKILL, so
+/// that nodes are executing at the kill whatever the machine's load.
 /// <c>durable resume &lt;db&gt; &lt;count&gt; &lt;side file&gt;</c> resumes the unfinished runs, submits the inputs that never got
 /// a run, waits for all, and prints "done resumed=R finished=F fresh=N".
 /// </summary>
@@ -26,20 +28,21 @@ internal static class DurableChild
     public static async Task<int> RunAsync(string[] args)
     {
         var (mode, path, count, side) = (args[0], args[1], int.Parse(args[2], CultureInfo.InvariantCulture), args[3]);
+        var holdAt = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : -1;
         SideFile.Open(side);
         // A SIGKILL loses no committed write without fsync (the operating system keeps it), so commits are not synced: faster tests.
         var store = new SessionStore(path, new SessionStoreOptions { DurableCommits = false });
-        var engine = new GraphEngine(new GraphEngineOptions { Checkpoints = store.Checkpoints, HistoryCapacity = 0, CheckpointCommit = Environment.GetEnvironmentVariable("WB") == "1" ? Dataflow.Checkpoints.CheckpointCommitMode.WriteBehind : Dataflow.Checkpoints.CheckpointCommitMode.GroupCommit });
-        var graph = Graph.Create<CrashStart>(new GraphOptions { Durable = Environment.GetEnvironmentVariable("NODUR") != "1", MaxRunsInFlight = MaxInFlight, MaxDegreeOfParallelism = GraphOptions.Unbounded });
+        var engine = new GraphEngine(new GraphEngineOptions { Checkpoints = store.Checkpoints, HistoryCapacity = 0 });
+        var graph = Graph.Create<CrashStart>(new GraphOptions { Durable = true, MaxRunsInFlight = MaxInFlight, MaxDegreeOfParallelism = GraphOptions.Unbounded });
         var finished = 0;
         var runs = new ConcurrentBag<Task>();
         void Track(GraphRun run) => runs.Add(run.Completion.ContinueWith(
             _ =>
             {
-                var n = Interlocked.Increment(ref finished);
-                if (n % 250 == 0)
+                if (Interlocked.Increment(ref finished) == holdAt)
                 {
-                    Console.Out.WriteLine($"progress {n}");
+                    SideFile.Holding = true;
+                    Console.Out.WriteLine("holding");
                 }
             },
             CancellationToken.None,
@@ -99,7 +102,18 @@ internal static class DurableChild
 internal static class SideFile
 {
     private static readonly Lock Gate = new();
+    private static readonly TaskCompletionSource Never = new();
     private static FileStream? _file;
+
+    /// <summary>Once set, every node holds after writing its line, until the process is killed.</summary>
+    public static bool Holding { get; set; }
+
+    /// <summary>Appends the line, then holds while <see cref="Holding"/>.</summary>
+    public static Task ExecutedAsync(int id, string node)
+    {
+        Append(id, node);
+        return Holding ? Never.Task : Task.CompletedTask;
+    }
 
     public static void Open(string path) => _file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
 
@@ -118,7 +132,7 @@ public sealed record CrashStart(int Id) : INode<CrashMiddle>
 {
     public async ValueTask<CrashMiddle> RunAsync(NodeContext context)
     {
-        SideFile.Append(Id, "start");
+        await SideFile.ExecutedAsync(Id, "start");
         await Task.Yield();
         return new CrashMiddle(Id, Id * 3);
     }
@@ -131,7 +145,7 @@ public sealed record CrashMiddle(int Id, int Value) : INode<CrashEnd>
 
     public async ValueTask<CrashEnd> RunAsync(NodeContext context)
     {
-        SideFile.Append(Id, "middle");
+        await SideFile.ExecutedAsync(Id, "middle");
         await Task.Yield();
         return new CrashEnd(Id, Value + Start!.Id);
     }
@@ -141,7 +155,7 @@ public sealed record CrashEnd(int Id, int Total) : INode<CrashDone>
 {
     public async ValueTask<CrashDone> RunAsync(NodeContext context)
     {
-        SideFile.Append(Id, "end");
+        await SideFile.ExecutedAsync(Id, "end");
         await Task.Yield();
         return new CrashDone(Id, Total);
     }

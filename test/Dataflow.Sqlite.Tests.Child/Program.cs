@@ -8,7 +8,7 @@ using Dataflow.Sqlite.Tests.Child;
 // Usage: child durable run|resume <db path> <count> <side file>: see DurableChild.
 // Usage: child read <db path>  -> "read <entries>" through a SessionHistory, or "error <type> <directory read-only>".
 //        child open <db path>  -> "opened" through a SessionStore, or "error <type> <directory read-only>".
-if (args.Length == 5 && args[0] == "durable")
+if (args.Length >= 5 && args[0] == "durable")
 {
     return await DurableChild.RunAsync(args[1..]);
 }
