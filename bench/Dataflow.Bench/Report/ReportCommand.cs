@@ -22,6 +22,8 @@ internal static class ReportCommand
         new StoreWriteCase(),
         new StoreSearchCase(),
         new ResilienceFlakyCase(),
+        new DurableOverheadCase(),
+        new DurableResumeCase(),
 
         // Last: its naive baseline makes the thread pool grow, which would flatter the cases after it.
         new StarvationBlockingCase(),

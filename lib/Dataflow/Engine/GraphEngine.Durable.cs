@@ -111,6 +111,46 @@ public sealed partial class GraphEngine
         return Restore(network, _lifecycle.Registry.NextId(), node, trace, from.IsFinal ? from.Step : from.Iterations, from.GateNumber, durable, settings, lease);
     }
 
+    /// <summary>
+    /// Posts a new durable run to its first block once its start checkpoint is saved (committed, with group commit), so
+    /// that no node runs before the store knows the run. The wait is outside the network: no node slot is held.
+    /// </summary>
+    private void DispatchWhenStarted(System.Threading.Tasks.Dataflow.ActionBlock<RunExecution> block, RunExecution run, DurableRun durable)
+    {
+        var saving = durable.StartedAsync(run);
+        if (saving.IsCompletedSuccessfully && block.Post(run))
+        {
+            return;
+        }
+
+        _lifecycle.Background.Track(PostWhenStartedAsync(saving, block, run));
+    }
+
+    private async Task PostWhenStartedAsync(ValueTask saving, System.Threading.Tasks.Dataflow.ActionBlock<RunExecution> block, RunExecution run)
+    {
+        Exception? failure = null;
+        try
+        {
+            await saving.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+
+        if (failure is null && block.Post(run))
+        {
+            return;
+        }
+
+        if (run.TryTakeIdle())
+        {
+            // The start checkpoint failed, or the network stopped taking runs: the run ends before it began.
+            var stop = failure is null ? _lifecycle.Stopped(run) : new RunStop(RunState.Failed, failure);
+            await _lifecycle.EndTakenAsync(run, stop.State, null, stop.Error).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>The network of <paramref name="graph"/>, made on first use; with a recorder when the graph is durable. Under <c>_networksGate</c>.</summary>
     private GraphNetwork NetworkFor(Graph graph)
         => _networks.GetOrAdd(graph, g =>
@@ -216,7 +256,11 @@ public sealed partial class GraphEngine
             return run.View;
         }
 
-        if (!block.Post(run))
+        if (!durable.Started)
+        {
+            DispatchWhenStarted(block, run, durable);
+        }
+        else if (!block.Post(run))
         {
             run.ReleaseAdmission();
             _lifecycle.Registry.Remove(run);

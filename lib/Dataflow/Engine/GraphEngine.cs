@@ -277,7 +277,11 @@ public sealed partial class GraphEngine : IAsyncDisposable
             return run.View;
         }
 
-        if (!network.Dispatch(run))
+        if (run.Durable is { } durable)
+        {
+            DispatchWhenStarted(network.StartStep.Block, run, durable);
+        }
+        else if (!network.Dispatch(run))
         {
             // Only a disposing engine stops taking runs; this one never entered a block.
             run.ReleaseAdmission();

@@ -147,6 +147,7 @@ internal sealed partial class NetworkStep
         if (run.Durable is { } durable && recoveryStep.Block is not null)
         {
             await durable.MovedAsync(run).ConfigureAwait(false);
+            durable.PendingSave = default;
         }
 
         return HandOn(run, recoveryStep, recovery);

@@ -138,7 +138,16 @@ internal sealed partial class NetworkStep
         if (outcome.Kind == OutcomeKind.End)
         {
             run.TakeForFinish();
-            await _host.FinishAsync(run, outcome.State, outcome.Result, outcome.Error).ConfigureAwait(false);
+            var finishing = _host.FinishAsync(run, outcome.State, outcome.Result, outcome.Error);
+            if (run.Durable is not null && !finishing.IsCompleted)
+            {
+                // A durable run's final checkpoint is committed outside the block: the node slot is free meanwhile.
+                _host.Background.Track(finishing.AsTask());
+            }
+            else
+            {
+                await finishing.ConfigureAwait(false);
+            }
         }
     }
 
@@ -264,10 +273,41 @@ internal sealed partial class NetworkStep
         if (run.Durable is { } durable && nextStep.Block is not null)
         {
             // The transition's checkpoint, before the hand-off (group commit: committed before the next node can run).
-            await durable.MovedAsync(run).ConfigureAwait(false);
+            return durable.MovedAsync(run) is { IsCompletedSuccessfully: true } ? HandOn(run, nextStep, next!) : HandOnWhenCommitted(durable, run, nextStep);
         }
 
         return HandOn(run, nextStep, next!);
+    }
+
+    /// <summary>
+    /// Hands a durable run on once its transition's checkpoint is committed, waiting outside the block so that the node
+    /// slot serves other runs meanwhile (their checkpoints then join the same group commit). The waiter owns the run.
+    /// </summary>
+    private Outcome HandOnWhenCommitted(Checkpoints.DurableRun durable, RunExecution run, NetworkStep nextStep)
+    {
+        _host.Background.Track(WaitAndPostAsync(durable.PendingSave, run, nextStep));
+        return Outcome.HandedOn;
+    }
+
+    private async Task WaitAndPostAsync(ValueTask saving, RunExecution run, NetworkStep nextStep)
+    {
+        try
+        {
+            await saving.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            run.TakeForFinish();
+            await _host.FinishAsync(run, RunState.Failed, null, e).ConfigureAwait(false);
+            return;
+        }
+
+        run.HandOff();
+        if (!nextStep.Block!.Post(run) && run.TryTakeIdle())
+        {
+            var stop = _host.Stopped(run);
+            await _host.FinishAsync(run, stop.State, null, stop.Error).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Moves the run on to <paramref name="next"/>, a node of <paramref name="nextStep"/>: ends it there, runs it inline, or posts it.</summary>

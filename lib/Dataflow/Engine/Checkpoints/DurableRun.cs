@@ -69,7 +69,10 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
         return SaveAsync(run, CheckpointState.Running, run.CurrentNode);
     }
 
-    public ValueTask MovedAsync(RunExecution run) => SaveAsync(run, CheckpointState.Running, run.CurrentNode);
+    /// <summary>The save <see cref="MovedAsync"/> started, for a caller that waits for it elsewhere.</summary>
+    public ValueTask PendingSave { get; set; }
+
+    public ValueTask MovedAsync(RunExecution run) => PendingSave = SaveAsync(run, CheckpointState.Running, run.CurrentNode);
 
     public ValueTask ParkedAsync(RunExecution run, IReadOnlyList<PendingGate> gates)
     {
