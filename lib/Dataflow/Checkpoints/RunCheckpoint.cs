@@ -64,8 +64,8 @@ public sealed record RunCheckpoint(
     string Node,
     DateTimeOffset Timestamp)
 {
-    /// <summary>The earlier nodes of the trace that a <c>[Recall]</c> input can reach, as a JSON array of
-    /// <c>{"t": type name, "v": node}</c>, oldest first; null when the graph has no recall input.</summary>
+    /// <summary>The run's start node and the earlier nodes of the trace that a <c>[Recall]</c> input can reach, as a
+    /// JSON array of <c>{"t": type name, "v": node}</c>, oldest first; null while the run is at its start node.</summary>
     public string? Trace { get; init; }
 
     /// <summary>The gates the run waits at (state <see cref="CheckpointState.Waiting"/>), as a JSON array of gate ids; null otherwise.</summary>

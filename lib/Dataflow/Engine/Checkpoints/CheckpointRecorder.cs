@@ -37,7 +37,7 @@ internal sealed class CheckpointRecorder(ICheckpointStore store, CheckpointCommi
     public RunCheckpoint Make(RunExecution run, DurableRun durable, CheckpointState state, INode node, int sequence)
         => new(run.Id, sequence, graph.Identity, graph.Fingerprint.Value, state, durable.StepOffset + run.TraceLength - 1, graph.NameOf(node.GetType()), NodeJson.Serialize(node), time.GetUtcNow())
         {
-            Trace = graph.Recallable.Count == 0 ? null : RecallableTrace(run),
+            Trace = run.TraceLength > 1 ? RecallableTrace(run) : null,
             GateNumber = run.NextGateNumber,
             Iterations = run.Iterations,
             Options = durable.Options ??= OptionsJson(run),
@@ -113,8 +113,9 @@ internal sealed class CheckpointRecorder(ICheckpointStore store, CheckpointCommi
         for (var i = 0; i < trace.Count - 1; i++)
         {
             var node = trace[i];
-            if (!graph.Recallable.Contains(node.GetType()))
+            if (i > 0 && !graph.Recallable.Contains(node.GetType()))
             {
+                // The start node is always kept (NodeContext.StartNode); others only where a recall can reach them.
                 continue;
             }
 
