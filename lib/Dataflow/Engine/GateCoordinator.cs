@@ -104,7 +104,7 @@ internal sealed class GateCoordinator(RunLifecycle lifecycle)
                 gate.Cancel();
             }
 
-            var stop = e is OperationCanceledException && run.CancellationToken.IsCancellationRequested ? lifecycle.Stopped(run) : new RunStop(RunState.Failed, e);
+            var stop = e is OperationCanceledException && run.IsStopRequested ? lifecycle.Stopped(run) : new RunStop(RunState.Failed, e);
             run.TakeForFinish();
             await lifecycle.FinishAsync(run, stop.State, null, stop.Error).ConfigureAwait(false);
             return;

@@ -233,7 +233,7 @@ public sealed partial class GraphEngine
         RunExecution run;
         try
         {
-            run = new RunExecution(id, network.Graph, trace.Count > 0 ? trace[0] : node, node, settings, _lifecycle, lease);
+            run = new RunExecution(id, network.Graph, node, settings, _lifecycle, lease);
         }
         catch
         {

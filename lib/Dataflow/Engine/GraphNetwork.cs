@@ -56,6 +56,12 @@ internal sealed class GraphNetwork : IAsyncDisposable
 
     public IRunHost Host { get; }
 
+    /// <summary>
+    /// How many trace entries a run's trace starts with: as many as the graph has node types (a run of an acyclic
+    /// graph visits each at most once), at least 2 and at most 8; a longer run's trace grows.
+    /// </summary>
+    public int TraceCapacity => Math.Clamp(Graph.Nodes.Count, 2, 8);
+
     public NetworkStep StartStep => _steps[Graph.Start];
 
     /// <summary>Runs inside the network now (holding a slot).</summary>

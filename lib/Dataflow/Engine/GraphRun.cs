@@ -9,65 +9,71 @@ namespace Dataflow.Engine;
 /// Running → (Waiting) → Done | Failed | Cancelled, exactly one final state, and <see cref="Completion"/> finishes
 /// when it gets there.
 /// </summary>
-public sealed class GraphRun
+/// <remarks>
+/// The engine's own run type is the only implementation (the constructor is not reachable outside this assembly):
+/// it derives from this view, so that a run is one object, and keeps everything that changes behind internal members.
+/// </remarks>
+public abstract class GraphRun
 {
-    private readonly RunExecution _run;
-
-    internal GraphRun(RunExecution run) => _run = run;
+    private protected GraphRun()
+    {
+    }
 
     /// <summary>The run's id within its engine: <c>g1</c>, <c>g2</c>, ….</summary>
-    public string Id => _run.Id;
+    public abstract string Id { get; }
 
     /// <summary>The graph the run executes.</summary>
-    public Graph Graph => _run.Graph;
+    public abstract Graph Graph { get; }
 
     /// <summary>The run's output policy.</summary>
-    public OutputPolicy Policy => _run.Policy;
+    public abstract OutputPolicy Policy { get; }
 
     /// <summary>The run's state.</summary>
-    public RunState State => _run.State;
+    public abstract RunState State { get; }
 
     /// <summary>The node executing or about to execute; after the run ends, the last node it reached.</summary>
-    public INode CurrentNode => _run.CurrentNode;
+    public abstract INode CurrentNode { get; }
 
     /// <summary>The terminal node, once the run is Done; otherwise <see langword="null"/>. See also <see cref="GetResult{T}"/>.</summary>
-    public INode? Result => _run.Result;
+    public abstract INode? Result { get; }
 
     /// <summary>When the run was submitted.</summary>
-    public DateTimeOffset StartedAt => _run.StartedAt;
+    public abstract DateTimeOffset StartedAt { get; }
 
     /// <summary>When the run reached its final state; <see langword="null"/> while it is active.</summary>
-    public DateTimeOffset? EndedAt => _run.EndedAt;
+    public abstract DateTimeOffset? EndedAt { get; }
 
     /// <summary>The run's duration so far, or in all once it has ended, from a monotonic clock.</summary>
-    public TimeSpan Elapsed => _run.Elapsed;
+    public abstract TimeSpan Elapsed { get; }
 
     /// <summary>Why the run failed or was cancelled, as <c>ExceptionType: message</c>; <see langword="null"/> otherwise.</summary>
     public string? Error => Exception is { } e ? $"{e.GetType().Name}: {e.Message}" : null;
 
     /// <summary>The exception that failed or cancelled the run; <see langword="null"/> otherwise.</summary>
-    public Exception? Exception => _run.Exception;
+    public abstract Exception? Exception { get; }
 
     /// <summary>
     /// The change in the process's resident set size between the run's start and end, in bytes.
-    /// Process-wide: concurrent runs see each other's allocations. 0 while active or when not tracked.
+    /// Process-wide: concurrent runs see each other's allocations. Read from a sample at most about a millisecond old
+    /// (one tick of <see cref="Environment.TickCount64"/>), so a shorter run usually shows 0. 0 while active or when
+    /// not tracked.
     /// </summary>
-    public long RssDeltaBytes => _run.RssDeltaBytes;
+    public abstract long RssDeltaBytes { get; }
 
     /// <summary>Every node the run visited, in order, the start node first and the terminal node last; kept on failure.</summary>
-    public IReadOnlyList<INode> Trace => _run.Trace;
+    public abstract IReadOnlyList<INode> Trace { get; }
 
     /// <summary>One timing per node executed, in order.</summary>
-    public IReadOnlyList<NodeTiming> NodeTimings => _run.NodeTimings;
+    public abstract IReadOnlyList<NodeTiming> NodeTimings { get; }
 
     /// <summary>One timing per dependency computed for the run (each at most once), in the order they finished.</summary>
-    public IReadOnlyList<DependencyTiming> DepTimings => _run.DepTimings;
+    public abstract IReadOnlyList<DependencyTiming> DepTimings { get; }
 
     /// <summary>The gates the run waits at now, in id order; empty unless it is <see cref="RunState.Waiting"/>.</summary>
-    public IReadOnlyList<PendingGate> PendingGates => _run.Gates;
+    public abstract IReadOnlyList<PendingGate> PendingGates { get; }
 
     /// <summary>Finishes when the run reaches its final state. It never faults: read <see cref="State"/> and <see cref="Exception"/>.</summary>
-    public Task Completion => _run.Completion;
+    public abstract Task Completion { get; }
 
     /// <summary>
     /// Waits until the run waits at gates, and returns them (resolve them with <see cref="GraphEngine.ResolveGate"/>).
@@ -75,15 +81,14 @@ public sealed class GraphRun
     /// </summary>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>The gates the run waits at, in id order; empty when it ended instead.</returns>
-    public Task<IReadOnlyList<PendingGate>> WaitForGatesAsync(CancellationToken cancellationToken = default)
-        => _run.WaitForGatesAsync(cancellationToken);
+    public abstract Task<IReadOnlyList<PendingGate>> WaitForGatesAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Cancels the run, like <see cref="GraphEngine.Cancel"/>: a run in a buffer or at a gate ends as Cancelled at
     /// once; an executing node sees its token cancelled, and the run ends as Cancelled when the node returns.
     /// </summary>
     /// <returns><see langword="true"/> when the run was still active.</returns>
-    public bool Cancel() => _run.Cancel();
+    public abstract bool Cancel();
 
     /// <summary>The terminal node the run ended at, as a <typeparamref name="T"/>.</summary>
     /// <typeparam name="T">The terminal node type (or a base type of it) expected.</typeparam>
@@ -118,7 +123,4 @@ public sealed class GraphRun
         result = default!;
         return false;
     }
-
-    /// <inheritdoc/>
-    public override string ToString() => _run.ToString();
 }

@@ -39,7 +39,7 @@ internal sealed partial class NetworkStep
         using var attempt = new CancellationTokenSource(timeout, _host.TimeProvider);
         using var link = runToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), attempt);
         var context = run.Context;
-        context.CancellationToken = attempt.Token;
+        context.UseToken(attempt.Token);
         try
         {
             var (result, pending) = _invoke!(node, context);
@@ -73,7 +73,7 @@ internal sealed partial class NetworkStep
         }
         finally
         {
-            context.CancellationToken = runToken;
+            context.UseRunToken();
         }
     }
 
@@ -100,10 +100,10 @@ internal sealed partial class NetworkStep
     private async ValueTask<Outcome> FailedAsync(RunExecution run, INode node, Exception failure, long started, long ended, double durationMs, Activity? activity)
     {
         var attempt = run.Attempt;
-        if (run.CancellationToken.IsCancellationRequested)
+        if (run.IsStopRequested)
         {
             // The run was stopped: a cancellation the node saw, or anything after the deadline, ends it as stopped.
-            run.Advance(Node, started, ended, null);
+            run.Advance(started, ended, null);
             var stop = failure is OperationCanceledException || run.StopReason == StopReason.Deadline ? _host.Stopped(run, failure) : new RunStop(RunState.Failed, failure);
             RunInstrumentation.NodeEnded(activity, _tag, durationMs, stop.State, stop.Error);
             return Outcome.Stop(stop);
@@ -113,7 +113,7 @@ internal sealed partial class NetworkStep
         if (Node.Resilience.Retry is { } retry && attempt < retry.MaxAttempts && (retry.ShouldRetry ?? RetryDefaults.ShouldRetry)(failure))
         {
             var delay = retry.DelayAfter(attempt, (Random.Shared.NextDouble() * 2) - 1);
-            run.RetryCurrent(Node, started, ended);
+            run.RetryCurrent(started, ended);
             if (DataflowTelemetry.NodeRetries.Enabled)
             {
                 DataflowTelemetry.NodeRetries.Add(1, _tag);
@@ -125,7 +125,7 @@ internal sealed partial class NetworkStep
 
         if (Node.Resilience.RecoveryConstructor is not { } constructor)
         {
-            run.Advance(Node, started, ended, null);
+            run.Advance(started, ended, null);
             return Outcome.End(RunState.Failed, null, failure);
         }
 
@@ -137,11 +137,11 @@ internal sealed partial class NetworkStep
         }
         catch (TargetInvocationException e)
         {
-            run.Advance(Node, started, ended, null);
+            run.Advance(started, ended, null);
             return Outcome.End(RunState.Failed, null, new NodeContractException($"Recovery node '{constructor.DeclaringType!.Name}' of node '{Name}' could not be created: {e.InnerException?.GetType().Name}: {e.InnerException?.Message}; the node failed with {failure.GetType().Name}: {failure.Message}"));
         }
 
-        run.Advance(Node, started, ended, recovery);
+        run.Advance(started, ended, recovery);
         var recoveryStep = Network.StepFor(recovery.GetType())!;
         await _host.EmitRecoveryAsync(run, recoveryStep.Name, handed).ConfigureAwait(false);
         if (run.Durable is { } durable && recoveryStep.Block is not null)

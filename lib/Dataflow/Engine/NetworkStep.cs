@@ -171,7 +171,7 @@ internal sealed partial class NetworkStep
         => ((Task<TNext>)completed).Result;
 #pragma warning restore VSTHRD002
 
-    private static bool IsCancellation(Exception e, RunExecution run) => e is OperationCanceledException && run.CancellationToken.IsCancellationRequested;
+    private static bool IsCancellation(Exception e, RunExecution run) => e is OperationCanceledException && run.IsStopRequested;
 
     /// <summary>What comes before the node runs: the start event, cancellation, the iteration limit, inputs and gates.</summary>
     /// <returns>How the run goes on instead of running the node, or null to run it.</returns>
@@ -184,7 +184,7 @@ internal sealed partial class NetworkStep
             await durable.StartedAsync(run).ConfigureAwait(false);
         }
 
-        if (run.CancellationToken.IsCancellationRequested)
+        if (run.IsStopRequested)
         {
             return Outcome.Stop(_host.Stopped(run));
         }
@@ -246,9 +246,9 @@ internal sealed partial class NetworkStep
             return await FailedAsync(run, node, failure, started, ended, durationMs, activity).ConfigureAwait(false);
         }
 
-        run.Advance(Node, started, ended, next);
+        run.Advance(started, ended, next);
         RunInstrumentation.NodeEnded(activity, _tag, durationMs, null, null);
-        if (run.CancellationToken.IsCancellationRequested)
+        if (run.IsStopRequested)
         {
             // Stopped while the node ran, and the node did not notice: its result is discarded, even a terminal one.
             return Outcome.Stop(_host.Stopped(run));

@@ -10,14 +10,6 @@ namespace Dataflow.Engine;
 /// </summary>
 internal sealed partial class RunExecution
 {
-    /// <summary>A run restored from a checkpoint: its start node is <paramref name="start"/>, and it goes on at <paramref name="current"/>.</summary>
-    public RunExecution(string id, Graph graph, INode start, INode current, RunSettings settings, IRunHost host, AdmissionLease lease)
-        : this(id, graph, current, settings, host, lease)
-    {
-        StartNode = start;
-        _context = new NodeContext(id, start, _cancellation!.Token, _ownServices as IServiceProvider ?? settings.Services);
-    }
-
     /// <summary>The run's checkpoint state; set once, before the run is dispatched, and then used only by its owner.</summary>
     public DurableRun? Durable { get; set; }
 
@@ -26,25 +18,53 @@ internal sealed partial class RunExecution
     {
         get
         {
-            lock (_record)
+            var taken = false;
+            try
             {
+                _lock.Enter(ref taken);
                 var count = 0;
-                foreach (var entry in _record)
+                for (var i = 0; i < _traceCount; i++)
                 {
-                    count += entry.Attempt == 1 ? 1 : 0;
+                    count += _trace[i].Attempt == 1 ? 1 : 0;
                 }
 
                 return count;
             }
+            finally
+            {
+                Exit(taken);
+            }
         }
     }
 
-    /// <summary>Puts the earlier nodes of a checkpointed run's trace back, before its current node. Before dispatch only.</summary>
+    /// <summary>
+    /// Puts the earlier nodes of a checkpointed run's trace back, before its current node (the first of them is the
+    /// run's start node). Before dispatch only.
+    /// </summary>
     public void RestoreTrace(IReadOnlyList<INode> earlier)
     {
-        lock (_record)
+        if (earlier.Count == 0)
         {
-            _record.InsertRange(0, earlier.Select(node => new TraceEntry(node)));
+            return;
+        }
+
+        var taken = false;
+        try
+        {
+            _lock.Enter(ref taken);
+            var trace = new TraceEntry[Math.Max(_trace.Length, earlier.Count + _traceCount + 2)];
+            for (var i = 0; i < earlier.Count; i++)
+            {
+                trace[i] = new TraceEntry(earlier[i]);
+            }
+
+            Array.Copy(_trace, 0, trace, earlier.Count, _traceCount);
+            _trace = trace;
+            _traceCount += earlier.Count;
+        }
+        finally
+        {
+            Exit(taken);
         }
     }
 }

@@ -6,131 +6,196 @@ namespace Dataflow.Engine;
 /// <summary>What a run keeps for its record: trace, node and dependency timings, the dependency cache, its outcome.</summary>
 internal sealed partial class RunExecution
 {
-    // The trace and the node timings in one list: entry i is the i-th node visited and, once it has run, its timing.
-    // The list is also the lock for everything the public view reads (see the scheme in RunExecution.cs).
-    private readonly List<TraceEntry> _record = new(4);
-    private readonly TimeProvider _time;
-    private readonly long _rssAtStart;
-    private List<DependencyTiming>? _dependencyTimings;
-    private Dictionary<DependencySpec, object?>? _dependencies;
+    // The trace and the node timings in one array: entry i is the i-th node visited and, once it has run, its timing.
+    // The lock guards everything the public view reads (see the scheme in RunExecution.cs): a spin lock, a field of
+    // the run, because what it guards is a few stores and nothing waits or calls out under it.
+    private SpinLock _lock = new(enableThreadOwnerTracking: false);
+    private TraceEntry[] _trace;
+    private int _traceCount;
     private INode _current;
-    private INode? _result;
-    private Exception? _exception;
-    private DateTimeOffset? _endedAt;
+    private object? _ending;
+    private long _startedAtTicks;
     private long _endTimestamp;
-    private long _rssDelta;
+    private long _rss;
 
-    public DateTimeOffset StartedAt { get; }
+    /// <summary>When the run was submitted, from the engine's clock.</summary>
+    public override DateTimeOffset StartedAt => new(_startedAtTicks, TimeSpan.Zero);
 
     public long StartTimestamp { get; }
 
-    public INode CurrentNode => Volatile.Read(ref _current);
+    public override INode CurrentNode => Volatile.Read(ref _current);
 
-    public INode? Result => Volatile.Read(ref _result);
+    public override INode? Result => State == RunState.Done ? Volatile.Read(ref _ending) as INode : null;
 
-    public DateTimeOffset? EndedAt
+    /// <summary>The start time plus the run's monotonic duration, so that <c>EndedAt - StartedAt == Elapsed</c>.</summary>
+    public override DateTimeOffset? EndedAt
     {
         get
         {
-            lock (_record)
-            {
-                return _endedAt;
-            }
+            var end = Volatile.Read(ref _endTimestamp);
+            return end == 0 || !State.IsFinal() ? null : WallClockAt(end);
         }
     }
 
-    public Exception? Exception
-    {
-        get
-        {
-            lock (_record)
-            {
-                return _exception;
-            }
-        }
-    }
+    public override Exception? Exception => State.IsFinal() ? Volatile.Read(ref _ending) as Exception : null;
 
-    public TimeSpan Elapsed
+    public override TimeSpan Elapsed
     {
         get
         {
             var end = Interlocked.Read(ref _endTimestamp);
-            return end == 0 ? _time.GetElapsedTime(StartTimestamp) : _time.GetElapsedTime(StartTimestamp, end);
+            var time = _host.TimeProvider;
+            return end == 0 ? time.GetElapsedTime(StartTimestamp) : time.GetElapsedTime(StartTimestamp, end);
         }
     }
 
-    public long RssDeltaBytes => Interlocked.Read(ref _rssDelta);
+    public override long RssDeltaBytes => TracksMemory && State.IsFinal() ? Interlocked.Read(ref _rss) : 0;
 
-    public IReadOnlyList<INode> Trace
+    public override IReadOnlyList<INode> Trace
     {
         get
         {
-            lock (_record)
+            var taken = false;
+            try
             {
-                return [.. _record.Where(e => e.Attempt == 1).Select(e => e.Node)];
+                _lock.Enter(ref taken);
+                var nodes = new List<INode>(_traceCount);
+                for (var i = 0; i < _traceCount; i++)
+                {
+                    if (_trace[i].Attempt == 1)
+                    {
+                        nodes.Add(_trace[i].Node);
+                    }
+                }
+
+                return nodes;
+            }
+            finally
+            {
+                Exit(taken);
             }
         }
     }
 
-    public IReadOnlyList<NodeTiming> NodeTimings
+    public override IReadOnlyList<NodeTiming> NodeTimings
     {
         get
         {
-            lock (_record)
+            var time = _host.TimeProvider;
+            var taken = false;
+            try
             {
-                return [.. _record.Where(e => e.Ran is not null).Select(e => new NodeTiming(e.Ran!.Name, e.Ran.Type, WallClockAt(e.Started), WallClockAt(e.Ended), _time.GetElapsedTime(e.Started, e.Ended).TotalMilliseconds, e.Attempt))];
+                _lock.Enter(ref taken);
+                var timings = new List<NodeTiming>(_traceCount);
+                for (var i = 0; i < _traceCount; i++)
+                {
+                    var e = _trace[i];
+                    if (e.Ran)
+                    {
+                        var type = e.Node.GetType();
+                        timings.Add(new NodeTiming(Graph.NameOf(type), type, WallClockAt(e.Started), WallClockAt(e.Ended), time.GetElapsedTime(e.Started, e.Ended).TotalMilliseconds, e.Attempt));
+                    }
+                }
+
+                return timings;
+            }
+            finally
+            {
+                Exit(taken);
             }
         }
     }
 
-    public IReadOnlyList<DependencyTiming> DepTimings
+    public override IReadOnlyList<DependencyTiming> DepTimings
     {
         get
         {
-            lock (_record)
+            var taken = false;
+            try
             {
-                return _dependencyTimings is null ? [] : [.. _dependencyTimings];
+                _lock.Enter(ref taken);
+                return _extras?.DependencyTimings is { } timings ? [.. timings] : [];
+            }
+            finally
+            {
+                Exit(taken);
             }
         }
     }
 
     public void RecordDependency(DependencyTiming timing)
     {
-        lock (_record)
+        var extras = Extras;
+        var taken = false;
+        try
         {
-            (_dependencyTimings ??= []).Add(timing);
+            _lock.Enter(ref taken);
+            (extras.DependencyTimings ??= []).Add(timing);
+        }
+        finally
+        {
+            Exit(taken);
         }
     }
 
     public bool TryGetDependency(DependencySpec spec, out object? value)
     {
-        lock (_record)
+        value = null;
+        if (Volatile.Read(ref _extras) is not { } extras)
         {
-            value = null;
-            return _dependencies?.TryGetValue(spec, out value) == true;
+            return false;
+        }
+
+        var taken = false;
+        try
+        {
+            _lock.Enter(ref taken);
+            return extras.Dependencies?.TryGetValue(spec, out value) == true;
+        }
+        finally
+        {
+            Exit(taken);
         }
     }
 
     public void StoreDependency(DependencySpec spec, object? value)
     {
-        lock (_record)
+        var extras = Extras;
+        var taken = false;
+        try
         {
-            (_dependencies ??= [])[spec] = value;
+            _lock.Enter(ref taken);
+            (extras.Dependencies ??= [])[spec] = value;
+        }
+        finally
+        {
+            Exit(taken);
         }
     }
 
     /// <summary>Forgets the cached values of <paramref name="specs"/>, so that they are computed again.</summary>
     public void ForgetDependencies(IEnumerable<DependencySpec[]> specs)
     {
-        lock (_record)
+        if (Volatile.Read(ref _extras)?.Dependencies is not { } dependencies)
         {
+            return;
+        }
+
+        var taken = false;
+        try
+        {
+            _lock.Enter(ref taken);
             foreach (var level in specs)
             {
                 foreach (var spec in level)
                 {
-                    _dependencies?.Remove(spec);
+                    dependencies.Remove(spec);
                 }
             }
+        }
+        finally
+        {
+            Exit(taken);
         }
     }
 
@@ -139,12 +204,19 @@ internal sealed partial class RunExecution
     /// failed, and that the node will be attempted again: the next attempt gets a timing entry of its own, but the
     /// trace keeps one entry per node visited. Only the executing owner calls it.
     /// </summary>
-    public void RetryCurrent(GraphNode node, long started, long ended)
+    public void RetryCurrent(long started, long ended)
     {
-        lock (_record)
+        var taken = false;
+        try
         {
-            _record[^1] = _record[^1] with { Ran = node, Started = started, Ended = ended };
-            _record.Add(new TraceEntry(_record[^1].Node, Attempt: Attempt + 1));
+            _lock.Enter(ref taken);
+            ref var last = ref _trace[_traceCount - 1];
+            last = last with { Ran = true, Started = started, Ended = ended };
+            Append(new TraceEntry(last.Node, Attempt: Attempt + 1));
+        }
+        finally
+        {
+            Exit(taken);
         }
 
         Attempt++;
@@ -154,26 +226,53 @@ internal sealed partial class RunExecution
     /// Records that the current node (the trace's last) ran from <paramref name="started"/> to <paramref name="ended"/>
     /// (timestamps) and, when it returned one, moves on to <paramref name="next"/>. Only the executing owner calls it.
     /// </summary>
-    public void Advance(GraphNode node, long started, long ended, INode? next)
+    public void Advance(long started, long ended, INode? next)
     {
-        lock (_record)
+        var taken = false;
+        try
         {
-            _record[^1] = _record[^1] with { Ran = node, Started = started, Ended = ended };
+            _lock.Enter(ref taken);
+            ref var last = ref _trace[_traceCount - 1];
+            last = last with { Ran = true, Started = started, Ended = ended };
             if (next is not null && !State.IsFinal())
             {
-                _record.Add(new TraceEntry(next));
+                Append(new TraceEntry(next));
                 Volatile.Write(ref _current, next);
             }
+        }
+        finally
+        {
+            Exit(taken);
         }
 
         Attempt = 1;
     }
 
-    private DateTimeOffset WallClockAt(long timestamp) => StartedAt + _time.GetElapsedTime(StartTimestamp, timestamp);
+    /// <summary>Adds an entry to the trace; the caller holds the lock.</summary>
+    private void Append(TraceEntry entry)
+    {
+        if (_traceCount == _trace.Length)
+        {
+            Array.Resize(ref _trace, _trace.Length * 2);
+        }
+
+        _trace[_traceCount++] = entry;
+    }
+
+    private void Exit(bool taken)
+    {
+        if (taken)
+        {
+            _lock.Exit(useMemoryBarrier: false);
+        }
+    }
+
+    private DateTimeOffset WallClockAt(long timestamp) => StartedAt + _host.TimeProvider.GetElapsedTime(StartTimestamp, timestamp);
 }
 
 /// <summary>
-/// One attempt of a node of a run's trace and, once it has run, when (monotonic timestamps): compact, turned into
-/// <see cref="NodeTiming"/> when read. A retried node has one entry per attempt; the trace shows its first only.
+/// One attempt of a node of a run's trace and, once it has run (<see cref="Ran"/>), when (monotonic timestamps):
+/// compact (32 bytes), turned into <see cref="NodeTiming"/> when read. A retried node has one entry per attempt; the
+/// trace shows its first only.
 /// </summary>
-internal readonly record struct TraceEntry(INode Node, GraphNode? Ran = null, long Started = 0, long Ended = 0, int Attempt = 1);
+internal readonly record struct TraceEntry(INode Node, long Started = 0, long Ended = 0, int Attempt = 1, bool Ran = false);

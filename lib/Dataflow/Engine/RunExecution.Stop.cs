@@ -19,20 +19,24 @@ internal enum StopReason
 /// </summary>
 internal sealed partial class RunExecution
 {
-    private readonly long _submittedAt;
     private int _stopReason;
-    private ITimer? _deadlineTimer;
 
     /// <summary>The run's deadline from submit, if it has one.</summary>
-    public TimeSpan? Deadline { get; }
+    public TimeSpan? Deadline => _extras?.Deadline;
 
     /// <summary>Why the token fired; <see cref="StopReason.None"/> while it has not.</summary>
     public StopReason StopReason => (StopReason)Volatile.Read(ref _stopReason);
 
+    /// <summary>Whether the run was cancelled or passed its deadline: what the engine checks, without making a token.</summary>
+    public bool IsStopRequested => Volatile.Read(ref _stopReason) != (int)StopReason.None;
+
     /// <summary>Cancels the run's token, recording that it was cancelled unless it was stopped already.</summary>
     public void RequestCancel() => RequestStop(StopReason.Cancelled);
 
-    /// <summary>Records <paramref name="reason"/> unless a reason is recorded already, then cancels the token.</summary>
+    /// <summary>
+    /// Records <paramref name="reason"/> unless a reason is recorded already, then cancels the token if the run has made
+    /// one (a token made later starts cancelled: see <see cref="RunToken"/>).
+    /// </summary>
     public void RequestStop(StopReason reason)
     {
         Interlocked.CompareExchange(ref _stopReason, (int)reason, (int)StopReason.None);
@@ -42,21 +46,28 @@ internal sealed partial class RunExecution
     /// <summary>Starts the deadline's timer, counting from submit (so a wait for admission counts too).</summary>
     public void StartDeadline()
     {
-        if (Deadline is not { } deadline)
+        if (_extras is not { Deadline: { } deadline } extras)
         {
             return;
         }
 
-        var remaining = deadline - _time.GetElapsedTime(_submittedAt);
-        var timer = _time.CreateTimer(static s => ((RunExecution)s!).Expire(), this, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
-        Volatile.Write(ref _deadlineTimer, timer);
+        var time = _host.TimeProvider;
+        var remaining = deadline - time.GetElapsedTime(extras.SubmittedAt);
+        var timer = time.CreateTimer(static s => ((RunExecution)s!).Expire(), this, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        Volatile.Write(ref extras.DeadlineTimer, timer);
         if (State.IsFinal())
         {
             StopDeadline();
         }
     }
 
-    private void StopDeadline() => Interlocked.Exchange(ref _deadlineTimer, null)?.Dispose();
+    private void StopDeadline()
+    {
+        if (Volatile.Read(ref _extras) is { } extras)
+        {
+            Interlocked.Exchange(ref extras.DeadlineTimer, null)?.Dispose();
+        }
+    }
 
     private void Expire() => _host.Expire(this);
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Dataflow.Events;
 using Dataflow.Graphs;
+using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Engine;
 
@@ -54,31 +55,36 @@ internal enum RunOwner
 /// <see cref="RequestStop"/> (they only record why and cancel the token; see <c>RunExecution.Stop.cs</c>) and read the
 /// public view. Whoever ends a run whose token fired asks <see cref="IRunHost.Stopped"/> which final state and error
 /// it gets: Cancelled, or Failed with <see cref="Resilience.RunDeadlineExceededException"/>.</para>
-/// <para><b>Locks.</b> One lock, <c>_record</c> (the trace list), guards what the public view reads from any thread:
-/// the trace, timings, dependency cache, the final result, exception and end time, the gates the run waits at and
-/// the signal that <see cref="GraphRun.WaitForGatesAsync"/> awaits. The final state is written under it and published
-/// with a volatile write. Nothing awaits or calls out under it (a signal is completed after the lock is left).</para>
+/// <para><b>Locks.</b> One lock, <c>_lock</c> (a <see cref="SpinLock"/> field: no object of its own), guards what
+/// the public view reads from any thread: the trace, timings, dependency cache, the final result or exception and end
+/// time, the gates the run waits at and the signal that <see cref="GraphRun.WaitForGatesAsync"/> awaits. The final
+/// state is written under it and published with a volatile write. Nothing awaits, blocks or calls out under it (a
+/// signal is completed after the lock is left), which is what makes a spin lock the right one.</para>
+/// <para><b>Made on first use.</b> A run is one object (it is its own <see cref="GraphRun"/> view) plus its trace
+/// array and node context. What only some runs need is made when first needed, each by a compare-and-swap so that
+/// racing makers agree: the token source (<c>RunToken</c>: a stop requested before it exists is recorded as
+/// <see cref="StopReason"/> and cancels it when made), the completion task (<see cref="Completion"/>: made finished
+/// when the run has already ended), and <c>RunExtras</c> (gates, deadline, own services, dependencies, telemetry).
+/// The engine's own checks read <see cref="IsStopRequested"/>, so a run that nobody cancels never makes a token.</para>
 /// <para><b>Admission.</b> A run inside its network holds one <see cref="AdmissionLease"/>. It is given back when the
 /// run leaves the network (it ended, or it parks at a gate or in a backoff); a parked run takes a new lease before it
 /// is posted back.
 /// A lease can be given back only once, so a slot is never released twice whoever ends the run.</para>
 /// </remarks>
-internal sealed partial class RunExecution
+internal sealed partial class RunExecution : GraphRun, IRunSource
 {
-    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly IRunHost _host;
-    private CancellationTokenSource? _cancellation = new();
     private NodeContext? _context;
-    private CancellationTokenRegistration _submitRegistration;
+    private CancellationTokenSource? _cancellation;
+    private TaskCompletionSource? _completion;
     private GraphNetwork? _admittedTo;
-    private object? _ownServices;
-    private IReadOnlyList<PendingGate> _gates = [];
-    private TaskCompletionSource<IReadOnlyList<PendingGate>>? _gatesReached;
+    private RunExtras? _extras;
     private int _owner;
     private int _state;
     private int _sequence;
+    private int _completed;
 
-    public RunExecution(string id, Graph graph, INode start, RunSettings settings, IRunHost host, AdmissionLease lease)
+    public RunExecution(string id, Graph graph, INode start, RunSettings settings, IRunHost host, AdmissionLease lease, int traceCapacity = 4)
     {
         Id = id;
         Graph = graph;
@@ -86,48 +92,94 @@ internal sealed partial class RunExecution
         MaxIterations = settings.MaxIterations;
         _host = host;
         _admittedTo = lease.Network;
-        _time = host.TimeProvider;
         _current = start;
-        StartNode = start;
-        _record.Add(new TraceEntry(start));
-        StartedAt = _time.GetUtcNow();
-        StartTimestamp = _time.GetTimestamp();
+        _trace = new TraceEntry[traceCapacity];
+        _trace[0] = new TraceEntry(start);
+        _traceCount = 1;
+        var time = host.TimeProvider;
+        _startedAtTicks = time.GetUtcNow().UtcTicks;
+        StartTimestamp = time.GetTimestamp();
         TracksMemory = settings.TrackMemory;
-        _rssAtStart = TracksMemory ? Diagnostics.ProcessMemory.ResidentBytes() : 0;
-        View = new GraphRun(this);
-        var own = settings.RunServices?.Invoke(View);
-        _ownServices = own;
-        _context = new NodeContext(id, start, _cancellation.Token, own ?? settings.Services);
-        Deadline = settings.Deadline;
-        _submittedAt = settings.SubmittedAt;
+        _rss = TracksMemory ? Diagnostics.ProcessMemory.SampledResidentBytes() : 0;
+        if (settings.Deadline is { } deadline)
+        {
+            Extras.Deadline = deadline;
+            Extras.SubmittedAt = settings.SubmittedAt;
+        }
+
+        var own = settings.RunServices?.Invoke(this);
+        if (own is not null)
+        {
+            Extras.OwnServices = own;
+        }
+
+        _context = new NodeContext(this, own ?? settings.Services);
     }
 
-    public string Id { get; }
+    public override string Id { get; }
 
-    public Graph Graph { get; }
+    public override Graph Graph { get; }
 
-    public OutputPolicy Policy { get; }
+    public override OutputPolicy Policy { get; }
 
     public int MaxIterations { get; }
 
     public bool TracksMemory { get; }
 
-    public GraphRun View { get; }
+    /// <summary>The run as its callers see it: this same object, typed as the read-only view.</summary>
+    public GraphRun View => this;
 
-    /// <summary>The node the run started from.</summary>
-    public INode StartNode { get; }
+    /// <summary>The node the run started from: the trace's first.</summary>
+    public INode StartNode => _trace[0].Node;
 
-    public RunState State => (RunState)Volatile.Read(ref _state);
+    public override RunState State => (RunState)Volatile.Read(ref _state);
 
     internal RunOwner Owner => (RunOwner)Volatile.Read(ref _owner);
 
-    public Task Completion => _completion.Task;
+    /// <summary>Made when first read (many callers never read it); finished once the run has ended.</summary>
+    public override Task Completion
+    {
+        get
+        {
+            if (Volatile.Read(ref _completion) is { } made)
+            {
+                return made.Task;
+            }
+
+            if (Volatile.Read(ref _completed) != 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (Interlocked.CompareExchange(ref _completion, completion, null) is { } other)
+            {
+                return other.Task;
+            }
+
+            // Published before reading the flag, as SignalCompletion sets the flag before reading the source: one of
+            // the two sees the other, so the task is finished either way.
+            if (Volatile.Read(ref _completed) != 0)
+            {
+                completion.TrySetResult();
+            }
+
+            return completion.Task;
+        }
+    }
 
     /// <summary>The context its nodes see; only the owner uses it, and only while the run is active.</summary>
     public NodeContext Context => _context ?? throw new InvalidOperationException($"Run {Id} has ended.");
 
-    /// <summary>The run's token; after the run has ended, one that says whether it was cancelled.</summary>
+    /// <summary>
+    /// The token its nodes see (during a timed attempt, the attempt's); after the run has ended, one that says whether
+    /// it was cancelled. Reading it makes the run's token source if it has none yet: the engine's own checks use
+    /// <see cref="IsStopRequested"/>, which needs none.
+    /// </summary>
     public CancellationToken CancellationToken => Volatile.Read(ref _context)?.CancellationToken ?? new CancellationToken(State == RunState.Cancelled);
+
+    /// <summary>The run's own token (not an attempt's), made on first use: most runs are never cancelled and never read it.</summary>
+    CancellationToken IRunSource.RunToken => RunToken;
 
     public int Iterations { get; set; }
 
@@ -137,21 +189,92 @@ internal sealed partial class RunExecution
     public bool StartEmitted { get; set; }
 
     /// <summary>The node whose inputs are filled in, so that a run resuming from a gate does not fill them again.</summary>
-    public INode? PreparedNode { get; set; }
+    public INode? PreparedNode
+    {
+        get => _extras?.PreparedNode;
+        set => Extras.PreparedNode = value;
+    }
 
-    public int NextGateNumber { get; set; }
+    public int NextGateNumber
+    {
+        get => _extras?.NextGateNumber ?? 0;
+        set => Extras.NextGateNumber = value;
+    }
 
-    public Activity? Activity { get; set; }
+    public Activity? Activity
+    {
+        get => _extras?.Activity;
+        set
+        {
+            if (value is not null || _extras is not null)
+            {
+                Extras.Activity = value;
+            }
+        }
+    }
 
     /// <summary>The gates the run waits at now; empty when it waits at none.</summary>
-    public IReadOnlyList<PendingGate> Gates
+    public override IReadOnlyList<PendingGate> PendingGates
     {
         get
         {
-            lock (_record)
+            var taken = false;
+            try
             {
-                return _gates;
+                _lock.Enter(ref taken);
+                return _extras?.Gates ?? [];
             }
+            finally
+            {
+                Exit(taken);
+            }
+        }
+    }
+
+    /// <summary>What only some runs need (gates, deadlines, own services, dependencies, telemetry), made on first use.</summary>
+    private RunExtras Extras
+    {
+        get
+        {
+            if (Volatile.Read(ref _extras) is { } extras)
+            {
+                return extras;
+            }
+
+            var made = new RunExtras();
+            return Interlocked.CompareExchange(ref _extras, made, null) ?? made;
+        }
+    }
+
+    private CancellationToken RunToken
+    {
+        get
+        {
+            if (Volatile.Read(ref _cancellation) is { } source)
+            {
+                return source.Token;
+            }
+
+            if (Volatile.Read(ref _context) is null)
+            {
+                return new CancellationToken(State == RunState.Cancelled);
+            }
+
+            var made = new CancellationTokenSource();
+            if (Interlocked.CompareExchange(ref _cancellation, made, null) is { } other)
+            {
+                made.Dispose();
+                return other.Token;
+            }
+
+            // Published before reading the reason, as RequestStop records the reason before reading the source: a stop
+            // requested before the source existed still cancels it.
+            if (IsStopRequested)
+            {
+                made.Cancel();
+            }
+
+            return made.Token;
         }
     }
 
@@ -170,12 +293,19 @@ internal sealed partial class RunExecution
         Move(RunOwner.Executing, RunOwner.Waiting);
         ReleaseAdmission();
         Interlocked.CompareExchange(ref _state, (int)RunState.Waiting, (int)RunState.Running);
+        var extras = Extras;
         TaskCompletionSource<IReadOnlyList<PendingGate>>? reached;
-        lock (_record)
+        var taken = false;
+        try
         {
-            _gates = gates;
-            reached = _gatesReached;
-            _gatesReached = null;
+            _lock.Enter(ref taken);
+            extras.Gates = gates;
+            reached = extras.GatesReached;
+            extras.GatesReached = null;
+        }
+        finally
+        {
+            Exit(taken);
         }
 
         reached?.TrySetResult(gates);
@@ -184,9 +314,15 @@ internal sealed partial class RunExecution
     /// <summary>Waiting → Idle: the gates are resolved and the run has a new admission slot; it is about to be posted back.</summary>
     public void Unpark(AdmissionLease lease)
     {
-        lock (_record)
+        var taken = false;
+        try
         {
-            _gates = [];
+            _lock.Enter(ref taken);
+            Extras.Gates = null;
+        }
+        finally
+        {
+            Exit(taken);
         }
 
         Interlocked.CompareExchange(ref _state, (int)RunState.Running, (int)RunState.Waiting);
@@ -235,26 +371,29 @@ internal sealed partial class RunExecution
     {
         if (token.CanBeCanceled)
         {
-            _submitRegistration = token.UnsafeRegister(static s => ((RunExecution)s!).Cancel(), this);
+            Extras.SubmitRegistration = token.UnsafeRegister(static s => ((RunExecution)s!).Cancel(), this);
         }
     }
 
     /// <summary>Cancels the run from outside, whoever owns it: see <see cref="IRunHost.Cancel"/>.</summary>
-    public bool Cancel() => _host.Cancel(this);
+    public override bool Cancel() => _host.Cancel(this);
 
     public int NextSequence() => Interlocked.Increment(ref _sequence);
 
     /// <summary>
     /// Waits until the run waits at gates, and returns them; returns an empty list when the run ends without waiting.
     /// </summary>
-    public Task<IReadOnlyList<PendingGate>> WaitForGatesAsync(CancellationToken cancellationToken)
+    public override Task<IReadOnlyList<PendingGate>> WaitForGatesAsync(CancellationToken cancellationToken = default)
     {
+        var extras = Extras;
         Task<IReadOnlyList<PendingGate>> reached;
-        lock (_record)
+        var taken = false;
+        try
         {
-            if (_gates.Count > 0)
+            _lock.Enter(ref taken);
+            if (extras.Gates is { Count: > 0 } gates)
             {
-                return Task.FromResult(_gates);
+                return Task.FromResult(gates);
             }
 
             if (State.IsFinal())
@@ -262,7 +401,11 @@ internal sealed partial class RunExecution
                 return Task.FromResult<IReadOnlyList<PendingGate>>([]);
             }
 
-            reached = (_gatesReached ??= new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            reached = (extras.GatesReached ??= new(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+        finally
+        {
+            Exit(taken);
         }
 
         return reached.WaitAsync(cancellationToken);
@@ -273,50 +416,76 @@ internal sealed partial class RunExecution
     {
         Debug.Assert(final.IsFinal(), "A run can only finish in a final state.");
         Debug.Assert(Owner == RunOwner.Finishing, "Only the finishing owner ends a run.");
-        lock (_record)
+        var time = _host.TimeProvider;
+        var taken = false;
+        try
         {
+            _lock.Enter(ref taken);
             if (State.IsFinal())
             {
                 return false;
             }
 
-            _result = result;
-            _exception = exception;
-            _endedAt = _time.GetUtcNow();
-            Interlocked.Exchange(ref _endTimestamp, Math.Max(_time.GetTimestamp(), 1));
+            _ending = final == RunState.Done ? result : exception;
+            _endTimestamp = Math.Max(time.GetTimestamp(), 1);
             if (TracksMemory)
             {
-                _rssDelta = Diagnostics.ProcessMemory.ResidentBytes() - _rssAtStart;
+                _rss = Diagnostics.ProcessMemory.SampledResidentBytes() - _rss;
             }
 
             Volatile.Write(ref _state, (int)final);
 
             // An ended run is kept for its record (history, the caller's reference), so let go of what only a live
-            // run needs: the token source, its registrations and the node context.
+            // run needs: the token source and the node context.
             Volatile.Write(ref _cancellation, null);
             Volatile.Write(ref _context, null);
         }
+        finally
+        {
+            Exit(taken);
+        }
 
-        _submitRegistration.Dispose();
+        if (Volatile.Read(ref _extras) is not { } extras)
+        {
+            return true;
+        }
+
+        extras.SubmitRegistration.Dispose();
         StopDeadline();
         TaskCompletionSource<IReadOnlyList<PendingGate>>? reached;
-        lock (_record)
+        taken = false;
+        try
         {
-            _gates = [];
-            reached = _gatesReached;
-            _gatesReached = null;
+            _lock.Enter(ref taken);
+            extras.Gates = null;
+            reached = extras.GatesReached;
+            extras.GatesReached = null;
+        }
+        finally
+        {
+            Exit(taken);
         }
 
         reached?.TrySetResult([]);
         return true;
     }
 
-    public void SignalCompletion() => _completion.TrySetResult();
+    public void SignalCompletion()
+    {
+        // The flag first, then the source: see Completion.
+        Interlocked.Exchange(ref _completed, 1);
+        Volatile.Read(ref _completion)?.TrySetResult();
+    }
 
     /// <summary>Disposes the services made for this run alone (<see cref="GraphEngineOptions.RunServices"/>), once.</summary>
     public ValueTask DisposeServicesAsync()
     {
-        switch (Interlocked.Exchange(ref _ownServices, null))
+        if (Volatile.Read(ref _extras) is not { } extras)
+        {
+            return default;
+        }
+
+        switch (Interlocked.Exchange(ref extras.OwnServices, null))
         {
             case IAsyncDisposable asyncDisposable:
                 return asyncDisposable.DisposeAsync();
@@ -338,6 +507,23 @@ internal sealed partial class RunExecution
         {
             throw new InvalidOperationException($"Run {Id}: its owner cannot move from {from} to {to}, because it is {(RunOwner)actual}.");
         }
+    }
+
+    /// <summary>What only some runs need, made on first use (<see cref="Extras"/>); guarded as the fields it replaces.</summary>
+    private sealed class RunExtras
+    {
+        public object? OwnServices;
+        public IReadOnlyList<PendingGate>? Gates;
+        public TaskCompletionSource<IReadOnlyList<PendingGate>>? GatesReached;
+        public CancellationTokenRegistration SubmitRegistration;
+        public ITimer? DeadlineTimer;
+        public TimeSpan? Deadline;
+        public long SubmittedAt;
+        public List<DependencyTiming>? DependencyTimings;
+        public Dictionary<DependencySpec, object?>? Dependencies;
+        public Activity? Activity;
+        public INode? PreparedNode;
+        public int NextGateNumber;
     }
 }
 

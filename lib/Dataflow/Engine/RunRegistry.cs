@@ -17,7 +17,7 @@ internal sealed class RunRegistry(int historyCapacity, string prefix = "g")
     private readonly Dictionary<string, RunExecution> _historyById = new(StringComparer.Ordinal);
     private long _nextId;
 
-    public string NextId() => prefix + Interlocked.Increment(ref _nextId).ToString(CultureInfo.InvariantCulture);
+    public string NextId() => string.Create(CultureInfo.InvariantCulture, $"{prefix}{Interlocked.Increment(ref _nextId)}");
 
     public void Add(RunExecution run) => _active[run.Id] = run;
 

@@ -18,6 +18,18 @@ public sealed record Stubborn(TaskCompletionSource Entered, TaskCompletionSource
     }
 }
 
+/// <summary>Reads its token only after it is released: the run's token may not exist before that.</summary>
+public sealed record LateReader(TaskCompletionSource Entered, TaskCompletionSource Release, TaskCompletionSource<bool> SawCancel) : INode<End>
+{
+    public async ValueTask<End> RunAsync(NodeContext context)
+    {
+        Entered.TrySetResult();
+        await Release.Task.ConfigureAwait(false);
+        SawCancel.TrySetResult(context.CancellationToken.IsCancellationRequested);
+        return new End(context.RunId);
+    }
+}
+
 /// <summary>What a user writing tests against runs needs: cancel, gates, typed results, flushing, options.</summary>
 [TestFixture]
 public sealed class RunApiTests
@@ -40,6 +52,41 @@ public sealed class RunApiTests
         Assert.That(run.State, Is.EqualTo(RunState.Cancelled));
         Assert.That(run.Result, Is.Null, "the terminal node the ignoring node returned is discarded");
         Assert.That(run.Cancel(), Is.False, "an ended run cannot be cancelled again");
+    }
+
+    [Test]
+    public async Task ANodeThatReadsItsTokenOnlyAfterTheRunWasCancelled_SeesItCancelled()
+    {
+        await using var engine = new GraphEngine();
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var saw = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var run = engine.Submit(Graph.Create<LateReader>(), new LateReader(entered, release, saw));
+        await entered.Task.WaitAsync(Guard);
+
+        Assert.That(engine.Cancel(run.Id), Is.True);
+        release.SetResult();
+        Assert.That(await saw.Task.WaitAsync(Guard), Is.True);
+        await run.Completion.WaitAsync(Guard);
+        Assert.That(run.State, Is.EqualTo(RunState.Cancelled));
+    }
+
+    [Test]
+    public async Task AnEndedRun_EndedAtMinusStartedAt_IsItsElapsed_AndItsCompletionReadLateIsFinished()
+    {
+        await using var engine = new GraphEngine(new GraphEngineOptions { HistoryCapacity = 10 });
+        var run = engine.Submit(Graph.Create<Deploy>(), new Deploy("api"));
+        foreach (var gate in await run.WaitForGatesAsync().WaitAsync(Guard))
+        {
+            engine.ResolveGate(gate.Id, gate.Type == typeof(bool) ? true : "ops");
+        }
+
+        await run.Completion.WaitAsync(Guard);
+        Assert.That(run.EndedAt, Is.Not.Null);
+        Assert.That(run.EndedAt!.Value - run.StartedAt, Is.EqualTo(run.Elapsed));
+        Assert.That(run.EndedAt.Value.Offset, Is.EqualTo(TimeSpan.Zero));
+        Assert.That(run.NodeTimings.Select(t => t.Node), Is.EqualTo(run.Trace.Take(run.NodeTimings.Count).Select(n => run.Graph.NameOf(n.GetType()))));
+        Assert.That(engine.Get(run.Id)!.Completion.IsCompletedSuccessfully, Is.True);
     }
 
     [Test]

@@ -131,6 +131,104 @@ public sealed class RunOwnershipTests
     }
 
     [Test]
+    public void AStopRequestedBeforeTheTokenExists_CancelsTheTokenWhenItIsMade()
+    {
+        var (run, _) = NewRun();
+        run.RequestCancel();
+        Assert.That(run.IsStopRequested, Is.True);
+        Assert.That(run.Context.CancellationToken.IsCancellationRequested, Is.True, "the token made after the stop starts cancelled");
+    }
+
+    [Test]
+    public void ATokenMadeBeforeTheStop_IsCancelledByIt_AndIsTheSameTokenEachTime()
+    {
+        var (run, _) = NewRun();
+        var token = run.Context.CancellationToken;
+        Assert.That(run.Context.CancellationToken, Is.EqualTo(token), "one token source per run");
+        Assert.That(token.IsCancellationRequested, Is.False);
+        run.RequestStop(StopReason.Deadline);
+        run.RequestCancel();
+        Assert.That(token.IsCancellationRequested, Is.True);
+        Assert.That(run.StopReason, Is.EqualTo(StopReason.Deadline), "the first reason recorded wins");
+    }
+
+    [Test]
+    public async Task TokenMadeAgainstStop_OnManyThreads_TheTokenIsAlwaysCancelled()
+    {
+        for (var i = 0; i < 2_000; i++)
+        {
+            var (run, _) = NewRun();
+            using var start = new Barrier(2);
+            var reader = Task.Run(() => { start.SignalAndWait(); return run.Context.CancellationToken; });
+            var stopper = Task.Run(() => { start.SignalAndWait(); run.RequestCancel(); });
+            await Task.WhenAll(reader, stopper).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.That((await reader).IsCancellationRequested, Is.True, $"iteration {i}: a stop and the token's making raced, and the token missed the stop");
+        }
+    }
+
+    [Test]
+    public void ATimedAttemptsToken_IsTheNodesUntilTheRunsIsGivenBack()
+    {
+        var (run, _) = NewRun();
+        using var attempt = new CancellationTokenSource();
+        run.Context.UseToken(attempt.Token);
+        Assert.That(run.Context.CancellationToken, Is.EqualTo(attempt.Token));
+        run.Context.UseRunToken();
+        run.RequestCancel();
+        Assert.That(run.Context.CancellationToken.IsCancellationRequested, Is.True);
+        Assert.That(attempt.IsCancellationRequested, Is.False, "the run's own token is back");
+    }
+
+    [Test]
+    public void Completion_ReadOnlyAfterTheRunEnded_IsFinished_AndReadBefore_FinishesWhenSignalled()
+    {
+        var (early, _) = NewRun();
+        var completion = early.Completion;
+        Assert.That(early.Completion, Is.SameAs(completion), "one task per run");
+        Assert.That(completion.IsCompleted, Is.False);
+        early.SignalCompletion();
+        Assert.That(completion.IsCompletedSuccessfully, Is.True);
+
+        var (late, _) = NewRun();
+        late.SignalCompletion();
+        Assert.That(late.Completion.IsCompletedSuccessfully, Is.True);
+    }
+
+    [Test]
+    public async Task CompletionReadAgainstSignal_OnManyThreads_TheTaskAlwaysFinishes()
+    {
+        for (var i = 0; i < 2_000; i++)
+        {
+            var (run, _) = NewRun();
+            using var start = new Barrier(2);
+            Task? seen = null;
+            var reader = Task.Run(() => { start.SignalAndWait(); seen = run.Completion; });
+            var signaller = Task.Run(() => { start.SignalAndWait(); run.SignalCompletion(); });
+            await Task.WhenAll(reader, signaller).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.That(seen!.IsCompletedSuccessfully, Is.True, $"iteration {i}: the completion was read while it was signalled, and never finished");
+        }
+    }
+
+    [Test]
+    public void ATraceLongerThanItsFirstArray_KeepsEveryEntryInOrder()
+    {
+        var graph = Graph.Create<StressStart>(new GraphOptions { MaxRunsInFlight = 4 });
+        var options = new GraphEngineOptions().Validated();
+        var lifecycle = new RunLifecycle(options, new EventHub());
+        var network = new GraphNetwork(lifecycle, graph);
+        Assert.That(network.TryEnter(out var lease), Is.True);
+        var run = new RunExecution("r1", graph, new StressStart(0), RunOptions.Settle(null, options), lifecycle, lease, traceCapacity: 2);
+        for (var i = 1; i <= 9; i++)
+        {
+            run.Advance(i * 10, (i * 10) + 5, new StressStart(i));
+        }
+
+        Assert.That(run.Trace.Cast<StressStart>().Select(n => n.DelayMs), Is.EqualTo(Enumerable.Range(0, 10)));
+        Assert.That(run.NodeTimings, Has.Count.EqualTo(9), "the last node has not run yet");
+        Assert.That(run.NodeTimings.Select(t => t.Node).Distinct(), Is.EqualTo(new[] { graph.NameOf(typeof(StressStart)) }));
+    }
+
+    [Test]
     public async Task BeginStepAgainstTakeIdle_OnManyThreads_ExactlyOneWinsEachTime()
     {
         for (var i = 0; i < 2_000; i++)

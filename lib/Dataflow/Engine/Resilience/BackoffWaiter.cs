@@ -44,7 +44,7 @@ internal sealed class BackoffWaiter(RunLifecycle lifecycle)
         {
             // Stopped while it waited (or, unexpectedly, anything else): the waiter still owns the run, and ends it.
             Interlocked.Decrement(ref _waiting);
-            var stop = e is OperationCanceledException && run.CancellationToken.IsCancellationRequested ? lifecycle.Stopped(run) : new RunStop(RunState.Failed, e);
+            var stop = e is OperationCanceledException && run.IsStopRequested ? lifecycle.Stopped(run) : new RunStop(RunState.Failed, e);
             run.TakeForFinish();
             await lifecycle.FinishAsync(run, stop.State, null, stop.Error).ConfigureAwait(false);
             return;
