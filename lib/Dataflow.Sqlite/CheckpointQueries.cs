@@ -53,7 +53,7 @@ internal static class CheckpointQueries
         {
             var version = connection.ExecuteScalar<long>("PRAGMA user_version");
             throw new CheckpointsUnavailableException(
-                $"The session store '{path}' has schema version {version}, which has no checkpoint tables (they came with version 4). " +
+                $"The session store '{path}' has schema version {version}, which has no checkpoint tables (they came with version 5). " +
                 "Open it once for writing (a SessionStore, or `dataflow run`) to migrate it; read-only, it has no checkpoints to show.");
         }
     }

@@ -17,7 +17,7 @@ namespace Dataflow.Sqlite;
 internal static class Schema
 {
     /// <summary>The version this release writes.</summary>
-    public const int CurrentVersion = 4;
+    public const int CurrentVersion = 5;
 
     public const string InsertEntrySql =
         "INSERT INTO entries (session_id, timestamp, mode, channel, direction, content, metadata, run_id, event) " +
@@ -92,12 +92,25 @@ internal static class Schema
         """;
 
     /// <summary>
-    /// Version 4 adds durable runs' checkpoints: every checkpoint of a run (<c>checkpoints</c>, keyed by run and
+    /// Version 4 indexes what a page of a session's runs needs (<see cref="SessionHistory.RunsAsync"/>): one session's
+    /// entries of one event kind in id order, so that its start events (every run) or its fail events (the failed runs)
+    /// are read newest first and stop at the page size; and, for the runs that ended, the node they ended at (a
+    /// partial index over the end events only), so that a filter on the failing node is an index range too. The
+    /// single-column session index is a prefix of the new one, so it goes.
+    /// </summary>
+    private const string Version4 = """
+        CREATE INDEX idx_entries_session_event ON entries (session_id, event);
+        CREATE INDEX idx_entries_session_end_node ON entries (session_id, json_extract(metadata, '$.node')) WHERE event IN ('complete', 'fail', 'cancel');
+        DROP INDEX IF EXISTS idx_entries_session;
+        """;
+
+    /// <summary>
+    /// Version 5 adds durable runs' checkpoints: every checkpoint of a run (<c>checkpoints</c>, keyed by run and
     /// sequence), each run's latest state (<c>durable_runs</c>, upserted with each batch, indexed by graph and state so
     /// that resume finds the unfinished runs without scanning), what each graph fingerprint stands for
     /// (<c>checkpoint_graphs</c>), and the run id prefixes reserved by engines (<c>run_prefixes</c>).
     /// </summary>
-    private const string Version4 = """
+    private const string Version5 = """
         CREATE TABLE run_prefixes (
             id         INTEGER PRIMARY KEY,
             session_id TEXT NOT NULL,
@@ -143,7 +156,7 @@ internal static class Schema
         """;
 
     /// <summary>Migrations[i] takes a file from version i to version i + 1.</summary>
-    private static readonly string[] Migrations = [Version1, Version2, Version3, Version4];
+    private static readonly string[] Migrations = [Version1, Version2, Version3, Version4, Version5];
 
     private static readonly string[] SessionColumns = ["id", "started_at", "cwd", "metadata"];
 

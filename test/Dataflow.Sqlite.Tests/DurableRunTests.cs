@@ -129,10 +129,10 @@ public sealed class DurableRunTests : StoreTestBase
     public async Task StoreOfAnOlderSchema_OpenedReadOnly_HasNoCheckpoints_AndSaysSo()
     {
         await Open().DisposeAsync();
-        DowngradeToVersion3();
+        DowngradeToVersion4();
         using var history = SessionHistory.Open(DbPath);
         var error = Assert.Throws<CheckpointsUnavailableException>(() => history.RunCheckpoints("d1-1"));
-        Assert.That(error!.Message, Does.Contain("schema version 3").And.Contain("no checkpoint tables"));
+        Assert.That(error!.Message, Does.Contain("schema version 4").And.Contain("no checkpoint tables"));
     }
 
     [Test]

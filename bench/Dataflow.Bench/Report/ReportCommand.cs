@@ -24,6 +24,8 @@ internal static class ReportCommand
         new ResilienceFlakyCase(),
         new DurableOverheadCase(),
         new DurableResumeCase(),
+        new DashboardPageCase(),
+        new Peers.PeersCase(),
 
         // Last: its naive baseline makes the thread pool grow, which would flatter the cases after it.
         new StarvationBlockingCase(),

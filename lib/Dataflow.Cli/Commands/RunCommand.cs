@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.CommandLine;
+using System.Net;
 using Dataflow.Cli.History;
 using Dataflow.Cli.Loading;
 using Dataflow.Cli.Reporting;
 using Dataflow.Cli.Sample;
 using Dataflow.Checkpoints;
+using Dataflow.Dashboard;
 using Dataflow.Engine;
 using Dataflow.Events;
 using Dataflow.Graphs;
@@ -34,6 +36,7 @@ internal sealed record RunSettings(
     string Database,
     double ProgressIntervalSeconds,
     int MaxLineBytes,
+    ServeSettings? Serve = null,
     bool Durable = false,
     BatchMode Mode = BatchMode.Run,
     string? Session = null)
@@ -62,10 +65,13 @@ internal static class RunCommand
         var maxLine = new Option<int>("--max-line-bytes") { Description = FormattableString.Invariant($"The longest --input line accepted, in bytes; a longer line is rejected by its number without being read into memory (default {JsonlInputs.DefaultMaxLineBytes} = 1 MiB, at most {JsonlInputs.MaxMaxLineBytes})."), DefaultValueFactory = _ => JsonlInputs.DefaultMaxLineBytes, HelpName = "bytes" };
         var db = Cli.DatabaseOption();
         var durable = new Option<bool>("--durable") { Description = "Checkpoint every run in the store at each transition (group commit), so that after a crash `dataflow resume` goes on where the batch was, and `dataflow rerun --failed` reruns failed runs from their failing node." };
+        var serve = new Option<bool>("--serve") { Description = "Serve the web dashboard while the batch runs (live progress, latencies, gates to answer), and after it until Ctrl+C." };
+        var port = ServeSettings.PortOption();
+        var address = ServeSettings.AddressOption();
 
         var command = new Command("run", "Run a graph over a batch of inputs: the built-in sample pipeline, or --assembly/--start/--input. Exit code 1 when any run failed or any input line was rejected.")
         {
-            assembly, start, input, count, parallelism, inFlight, policy, iterations, db, progress, maxLine, durable,
+            assembly, start, input, count, parallelism, inFlight, policy, iterations, db, progress, maxLine, serve, port, address, durable,
         };
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             console,
@@ -81,7 +87,8 @@ internal static class RunCommand
                 parse.GetValue(db)!,
                 parse.GetValue(progress),
                 parse.GetValue(maxLine),
-                parse.GetValue(durable)),
+                parse.GetValue(serve) ? new ServeSettings(parse.GetValue(port), parse.GetValue(address)!) : null,
+                Durable: parse.GetValue(durable)),
             interruption,
             cancellationToken));
         return command;
@@ -149,7 +156,7 @@ internal static class RunCommand
 
     public static async Task<int> ExecuteAsync(CliConsole console, RunSettings settings, Interruption interruption, CancellationToken cancellationToken)
     {
-        Validate(settings);
+        var endpoint = Validate(settings);
         var source = GraphSource.Resolve(settings.Assembly, settings.Start);
         if (!source.IsSample && settings.Input is null && settings.Mode == BatchMode.Run)
         {
@@ -173,6 +180,7 @@ internal static class RunCommand
         var durability = new DurableCounts();
         long eventsWritten;
         long eventsLost;
+        DashboardServer? server = null;
         await using (store.ConfigureAwait(false))
         {
             var engine = new GraphEngine(new GraphEngineOptions { MaxIterations = settings.MaxIterations, HistoryCapacity = 0, Checkpoints = settings.Durable ? store.Checkpoints : null });
@@ -181,12 +189,21 @@ internal static class RunCommand
                 // From here on the first signal cancels the runs gracefully instead of exiting at once.
                 interruption.StopGracefully();
                 var sink = engine.Events.AddSink(new StoreEventSink(store), new SinkOptions { Name = "store", Capacity = 4096 });
+                var live = settings.Serve is null ? null : new LiveBatch(engine, store.SessionId);
+                if (live is not null)
+                {
+                    var dashboard = new DashboardOptions { StorePath = store.Path, Live = live };
+                    dashboard.Graphs.Add(graph);
+                    server = await settings.Serve!.StartAsync(console, endpoint!, dashboard, cancellationToken).ConfigureAwait(false);
+                }
+
                 var batch = settings.Mode == BatchMode.Run
-                    ? RunBatchAsync(console, settings, source, graph, engine, reader, stats, cancellationToken)
+                    ? RunBatchAsync(console, settings, source, graph, engine, reader, stats, live, cancellationToken)
                     : DurableBatchAsync(console, settings, store, graph, engine, stats, durability, cancellationToken);
                 await ProgressDisplay.ShowAsync(console, stats, TimeSpan.FromSeconds(settings.ProgressIntervalSeconds), batch, () => StoreStatus(store)).ConfigureAwait(false);
                 await batch.ConfigureAwait(false);
                 stats.Stop();
+                live?.Finish();
 
                 // Every run has ended; disposing the engine drains the sinks, so the store has every event.
                 await engine.DisposeAsync().ConfigureAwait(false);
@@ -201,6 +218,40 @@ internal static class RunCommand
             });
         }
 
+        var exitCode = await ExitCodeAsync(console, settings, stats, source, interruption, cancellationToken).ConfigureAwait(false);
+        if (server is not null)
+        {
+            await using (server.ConfigureAwait(false))
+            {
+                await WaitAfterBatchAsync(console, server, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return exitCode;
+    }
+
+    /// <summary>With --serve, the dashboard stays up after the batch, so its result can be looked at, until the first signal.</summary>
+    private static async Task WaitAfterBatchAsync(CliConsole console, DashboardServer server, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await console.Output.WriteLineAsync($"the batch is over; the dashboard stays at {server.Address} until Ctrl+C.").ConfigureAwait(false);
+        await console.Output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await console.Output.WriteLineAsync("dashboard stopped.").ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<int> ExitCodeAsync(CliConsole console, RunSettings settings, RunStatistics stats, GraphSource source, Interruption interruption, CancellationToken cancellationToken)
+    {
         if (cancellationToken.IsCancellationRequested)
         {
             await console.Error.WriteLineAsync(settings.Durable
@@ -229,9 +280,10 @@ internal static class RunCommand
         return ExitCodes.Success;
     }
 
-    private static void Validate(RunSettings settings)
+    private static IPEndPoint? Validate(RunSettings settings)
     {
         var errors = new List<string>();
+        var endpoint = settings.Serve?.Endpoint(errors);
         if (settings.Parallelism is 0 or < -1)
         {
             errors.Add($"--parallelism must be positive or -1 (unbounded), was {settings.Parallelism}.");
@@ -277,6 +329,8 @@ internal static class RunCommand
         {
             throw new CliException(errors);
         }
+
+        return endpoint;
     }
 
     /// <summary>What the progress shows about the store while its writes are stalled (another process holds the lock), else null.</summary>
@@ -296,6 +350,7 @@ internal static class RunCommand
         GraphEngine engine,
         Stream? reader,
         RunStatistics stats,
+        LiveBatch? live,
         CancellationToken cancellationToken)
     {
         // Runs report their end here; the batch is over once submission stopped and every submitted run ended.
@@ -333,6 +388,7 @@ internal static class RunCommand
                 }
 
                 stats.OnSubmitted();
+                live?.Track(run);
                 outstanding.Add();
                 run.Completion.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(() =>
                 {
