@@ -111,10 +111,7 @@ public sealed class RunListTests : StoreTestBase
     {
         var old = Open();
         await old.DisposeAsync();
-        foreach (var sql in new[] { "DROP INDEX idx_entries_session_event", "DROP INDEX idx_entries_session_end_node", "CREATE INDEX idx_entries_session ON entries (session_id)", "PRAGMA user_version = 3" })
-        {
-            Scalar(sql);
-        }
+        DowngradeToVersion3();
 
         Open();
 
