@@ -63,6 +63,8 @@ internal static class Cli
             + " Text from the store or from inputs is printed with control characters escaped (\\n, \\t, \\x1b); --json output is exact.")
         {
             RunCommand.Create(console, interruption),
+            RunCommand.CreateDurable(console, interruption, BatchMode.Resume),
+            RunCommand.CreateDurable(console, interruption, BatchMode.RerunFailed),
             ReadCommands.Search(console),
             ReadCommands.Recent(console),
             ReadCommands.Sessions(console),

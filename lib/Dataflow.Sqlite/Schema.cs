@@ -17,7 +17,7 @@ namespace Dataflow.Sqlite;
 internal static class Schema
 {
     /// <summary>The version this release writes.</summary>
-    public const int CurrentVersion = 4;
+    public const int CurrentVersion = 5;
 
     public const string InsertEntrySql =
         "INSERT INTO entries (session_id, timestamp, mode, channel, direction, content, metadata, run_id, event) " +
@@ -104,8 +104,59 @@ internal static class Schema
         DROP INDEX IF EXISTS idx_entries_session;
         """;
 
+    /// <summary>
+    /// Version 5 adds durable runs' checkpoints: every checkpoint of a run (<c>checkpoints</c>, keyed by run and
+    /// sequence), each run's latest state (<c>durable_runs</c>, upserted with each batch, indexed by graph and state so
+    /// that resume finds the unfinished runs without scanning), what each graph fingerprint stands for
+    /// (<c>checkpoint_graphs</c>), and the run id prefixes reserved by engines (<c>run_prefixes</c>).
+    /// </summary>
+    private const string Version5 = """
+        CREATE TABLE run_prefixes (
+            id         INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE checkpoint_graphs (
+            fingerprint TEXT PRIMARY KEY NOT NULL,
+            graph       TEXT NOT NULL,
+            description TEXT NOT NULL
+        );
+        CREATE TABLE checkpoints (
+            run_id         TEXT NOT NULL,
+            seq            INTEGER NOT NULL,
+            session_id     TEXT NOT NULL,
+            graph          TEXT NOT NULL,
+            fingerprint    TEXT NOT NULL,
+            state          TEXT NOT NULL,
+            step           INTEGER NOT NULL,
+            node_type      TEXT NOT NULL,
+            node           TEXT NOT NULL,
+            trace          TEXT,
+            gates          TEXT,
+            gates_resolved INTEGER NOT NULL,
+            gate_number    INTEGER NOT NULL,
+            iterations     INTEGER NOT NULL,
+            options        TEXT,
+            error          TEXT,
+            rerun_of       TEXT,
+            timestamp      TEXT NOT NULL,
+            PRIMARY KEY (run_id, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE durable_runs (
+            run_id     TEXT PRIMARY KEY NOT NULL,
+            graph      TEXT NOT NULL,
+            state      TEXT NOT NULL,
+            seq        INTEGER NOT NULL,
+            session_id TEXT NOT NULL,
+            rerun_of   TEXT,
+            updated_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX idx_durable_runs_graph ON durable_runs (graph, state);
+        CREATE INDEX idx_durable_runs_rerun ON durable_runs (rerun_of) WHERE rerun_of IS NOT NULL;
+        """;
+
     /// <summary>Migrations[i] takes a file from version i to version i + 1.</summary>
-    private static readonly string[] Migrations = [Version1, Version2, Version3, Version4];
+    private static readonly string[] Migrations = [Version1, Version2, Version3, Version4, Version5];
 
     private static readonly string[] SessionColumns = ["id", "started_at", "cwd", "metadata"];
 

@@ -1,4 +1,5 @@
 using Dapper;
+using Dataflow.Checkpoints;
 using Microsoft.Data.Sqlite;
 
 namespace Dataflow.Sqlite;
@@ -168,6 +169,17 @@ public sealed class SessionHistory : IDisposable
     /// <returns>The summary.</returns>
     /// <exception cref="ObjectDisposedException">The view is disposed.</exception>
     public string CrossSessionContext(string? excludeSessionId, int budget = 2000) => _queries.CrossSessionContext(excludeSessionId, budget);
+
+    /// <summary>Every committed checkpoint of one durable run, oldest first; empty when the store has none of that run.</summary>
+    /// <param name="runId">The run.</param>
+    /// <returns>The checkpoints.</returns>
+    /// <exception cref="CheckpointsUnavailableException">The file has an older schema without checkpoint tables (it is not migrated when read).</exception>
+    public IReadOnlyList<RunCheckpoint> RunCheckpoints(string runId)
+    {
+        ArgumentNullException.ThrowIfNull(runId);
+        using var connection = OpenConnection();
+        return CheckpointQueries.Run(connection, Path, runId);
+    }
 
     /// <summary>Releases the file, and removes the <c>-wal</c> and <c>-shm</c> files reading created if nobody else uses them. Safe to call twice.</summary>
     public void Dispose()

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dapper;
+using Dataflow.Checkpoints;
 using Dataflow.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -34,6 +35,8 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
     private readonly SqliteConnection _connection;
     private readonly BatchWriter<PendingEntry> _writer;
     private readonly HistoryQueries _queries;
+    private readonly Lock _checkpointsGate = new();
+    private SqliteCheckpointStore? _checkpoints;
     private int _disposed;
 
     /// <summary>Opens (creating as needed) the store at <paramref name="path"/> and starts a session.</summary>
@@ -245,11 +248,64 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
     /// <returns>The summary.</returns>
     public string CrossSessionContext(int budget = 2000) => _queries.CrossSessionContext(SessionId, budget);
 
+    /// <summary>
+    /// The checkpoints of durable runs, in this store's file: hand it to <c>GraphEngineOptions.Checkpoints</c>. Made on
+    /// first use, with a batch writer and a connection of its own (group commit: checkpoints queued while one
+    /// transaction commits share the next); disposed with the store.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The store is disposed.</exception>
+    public ICheckpointStore Checkpoints
+    {
+        get
+        {
+            lock (_checkpointsGate)
+            {
+                ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+                return _checkpoints ??= new SqliteCheckpointStore(this, _connections, _options.DurableCommits, _options.BusyTimeout, _time, Report);
+            }
+        }
+    }
+
+    /// <summary>Every committed checkpoint of one durable run, oldest first; empty when the store has none of that run.</summary>
+    /// <param name="runId">The run.</param>
+    /// <returns>The checkpoints.</returns>
+    public IReadOnlyList<RunCheckpoint> RunCheckpoints(string runId)
+    {
+        ArgumentNullException.ThrowIfNull(runId);
+        using var connection = OpenReader();
+        return CheckpointQueries.Run(connection, Path, runId);
+    }
+
+    /// <summary>
+    /// The durable runs of a graph that failed in one session and have not been rerun, oldest first: what
+    /// <c>dataflow rerun --failed</c> reruns.
+    /// </summary>
+    /// <param name="graph">The graph's identity: its start node type's full name.</param>
+    /// <param name="sessionId">The session; null for the latest session that has such runs.</param>
+    /// <returns>The run ids; empty when there are none.</returns>
+    public IReadOnlyList<string> FailedRuns(string graph, string? sessionId = null)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        using var connection = OpenReader();
+        return CheckpointQueries.FailedRuns(connection, Path, graph, sessionId);
+    }
+
     /// <summary>Writes everything queued, stops the writer and closes the file. Safe to call twice.</summary>
     /// <returns>A task that completes when the store is closed.</returns>
     public async ValueTask DisposeAsync()
     {
         var first = Interlocked.Exchange(ref _disposed, 1) == 0;
+        SqliteCheckpointStore? checkpoints;
+        lock (_checkpointsGate)
+        {
+            checkpoints = _checkpoints;
+        }
+
+        if (checkpoints is not null)
+        {
+            await checkpoints.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _writer.DisposeAsync().ConfigureAwait(false);
         if (first)
         {

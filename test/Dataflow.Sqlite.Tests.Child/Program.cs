@@ -1,11 +1,18 @@
 using Dataflow.Sqlite;
+using Dataflow.Sqlite.Tests.Child;
 
 // Usage: child <db path> <rows> <tag> [then]
 //   Writes <rows> entries with content "<tag> row <i>", flushes, prints "flushed <session id>".
 //   then = "exit":  exits 0 once stdin closes (or a line arrives).
 //   then = "write": keeps writing unflushed "<tag> extra <i>" rows until it is killed.
+// Usage: child durable run|resume <db path> <count> <side file>: see DurableChild.
 // Usage: child read <db path>  -> "read <entries>" through a SessionHistory, or "error <type> <directory read-only>".
 //        child open <db path>  -> "opened" through a SessionStore, or "error <type> <directory read-only>".
+if (args.Length >= 5 && args[0] == "durable")
+{
+    return await DurableChild.RunAsync(args[1..]);
+}
+
 if (args.Length == 2 && args[0] is "read" or "open")
 {
     try

@@ -111,16 +111,13 @@ public sealed class RunListTests : StoreTestBase
     {
         var old = Open();
         await old.DisposeAsync();
-        foreach (var sql in new[] { "DROP INDEX idx_entries_session_event", "DROP INDEX idx_entries_session_end_node", "CREATE INDEX idx_entries_session ON entries (session_id)", "PRAGMA user_version = 3" })
-        {
-            Scalar(sql);
-        }
+        DowngradeToVersion3();
 
         Open();
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(Scalar("PRAGMA user_version"), Is.EqualTo(4));
+            Assert.That(Scalar("PRAGMA user_version"), Is.EqualTo(Schema.CurrentVersion));
             Assert.That(Scalar("SELECT count(*) FROM sqlite_master WHERE name IN ('idx_entries_session_event', 'idx_entries_session_end_node')"), Is.EqualTo(2));
             Assert.That(Scalar("SELECT count(*) FROM sqlite_master WHERE name = 'idx_entries_session'"), Is.Zero);
         }

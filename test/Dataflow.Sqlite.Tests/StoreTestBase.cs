@@ -62,9 +62,29 @@ public abstract class StoreTestBase
         return connection.ExecuteScalar<long>(sql);
     }
 
-    /// <summary>Takes a current store file back to schema version 2: no run_id and event columns.</summary>
+    /// <summary>Takes a current store file back to schema version 4: no checkpoint tables.</summary>
+    protected void DowngradeToVersion4()
+    {
+        foreach (var sql in new[] { "DROP TABLE run_prefixes", "DROP TABLE checkpoint_graphs", "DROP TABLE checkpoints", "DROP TABLE durable_runs", "PRAGMA user_version = 4" })
+        {
+            Scalar(sql);
+        }
+    }
+
+    /// <summary>Takes a current store file back to schema version 3: no checkpoint tables, no run-list indexes.</summary>
+    protected void DowngradeToVersion3()
+    {
+        DowngradeToVersion4();
+        foreach (var sql in new[] { "DROP INDEX IF EXISTS idx_entries_session_event", "DROP INDEX IF EXISTS idx_entries_session_end_node", "CREATE INDEX IF NOT EXISTS idx_entries_session ON entries (session_id)", "PRAGMA user_version = 3" })
+        {
+            Scalar(sql);
+        }
+    }
+
+    /// <summary>Takes a current store file back to schema version 2: no run_id and event columns, no checkpoint tables.</summary>
     protected void DowngradeToVersion2()
     {
+        DowngradeToVersion3();
         foreach (var sql in new[] { "DROP INDEX IF EXISTS idx_entries_session_event", "DROP INDEX IF EXISTS idx_entries_session_end_node", "CREATE INDEX IF NOT EXISTS idx_entries_session ON entries (session_id)", "DROP INDEX idx_entries_run", "DROP INDEX idx_entries_event", "ALTER TABLE entries DROP COLUMN run_id", "ALTER TABLE entries DROP COLUMN event", "PRAGMA user_version = 2" })
         {
             Scalar(sql);

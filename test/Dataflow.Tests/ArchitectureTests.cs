@@ -4,8 +4,8 @@ using NUnit.Framework;
 namespace Dataflow.Tests;
 
 /// <summary>
-/// Keeps the direction of dependencies from the design (never back): Graphs, Diagnostics and Storage at the bottom,
-/// Events above them, Engine above Events; a store backend uses only the store seam of the core.
+/// Keeps the direction of dependencies from the design (never back): Graphs, Diagnostics, Storage and Checkpoints at the bottom,
+/// Events above them, Engine above Events; a store backend uses only the store and checkpoint seams of the core.
 /// </summary>
 [TestFixture]
 public sealed partial class ArchitectureTests
@@ -17,13 +17,14 @@ public sealed partial class ArchitectureTests
         ["Dataflow.Graphs"] = [],
         ["Dataflow.Diagnostics"] = [],
         ["Dataflow.Storage"] = [],
+        ["Dataflow.Checkpoints"] = [],
         ["Dataflow.Events"] = ["Dataflow.Diagnostics", "Dataflow.Storage"],
-        ["Dataflow.Engine"] = ["Dataflow.Graphs", "Dataflow.Diagnostics", "Dataflow.Events"],
-        ["Dataflow.Sqlite"] = ["Dataflow.Storage"],
-        ["Dataflow.Npgsql"] = ["Dataflow.Storage"],
+        ["Dataflow.Engine"] = ["Dataflow.Graphs", "Dataflow.Diagnostics", "Dataflow.Events", "Dataflow.Checkpoints"],
+        ["Dataflow.Sqlite"] = ["Dataflow.Storage", "Dataflow.Checkpoints"],
+        ["Dataflow.Npgsql"] = ["Dataflow.Storage", "Dataflow.Checkpoints"],
     };
 
-    private static readonly string[] CoreParts = ["Dataflow.Graphs", "Dataflow.Diagnostics", "Dataflow.Storage", "Dataflow.Events", "Dataflow.Engine"];
+    private static readonly string[] CoreParts = ["Dataflow.Graphs", "Dataflow.Diagnostics", "Dataflow.Storage", "Dataflow.Checkpoints", "Dataflow.Events", "Dataflow.Engine"];
 
     /// <summary>
     /// For each project under <c>lib/</c> (each a package), the projects it may reference. An integration stays out of

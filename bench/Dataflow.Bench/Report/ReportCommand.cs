@@ -22,6 +22,8 @@ internal static class ReportCommand
         new StoreWriteCase(),
         new StoreSearchCase(),
         new ResilienceFlakyCase(),
+        new DurableOverheadCase(),
+        new DurableResumeCase(),
         new DashboardPageCase(),
         new Peers.PeersCase(),
 

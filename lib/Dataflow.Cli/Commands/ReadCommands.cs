@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Dataflow.Checkpoints;
 using Dataflow.Cli.History;
 using Dataflow.Engine;
 using Dataflow.Graphs;
@@ -133,7 +134,7 @@ internal static class ReadCommands
         var session = new Option<string>("--session") { Description = "The session the run belongs to; by default the latest session that has the run (run ids repeat across sessions)." };
         var json = JsonOption();
         var db = Cli.DatabaseOption();
-        var command = new Command("show", "Show one run's events in order, from the store.") { runId, session, json, db };
+        var command = new Command("show", "Show one run's events in order, from the store, then (as a table) the checkpoints of a durable run.") { runId, session, json, db };
         command.SetAction((parse, cancellationToken) => WithStoreAsync(console, parse.GetValue(db)!, async store =>
         {
             var id = parse.GetValue(runId)!;
@@ -144,13 +145,21 @@ internal static class ReadCommands
             }
 
             // The run id is an indexed column: finding the newest session with the run is one lookup, not a scan.
+            var shown = false;
             if ((requested ?? store.SessionOfRun(id)) is { } sessionId)
             {
                 var events = store.SessionEntriesAsync(sessionId, id, cancellationToken);
-                if (await WriteEntriesAsync(console, events, parse.GetValue(json), empty: null, title: $"run {id} in session {sessionId}", cancellationToken).ConfigureAwait(false) > 0)
-                {
-                    return ExitCodes.Success;
-                }
+                shown = await WriteEntriesAsync(console, events, parse.GetValue(json), empty: null, title: $"run {id} in session {sessionId}", cancellationToken).ConfigureAwait(false) > 0;
+            }
+
+            if (!parse.GetValue(json) && WriteCheckpoints(console, store, id, mustHave: !shown))
+            {
+                shown = true;
+            }
+
+            if (shown)
+            {
+                return ExitCodes.Success;
             }
 
             throw new CliException(requested is null
@@ -158,6 +167,46 @@ internal static class ReadCommands
                 : $"no events of run '{id}' in session '{requested}'.");
         }));
         return command;
+    }
+
+    /// <summary>Writes a durable run's checkpoints as a table; false when it has none. A file without checkpoint tables has none, unless they are all that was asked for.</summary>
+    private static bool WriteCheckpoints(CliConsole console, SessionHistory store, string runId, bool mustHave)
+    {
+        IReadOnlyList<RunCheckpoint> checkpoints;
+        try
+        {
+            checkpoints = store.RunCheckpoints(runId);
+        }
+        catch (CheckpointsUnavailableException e) when (!mustHave)
+        {
+            console.Trace(e.Message);
+            return false;
+        }
+        catch (CheckpointsUnavailableException e)
+        {
+            throw new CliException($"no events of run '{TerminalText.Escape(runId)}', and no checkpoints: {TerminalText.Escape(e.Message)}", e);
+        }
+
+        if (checkpoints.Count == 0)
+        {
+            return false;
+        }
+
+        var table = new Table().Border(console.IsTerminal ? TableBorder.Rounded : TableBorder.Ascii).Title($"checkpoints of run {TerminalText.Cell(runId)}")
+            .AddColumns("seq", "state", "step", "node", "at", "gates / error");
+        foreach (var c in checkpoints)
+        {
+            table.AddRow(
+                c.Sequence.ToString(CultureInfo.InvariantCulture),
+                c.State.ToString(),
+                c.Step.ToString(CultureInfo.InvariantCulture),
+                TerminalText.Cell(c.NodeType),
+                c.Timestamp.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture),
+                TerminalText.Cell(c.Error ?? c.Gates ?? (c.RerunOf is { } of ? $"rerun of {of}" : string.Empty)));
+        }
+
+        console.Ansi.Write(table);
+        return true;
     }
 
     private static Option<int> LimitOption(int defaultValue)

@@ -5,6 +5,7 @@ using Dataflow.Cli.History;
 using Dataflow.Cli.Loading;
 using Dataflow.Cli.Reporting;
 using Dataflow.Cli.Sample;
+using Dataflow.Checkpoints;
 using Dataflow.Cli.Telemetry;
 using Dataflow.Dashboard;
 using Dataflow.Engine;
@@ -15,7 +16,15 @@ using Dataflow.Sqlite;
 
 namespace Dataflow.Cli.Commands;
 
-/// <summary>The settings of one <c>dataflow run</c>.</summary>
+/// <summary>What a batch does: run inputs, resume the unfinished runs of a crashed batch, or rerun failed runs.</summary>
+internal enum BatchMode
+{
+    Run,
+    Resume,
+    RerunFailed,
+}
+
+/// <summary>The settings of one <c>dataflow run</c> (and of <c>resume</c> and <c>rerun</c>, which share its machinery).</summary>
 internal sealed record RunSettings(
     string? Assembly,
     string? Start,
@@ -30,7 +39,10 @@ internal sealed record RunSettings(
     int MaxLineBytes,
     ServeSettings? Serve = null,
     string? Otlp = null,
-    double OtlpTimeoutSeconds = OtlpExport.DefaultTimeoutSeconds)
+    double OtlpTimeoutSeconds = OtlpExport.DefaultTimeoutSeconds,
+    bool Durable = false,
+    BatchMode Mode = BatchMode.Run,
+    string? Session = null)
 {
     /// <summary>The shortest <c>--progress-interval</c>: shorter would print progress lines faster than anyone reads them.</summary>
     public const double MinProgressSeconds = 0.05;
@@ -55,6 +67,7 @@ internal static class RunCommand
         var progress = new Option<double>("--progress-interval") { Description = FormattableString.Invariant($"Seconds between progress lines when output is not a terminal; from {RunSettings.MinProgressSeconds} to {RunSettings.MaxProgressSeconds:0}, other values are refused (not clamped)."), DefaultValueFactory = _ => 1.0, HelpName = "seconds" };
         var maxLine = new Option<int>("--max-line-bytes") { Description = FormattableString.Invariant($"The longest --input line accepted, in bytes; a longer line is rejected by its number without being read into memory (default {JsonlInputs.DefaultMaxLineBytes} = 1 MiB, at most {JsonlInputs.MaxMaxLineBytes})."), DefaultValueFactory = _ => JsonlInputs.DefaultMaxLineBytes, HelpName = "bytes" };
         var db = Cli.DatabaseOption();
+        var durable = new Option<bool>("--durable") { Description = "Checkpoint every run in the store at each transition (group commit), so that after a crash `dataflow resume` goes on where the batch was, and `dataflow rerun --failed` reruns failed runs from their failing node." };
         var serve = new Option<bool>("--serve") { Description = "Serve the web dashboard while the batch runs (live progress, latencies, gates to answer), and after it until Ctrl+C." };
         var port = ServeSettings.PortOption();
         var address = ServeSettings.AddressOption();
@@ -63,7 +76,7 @@ internal static class RunCommand
 
         var command = new Command("run", "Run a graph over a batch of inputs: the built-in sample pipeline, or --assembly/--start/--input. Exit code 1 when any run failed or any input line was rejected.")
         {
-            assembly, start, input, count, parallelism, inFlight, policy, iterations, db, progress, maxLine, serve, port, address, otlp, otlpTimeout,
+            assembly, start, input, count, parallelism, inFlight, policy, iterations, db, progress, maxLine, serve, port, address, otlp, otlpTimeout, durable,
         };
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             console,
@@ -81,9 +94,70 @@ internal static class RunCommand
                 parse.GetValue(maxLine),
                 parse.GetValue(serve) ? new ServeSettings(parse.GetValue(port), parse.GetValue(address)!) : null,
                 parse.GetValue(otlp),
-                parse.GetValue(otlpTimeout)),
+                parse.GetValue(otlpTimeout),
+                Durable: parse.GetValue(durable)),
             interruption,
             cancellationToken));
+        return command;
+    }
+
+    /// <summary><c>dataflow resume</c> and <c>dataflow rerun --failed</c>: the durable graph's runs brought back from the store.</summary>
+    public static Command CreateDurable(CliConsole console, Interruption interruption, BatchMode mode)
+    {
+        var assembly = new Option<string>("--assembly", "-a") { Description = "The assembly the batch ran with (the sample when omitted).", HelpName = "path.dll" };
+        var start = new Option<string>("--start", "-s") { Description = "The start node type the batch ran with.", HelpName = "NodeType" };
+        var parallelism = new Option<int>("--parallelism", "-p") { Description = "How many runs each node type executes at once (-1: bounded only by --max-in-flight).", DefaultValueFactory = _ => 64 };
+        var inFlight = new Option<int>("--max-in-flight") { Description = "How many runs may be in flight at once.", DefaultValueFactory = _ => 1024 };
+        var iterations = new Option<int>("--max-iterations") { Description = "The most nodes one run may execute before it fails (0: no limit).", DefaultValueFactory = _ => 10_000 };
+        var progress = new Option<double>("--progress-interval") { Description = "Seconds between progress lines when output is not a terminal.", DefaultValueFactory = _ => 1.0, HelpName = "seconds" };
+        var db = Cli.DatabaseOption();
+        var command = mode == BatchMode.Resume
+            ? new Command("resume", "After a crash or an interruption of `dataflow run --durable`: resume every unfinished run of the graph from its last checkpoint in the store (runs that finished are not touched). Exit code 1 when any run failed.")
+            : new Command("rerun", "Rerun the failed runs of a session of `dataflow run --durable` from the node where each failed, as new runs linked to the old ones. Exit code 1 when any run failed again.");
+        command.Options.Add(assembly);
+        command.Options.Add(start);
+        command.Options.Add(parallelism);
+        command.Options.Add(inFlight);
+        command.Options.Add(iterations);
+        command.Options.Add(db);
+        command.Options.Add(progress);
+        Option<bool>? failed = null;
+        Option<string>? session = null;
+        if (mode == BatchMode.RerunFailed)
+        {
+            failed = new Option<bool>("--failed") { Description = "Rerun the failed runs (required: the runs to rerun)." };
+            session = new Option<string>("--session") { Description = "The session whose failed runs to rerun; by default the latest that has failed runs not yet rerun." };
+            command.Options.Add(failed);
+            command.Options.Add(session);
+        }
+
+        command.SetAction((parse, cancellationToken) =>
+        {
+            if (failed is not null && !parse.GetValue(failed))
+            {
+                throw new CliException("rerun needs --failed: it reruns the failed runs of a session from their failing node.");
+            }
+
+            return ExecuteAsync(
+                console,
+                new RunSettings(
+                    parse.GetValue(assembly),
+                    parse.GetValue(start),
+                    null,
+                    0,
+                    parse.GetValue(parallelism),
+                    parse.GetValue(inFlight),
+                    OutputPolicy.Verbose,
+                    parse.GetValue(iterations),
+                    parse.GetValue(db)!,
+                    parse.GetValue(progress),
+                    JsonlInputs.DefaultMaxLineBytes,
+                    Durable: true,
+                    Mode: mode,
+                    Session: session is null ? null : parse.GetValue(session)),
+                interruption,
+                cancellationToken);
+        });
         return command;
     }
 
@@ -91,12 +165,12 @@ internal static class RunCommand
     {
         var endpoint = Validate(settings);
         var source = GraphSource.Resolve(settings.Assembly, settings.Start);
-        if (!source.IsSample && settings.Input is null)
+        if (!source.IsSample && settings.Input is null && settings.Mode == BatchMode.Run)
         {
             throw new CliException($"--input <file.jsonl> is required with --assembly: give one {source.StartType.Name} per line.");
         }
 
-        var graph = source.CreateGraph(new GraphOptions { MaxDegreeOfParallelism = settings.Parallelism, MaxRunsInFlight = settings.MaxInFlight });
+        var graph = source.CreateGraph(new GraphOptions { MaxDegreeOfParallelism = settings.Parallelism, MaxRunsInFlight = settings.MaxInFlight, Durable = settings.Durable });
         console.Trace(settings.Input is null ? "generating the sample's inputs" : $"opening input '{settings.Input}'");
         var reader = settings.Input is null ? null : JsonlInputs.Open(settings.Input, console);
         await using var inputLifetime = (reader ?? Stream.Null).ConfigureAwait(false);
@@ -104,11 +178,13 @@ internal static class RunCommand
 
         var store = HistoryStores.OpenForWrite(settings.Database, new Dictionary<string, object?>(StringComparer.Ordinal)
         {
-            ["command"] = "run",
+            ["command"] = settings.Mode switch { BatchMode.Resume => "resume", BatchMode.RerunFailed => "rerun", _ => "run" },
+            ["durable"] = settings.Durable,
             ["graph"] = source.Description,
             ["policy"] = settings.Policy.ToString(),
         });
         var stats = new RunStatistics();
+        var durability = new DurableCounts();
         long eventsWritten;
         long eventsLost;
         DashboardServer? server = null;
@@ -116,7 +192,7 @@ internal static class RunCommand
         {
             // Listening before the engine runs anything, so every run's spans and every measurement are exported.
             using var export = settings.Otlp is null ? null : OtlpExport.Start(settings.Otlp, TimeSpan.FromSeconds(settings.OtlpTimeoutSeconds), store.SessionId);
-            var engine = new GraphEngine(new GraphEngineOptions { MaxIterations = settings.MaxIterations, HistoryCapacity = 0 });
+            var engine = new GraphEngine(new GraphEngineOptions { MaxIterations = settings.MaxIterations, HistoryCapacity = 0, Checkpoints = settings.Durable ? store.Checkpoints : null });
             await using (engine.ConfigureAwait(false))
             {
                 // From here on the first signal cancels the runs gracefully instead of exiting at once.
@@ -130,7 +206,9 @@ internal static class RunCommand
                     server = await settings.Serve!.StartAsync(console, endpoint!, dashboard, cancellationToken).ConfigureAwait(false);
                 }
 
-                var batch = RunBatchAsync(console, settings, source, graph, engine, reader, stats, live, cancellationToken);
+                var batch = settings.Mode == BatchMode.Run
+                    ? RunBatchAsync(console, settings, source, graph, engine, reader, stats, live, cancellationToken)
+                    : DurableBatchAsync(console, settings, store, graph, engine, stats, durability, cancellationToken);
                 await ProgressDisplay.ShowAsync(console, stats, TimeSpan.FromSeconds(settings.ProgressIntervalSeconds), batch, () => StoreStatus(store)).ConfigureAwait(false);
                 await batch.ConfigureAwait(false);
                 stats.Stop();
@@ -155,10 +233,13 @@ internal static class RunCommand
                 }
             }
 
-            Summary.Write(console, new BatchReport(source.Description, stats, store.Path, store.SessionId, eventsWritten, eventsLost, cancellationToken.IsCancellationRequested));
+            Summary.Write(console, new BatchReport(source.Description, stats, store.Path, store.SessionId, eventsWritten, eventsLost, cancellationToken.IsCancellationRequested)
+            {
+                Durability = settings.Durable ? durability.ToString() : null,
+            });
         }
 
-        var exitCode = await ExitCodeAsync(console, stats, source, interruption, cancellationToken).ConfigureAwait(false);
+        var exitCode = await ExitCodeAsync(console, settings, stats, source, interruption, cancellationToken).ConfigureAwait(false);
         if (server is not null)
         {
             await using (server.ConfigureAwait(false))
@@ -190,11 +271,13 @@ internal static class RunCommand
         }
     }
 
-    private static async Task<int> ExitCodeAsync(CliConsole console, RunStatistics stats, GraphSource source, Interruption interruption, CancellationToken cancellationToken)
+    private static async Task<int> ExitCodeAsync(CliConsole console, RunSettings settings, RunStatistics stats, GraphSource source, Interruption interruption, CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
         {
-            await console.Error.WriteLineAsync($"interrupted: {stats.Cancelled} runs cancelled; the store has every event written so far.").ConfigureAwait(false);
+            await console.Error.WriteLineAsync(settings.Durable
+                ? $"interrupted: {stats.Cancelled} runs stopped; they stay resumable: `dataflow resume` goes on from their last checkpoints."
+                : $"interrupted: {stats.Cancelled} runs cancelled; the store has every event written so far.").ConfigureAwait(false);
             return interruption.ExitCode;
         }
 
@@ -326,8 +409,9 @@ internal static class RunCommand
                 GraphRun run;
                 try
                 {
-                    // Waits while --max-in-flight runs are in flight; the token also cancels the run later.
-                    run = await engine.SubmitAsync(graph, node, runOptions, cancellationToken).ConfigureAwait(false);
+                    // Waits while --max-in-flight runs are in flight; the token also cancels the run later. A durable run is
+                    // not tied to it: an interruption shuts the engine down instead, which leaves the run resumable.
+                    run = await engine.SubmitAsync(graph, node, runOptions, settings.Durable ? CancellationToken.None : cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -353,6 +437,114 @@ internal static class RunCommand
             _ = outstanding.Close();
         }
 
+        await WaitOrShutDownAsync(engine, settings, outstanding, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits for every run; a durable batch that is interrupted shuts the engine down, which stops its runs resumably.</summary>
+    private static async Task WaitOrShutDownAsync(GraphEngine engine, RunSettings settings, CountdownSignal outstanding, CancellationToken cancellationToken)
+    {
+        if (settings.Durable)
+        {
+            try
+            {
+                await outstanding.Zero.WaitAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await engine.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
         await outstanding.Zero.ConfigureAwait(false);
     }
+
+    /// <summary><c>resume</c> or <c>rerun --failed</c>: brings the durable graph's runs back and waits for them (not for runs waiting at gates).</summary>
+    private static async Task DurableBatchAsync(CliConsole console, RunSettings settings, SessionStore store, Graph graph, GraphEngine engine, RunStatistics stats, DurableCounts counts, CancellationToken cancellationToken)
+    {
+        var outstanding = new CountdownSignal();
+        void Track(GraphRun run)
+        {
+            stats.OnSubmitted();
+            outstanding.Add();
+            _ = run.WaitForGatesAsync(CancellationToken.None).ContinueWith(
+                gates =>
+                {
+                    // A run waiting at a gate is left waiting: it stays resumable, and the batch does not wait for it.
+                    if (gates.IsCompletedSuccessfully && gates.Result.Count > 0)
+                    {
+                        counts.OnWaiting();
+                        outstanding.Signal();
+                    }
+                    else
+                    {
+                        stats.OnEnded(run);
+                        outstanding.Signal();
+                    }
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+
+        try
+        {
+            if (settings.Mode == BatchMode.Resume)
+            {
+                var resumed = await engine.ResumeAsync(graph, cancellationToken).ConfigureAwait(false);
+                counts.Resumed = resumed.Resumed.Count;
+                counts.FinishedEarlier = resumed.FinishedEarlier;
+                foreach (var run in resumed.Resumed)
+                {
+                    Track(run);
+                }
+            }
+            else
+            {
+                var failed = store.FailedRuns(graph.Start.FullName ?? graph.Start.Name, settings.Session);
+                console.Trace($"{failed.Count} failed runs to rerun");
+                foreach (var runId in failed)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    Track(await engine.RerunAsync(graph, runId, cancellationToken: cancellationToken).ConfigureAwait(false));
+                    counts.Rerun++;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopped bringing runs back; those brought back so far are stopped below, resumably.
+        }
+        catch (Exception e) when (e is CheckpointException or InvalidOperationException or ArgumentException)
+        {
+            _ = outstanding.Close();
+            await engine.DisposeAsync().ConfigureAwait(false);
+            throw new CliException(TerminalText.Escape(e.Message), e);
+        }
+        finally
+        {
+            _ = outstanding.Close();
+        }
+
+        await WaitOrShutDownAsync(engine, settings, outstanding, cancellationToken).ConfigureAwait(false);
+    }
+}
+
+/// <summary>What a durable batch brought back, for the summary.</summary>
+internal sealed class DurableCounts
+{
+    private long _waiting;
+
+    public long Resumed { get; set; }
+
+    public long FinishedEarlier { get; set; }
+
+    public long Rerun { get; set; }
+
+    public long Waiting => Interlocked.Read(ref _waiting);
+
+    public void OnWaiting() => Interlocked.Increment(ref _waiting);
+
+    public override string ToString()
+        => FormattableString.Invariant($"durable: {Resumed} runs resumed, {FinishedEarlier} finished earlier, {Rerun} rerun{(Waiting > 0 ? $", {Waiting} waiting at gates (resumable)" : string.Empty)}");
 }

@@ -14,7 +14,11 @@ internal sealed record BatchReport(
     string SessionId,
     long EventsWritten,
     long EventsLost,
-    bool Interrupted);
+    bool Interrupted)
+{
+    /// <summary>For a durable batch: how many runs were resumed, finished earlier, rerun; null otherwise.</summary>
+    public string? Durability { get; init; }
+}
 
 /// <summary>Renders the end-of-batch summary: runs by state, latency percentiles, slowest node types, failures, events, histogram.</summary>
 internal static class Summary
@@ -64,6 +68,11 @@ internal static class Summary
             }
 
             ansi.Write(failures);
+        }
+
+        if (report.Durability is { } durability)
+        {
+            ansi.MarkupLine(TerminalText.Cell(durability));
         }
 
         ansi.MarkupLine(Invariant(

@@ -62,6 +62,11 @@ internal sealed class GateCoordinator(RunLifecycle lifecycle)
         var parkedAt = lifecycle.TimeProvider.GetTimestamp();
         try
         {
+            if (run.Durable is { } durable)
+            {
+                await durable.ParkedAsync(run, gates).ConfigureAwait(false);
+            }
+
             foreach (var gate in gates)
             {
                 await lifecycle.Events.EmitGateAsync(run, gate).ConfigureAwait(false);
@@ -82,6 +87,12 @@ internal sealed class GateCoordinator(RunLifecycle lifecycle)
             }
 
             run.PreparedNode = node;
+            if (run.Durable is { } resolved)
+            {
+                // The gate values are in the node now: resumed after a crash, the run does not ask again.
+                await resolved.GatesResolvedAsync(run).ConfigureAwait(false);
+            }
+
             run.Unpark(await step.Network.EnterAsync(run.CancellationToken).ConfigureAwait(false));
         }
         catch (Exception e)

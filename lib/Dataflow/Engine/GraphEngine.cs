@@ -25,7 +25,7 @@ namespace Dataflow.Engine;
 /// backoffs in <see cref="Resilience.BackoffWaiter"/>,
 /// events in <see cref="RunEvents"/>, telemetry in <see cref="RunInstrumentation"/>.</para>
 /// </remarks>
-public sealed class GraphEngine : IAsyncDisposable
+public sealed partial class GraphEngine : IAsyncDisposable
 {
     private readonly GraphEngineOptions _options;
     private readonly RunLifecycle _lifecycle;
@@ -218,7 +218,7 @@ public sealed class GraphEngine : IAsyncDisposable
         lock (_networksGate)
         {
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-            return (_networks.GetOrAdd(graph, g => new GraphNetwork(_lifecycle, g)), settings);
+            return (NetworkFor(graph), settings);
         }
     }
 
@@ -262,6 +262,11 @@ public sealed class GraphEngine : IAsyncDisposable
             throw;
         }
 
+        if (network.Recorder is { } recorder)
+        {
+            run.Durable = new Checkpoints.DurableRun(recorder);
+        }
+
         RunInstrumentation.RunStarted(run);
         registry.Add(run);
         if (network.StartStep.Block is null)
@@ -272,7 +277,11 @@ public sealed class GraphEngine : IAsyncDisposable
             return run.View;
         }
 
-        if (!network.Dispatch(run))
+        if (run.Durable is { } durable)
+        {
+            DispatchWhenStarted(network.StartStep.Block, run, durable);
+        }
+        else if (!network.Dispatch(run))
         {
             // Only a disposing engine stops taking runs; this one never entered a block.
             run.ReleaseAdmission();

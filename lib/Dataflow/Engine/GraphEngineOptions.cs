@@ -1,3 +1,4 @@
+using Dataflow.Checkpoints;
 using Dataflow.Graphs;
 using Dataflow.Graphs.Inputs;
 
@@ -46,6 +47,23 @@ public sealed class GraphEngineOptions
     /// <value>The default value is <see langword="null"/>: every run uses <see cref="Services"/>.</value>
     public Func<GraphRun, IServiceProvider>? RunServices { get; set; }
 
+    /// <summary>
+    /// Where the runs of durable graphs (<see cref="GraphOptions.Durable"/>) keep their checkpoints, such as
+    /// <c>Dataflow.Sqlite.SessionStore.Checkpoints</c>. With a store, run ids are unique among every engine that shares
+    /// it (<c>d7-1</c>, reserved from the store when the engine is created) instead of <c>g1</c>, <c>g2</c>, ….
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: no run is durable, and a durable graph is refused at submit.</value>
+    public ICheckpointStore? Checkpoints { get; set; }
+
+    /// <summary>
+    /// Whether a durable run waits for its checkpoint's commit before it moves on. The default, group commit, makes
+    /// "after a crash only the nodes executing at the crash run again" true at a cost that many runs share (their
+    /// checkpoints commit in one transaction); <see cref="CheckpointCommitMode.WriteBehind"/> is faster and may run the
+    /// last few milliseconds of transitions again after a crash.
+    /// </summary>
+    /// <value>The default value is <see cref="CheckpointCommitMode.GroupCommit"/>.</value>
+    public CheckpointCommitMode CheckpointCommit { get; set; } = CheckpointCommitMode.GroupCommit;
+
     /// <summary>The clock for run and node times.</summary>
     /// <value>The default value is <see cref="TimeProvider.System"/>.</value>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
@@ -56,6 +74,7 @@ public sealed class GraphEngineOptions
         new OptionErrors(nameof(GraphEngineOptions))
             .Require(copy.HistoryCapacity >= 0, $"HistoryCapacity is {copy.HistoryCapacity}; it must be 0 or more.")
             .Require(copy.MaxIterations >= 0, $"MaxIterations is {copy.MaxIterations}; it must be 0 (no limit) or more.")
+            .Require(Enum.IsDefined(copy.CheckpointCommit), $"CheckpointCommit is {(int)copy.CheckpointCommit}, which is not a CheckpointCommitMode.")
             .Require(copy.TimeProvider is not null, "TimeProvider is null; leave it at TimeProvider.System or give a clock.")
             .ThrowIfAny();
         return copy;

@@ -51,6 +51,9 @@ internal sealed class GraphNetwork : IAsyncDisposable
 
     public Graph Graph { get; }
 
+    /// <summary>Records the checkpoints of the graph's runs when the graph is durable; null otherwise.</summary>
+    public Checkpoints.CheckpointRecorder? Recorder { get; init; }
+
     public IRunHost Host { get; }
 
     /// <summary>

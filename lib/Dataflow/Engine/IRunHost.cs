@@ -11,6 +11,9 @@ internal interface IRunHost
 {
     TimeProvider TimeProvider { get; }
 
+    /// <summary>Where work that outlives a step is tracked (and awaited on shutdown).</summary>
+    BackgroundWork Background { get; }
+
     /// <summary>Publishes the run's start event, once.</summary>
     ValueTask EmitStartAsync(RunExecution run);
 

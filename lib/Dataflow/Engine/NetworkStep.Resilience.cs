@@ -148,6 +148,12 @@ internal sealed partial class NetworkStep
         run.Advance(started, ended, recovery);
         var recoveryStep = Network.StepFor(recovery.GetType())!;
         await _host.EmitRecoveryAsync(run, recoveryStep.Name, handed).ConfigureAwait(false);
+        if (run.Durable is { } durable && recoveryStep.Block is not null)
+        {
+            await durable.MovedAsync(run).ConfigureAwait(false);
+            durable.PendingSave = default;
+        }
+
         return HandOn(run, recoveryStep, recovery);
     }
 }

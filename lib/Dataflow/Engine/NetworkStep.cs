@@ -152,7 +152,16 @@ internal sealed partial class NetworkStep
         if (outcome.Kind == OutcomeKind.End)
         {
             run.TakeForFinish();
-            await _host.FinishAsync(run, outcome.State, outcome.Result, outcome.Error).ConfigureAwait(false);
+            var finishing = _host.FinishAsync(run, outcome.State, outcome.Result, outcome.Error);
+            if (run.Durable is not null && !finishing.IsCompleted)
+            {
+                // A durable run's final checkpoint is committed outside the block: the node slot is free meanwhile.
+                _host.Background.Track(finishing.AsTask());
+            }
+            else
+            {
+                await finishing.ConfigureAwait(false);
+            }
         }
     }
 
@@ -189,6 +198,12 @@ internal sealed partial class NetworkStep
     private async ValueTask<(Outcome? Early, Activity? Span)> BeforeAsync(RunExecution run)
     {
         await _host.EmitStartAsync(run).ConfigureAwait(false);
+        if (run.Durable is { Started: false } durable)
+        {
+            // Before the start node runs, so that a crash from here on resumes the run.
+            await durable.StartedAsync(run).ConfigureAwait(false);
+        }
+
         if (run.IsStopRequested)
         {
             return (Outcome.Stop(_host.Stopped(run)), null);
@@ -219,7 +234,7 @@ internal sealed partial class NetworkStep
                 return (InputsFailed(run, e, span), null);
             }
 
-            if (Node.Inputs.Gates.Count > 0)
+            if (Node.Inputs.Gates.Count > 0 && run.Durable?.TakeGatesResolved() != true)
             {
                 // Wait outside the network: the run gives back its node slot and its admission slot.
                 RunInstrumentation.NodeParked(span);
@@ -286,7 +301,44 @@ internal sealed partial class NetworkStep
         }
 
         await _host.EmitTransitionAsync(run, Name, nextStep.Name).ConfigureAwait(false);
+        if (run.Durable is { } durable && nextStep.Block is not null)
+        {
+            // The transition's checkpoint, before the hand-off (group commit: committed before the next node can run).
+            return durable.MovedAsync(run) is { IsCompletedSuccessfully: true } ? HandOn(run, nextStep, next!) : HandOnWhenCommitted(durable, run, nextStep);
+        }
+
         return HandOn(run, nextStep, next!);
+    }
+
+    /// <summary>
+    /// Hands a durable run on once its transition's checkpoint is committed, waiting outside the block so that the node
+    /// slot serves other runs meanwhile (their checkpoints then join the same group commit). The waiter owns the run.
+    /// </summary>
+    private Outcome HandOnWhenCommitted(Checkpoints.DurableRun durable, RunExecution run, NetworkStep nextStep)
+    {
+        _host.Background.Track(WaitAndPostAsync(durable.PendingSave, run, nextStep));
+        return Outcome.HandedOn;
+    }
+
+    private async Task WaitAndPostAsync(ValueTask saving, RunExecution run, NetworkStep nextStep)
+    {
+        try
+        {
+            await saving.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            run.TakeForFinish();
+            await _host.FinishAsync(run, RunState.Failed, null, e).ConfigureAwait(false);
+            return;
+        }
+
+        run.HandOff();
+        if (!nextStep.Block!.Post(run) && run.TryTakeIdle())
+        {
+            var stop = _host.Stopped(run);
+            await _host.FinishAsync(run, stop.State, null, stop.Error).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Moves the run on to <paramref name="next"/>, a node of <paramref name="nextStep"/>: ends it there, runs it inline, or posts it.</summary>

@@ -17,7 +17,7 @@ internal sealed class RunLifecycle : IRunHost
     public RunLifecycle(GraphEngineOptions options, EventHub hub)
     {
         TimeProvider = options.TimeProvider;
-        Registry = new RunRegistry(options.HistoryCapacity);
+        Registry = new RunRegistry(options.HistoryCapacity, options.Checkpoints is { } store ? store.ReserveRunIdPrefix() + "-" : "g");
         Events = new RunEvents(hub, options.TimeProvider);
         Gates = new GateCoordinator(this);
         Backoffs = new BackoffWaiter(this);
@@ -59,6 +59,11 @@ internal sealed class RunLifecycle : IRunHost
 
         try
         {
+            if (run.Durable is { } durable && await durable.FinishedAsync(run, state, result, error, IsShuttingDown).ConfigureAwait(false) is { } failure)
+            {
+                await Events.EmitErrorAsync(run, $"{run.Id} could not record its final checkpoint: {failure.GetType().Name}: {failure.Message}", failure).ConfigureAwait(false);
+            }
+
             await Events.EmitFinalAsync(run, state).ConfigureAwait(false);
             await DisposeServicesAsync(run).ConfigureAwait(false);
         }

@@ -4,7 +4,12 @@ using System.Globalization;
 namespace Dataflow.Engine;
 
 /// <summary>The engine's runs: ids, the active runs, and a bounded history of ended ones. Thread-safe.</summary>
-internal sealed class RunRegistry(int historyCapacity)
+/// <remarks>
+/// Ids are <c>&lt;prefix&gt;&lt;n&gt;</c>: <c>g1</c>, <c>g2</c>, … on an engine without a checkpoint store; with one, the store
+/// reserves a prefix unique among every engine that shares it (<c>d7-1</c>, <c>d7-2</c>, …), so that ids stay unique
+/// across processes and sessions and short to read.
+/// </remarks>
+internal sealed class RunRegistry(int historyCapacity, string prefix = "g")
 {
     private readonly ConcurrentDictionary<string, RunExecution> _active = new(StringComparer.Ordinal);
     private readonly Lock _historyGate = new();
@@ -12,7 +17,7 @@ internal sealed class RunRegistry(int historyCapacity)
     private readonly Dictionary<string, RunExecution> _historyById = new(StringComparer.Ordinal);
     private long _nextId;
 
-    public string NextId() => string.Create(CultureInfo.InvariantCulture, $"g{Interlocked.Increment(ref _nextId)}");
+    public string NextId() => string.Create(CultureInfo.InvariantCulture, $"{prefix}{Interlocked.Increment(ref _nextId)}");
 
     public void Add(RunExecution run) => _active[run.Id] = run;
 

@@ -14,6 +14,8 @@ namespace Dataflow.Graphs;
 public sealed class Graph
 {
     private readonly FrozenDictionary<Type, GraphNode> _byType;
+    private GraphFingerprint? _fingerprint;
+    private IReadOnlySet<Type>? _recallable;
 
     private Graph(Type start, IReadOnlyList<GraphNode> nodes, GraphOptions options)
     {
@@ -52,6 +54,18 @@ public sealed class Graph
     internal GraphOptions Options { get; }
 
     internal IReadOnlyList<GraphNode> NodeInfos { get; }
+
+    /// <summary>The graph's identity in a checkpoint store: its start node type's full name.</summary>
+    internal string Identity => Start.FullName ?? Start.Name;
+
+    /// <summary>The fingerprint that durable runs are checkpointed with; made on first use.</summary>
+    internal GraphFingerprint Fingerprint => _fingerprint ??= GraphFingerprint.Of(NodeInfos);
+
+    /// <summary>The node types whose nodes a <see cref="Inputs.RecallAttribute"/> input can reach: what a checkpoint keeps of the trace.</summary>
+    internal IReadOnlySet<Type> Recallable => _recallable ??= FindRecallable();
+
+    /// <summary>The node type of this graph with the name <paramref name="name"/> (<see cref="NameOf"/>), or null.</summary>
+    internal GraphNode? FindByName(string name) => NodeInfos.FirstOrDefault(n => n.Name == name);
 
     /// <summary>Builds and validates the graph that starts at <typeparamref name="TStart"/>.</summary>
     /// <typeparam name="TStart">The start node type.</typeparam>
@@ -96,6 +110,14 @@ public sealed class Graph
                 Resilience = NodeResilience.Resolve(nodes[i].Type, nodes[i].Name, options, recoveries.GetValueOrDefault(nodes[i].Type), errors),
             };
         }
+        if (options.Durable)
+        {
+            foreach (var node in nodes)
+            {
+                NodeJson.Check(node, errors);
+            }
+        }
+
         if (errors.Count > 0)
         {
             throw new InvalidGraphException(errors);
@@ -159,6 +181,15 @@ public sealed class Graph
         }
 
         return text.ToString();
+    }
+
+    private HashSet<Type> FindRecallable()
+    {
+        var wanted = NodeInfos.SelectMany(n => n.Inputs.Recalls).Select(r => r.Property.PropertyType).Distinct().ToArray();
+        return NodeInfos
+            .Where(n => wanted.Any(w => w.IsAssignableFrom(n.Type) || n.PlainProperties.Any(p => w.IsAssignableFrom(p.PropertyType))))
+            .Select(n => n.Type)
+            .ToHashSet();
     }
 
     private static string MermaidId(string name)

@@ -27,6 +27,16 @@ public sealed class GraphOptions
     /// <value>The default value is 1024.</value>
     public int MaxRunsInFlight { get; set; } = 1024;
 
+    /// <summary>
+    /// Whether the graph's runs are durable: on an engine with a checkpoint store
+    /// (<c>GraphEngineOptions.Checkpoints</c>), each transition records a checkpoint, so that a crashed process can
+    /// resume them (<c>GraphEngine.ResumeAsync</c>) and a failed run can be rerun from the node where it failed. Every
+    /// node type must then be storable as JSON (System.Text.Json; <c>[Dep]</c> and <c>[Recall]</c> inputs are left out
+    /// and filled again): checked when the graph is created, naming the node type and member that cannot be stored.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool Durable { get; set; }
+
     /// <summary>Per-node overrides, keyed by node type.</summary>
     public IDictionary<Type, NodeOptions> Nodes { get; } = new Dictionary<Type, NodeOptions>();
 
@@ -96,6 +106,7 @@ public sealed class GraphOptions
         {
             MaxDegreeOfParallelism = MaxDegreeOfParallelism,
             MaxRunsInFlight = MaxRunsInFlight,
+            Durable = Durable,
         };
         copy.Effects.AddRange(Effects);
         foreach (var (type, node) in Nodes)

@@ -94,7 +94,7 @@ public sealed class BatchWriter<T> : IAsyncDisposable
     /// <exception cref="BatchWriterStoppedException">The writer stopped after an error.</exception>
     public bool TryEnqueue(T item)
     {
-        if (_queue.Writer.TryWrite(new Work(item, null)))
+        if (_queue.Writer.TryWrite(new Work(item, null, HasItem: true)))
         {
             return true;
         }
@@ -111,8 +111,30 @@ public sealed class BatchWriter<T> : IAsyncDisposable
     /// <exception cref="BatchWriterStoppedException">The writer stopped after an error.</exception>
     public ValueTask EnqueueAsync(T item, CancellationToken cancellationToken = default)
     {
-        var work = new Work(item, null);
+        var work = new Work(item, null, HasItem: true);
         return _queue.Writer.TryWrite(work) ? default : WaitAndEnqueueAsync(work, cancellationToken);
+    }
+
+    /// <summary>
+    /// Queues one item and completes once it is committed (group commit: items queued while a batch is written share
+    /// the next batch's transaction, so each waits about one commit and the commits are shared). Waits while the queue
+    /// is full.
+    /// </summary>
+    /// <param name="item">The item.</param>
+    /// <param name="cancellationToken">Stops waiting (for room: the item is not queued; for the commit: it may still be written).</param>
+    /// <returns>A task that completes when the item is committed.</returns>
+    /// <exception cref="ObjectDisposedException">The writer is disposed.</exception>
+    /// <exception cref="BatchWriterStoppedException">The writer stopped after an error, before or while writing the item.</exception>
+    public async Task WriteAsync(T item, CancellationToken cancellationToken = default)
+    {
+        var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var work = new Work(item, committed, HasItem: true);
+        if (!_queue.Writer.TryWrite(work))
+        {
+            await WaitAndEnqueueAsync(work, cancellationToken).ConfigureAwait(false);
+        }
+
+        await committed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Waits until every item queued before this call is committed.</summary>
@@ -123,7 +145,7 @@ public sealed class BatchWriter<T> : IAsyncDisposable
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await WaitAndEnqueueAsync(new Work(default!, done), cancellationToken).ConfigureAwait(false);
+        await WaitAndEnqueueAsync(new Work(default!, done, HasItem: false), cancellationToken).ConfigureAwait(false);
         await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -166,12 +188,13 @@ public sealed class BatchWriter<T> : IAsyncDisposable
         var reader = _queue.Reader;
         var batch = new List<T>(_options.BatchSize);
         var flushes = new List<TaskCompletionSource>();
+        var commits = new List<TaskCompletionSource>();
         try
         {
             Task<bool>? pendingWait = null;
             while (pendingWait is null ? await reader.WaitToReadAsync().ConfigureAwait(false) : await pendingWait.ConfigureAwait(false))
             {
-                pendingWait = await GatherAsync(reader, batch, flushes).ConfigureAwait(false);
+                pendingWait = await GatherAsync(reader, batch, flushes, commits).ConfigureAwait(false);
                 if (batch.Count > 0)
                 {
                     Volatile.Write(ref _inFlight, batch.Count);
@@ -180,6 +203,12 @@ public sealed class BatchWriter<T> : IAsyncDisposable
                     Volatile.Write(ref _inFlight, 0);
                 }
 
+                foreach (var commit in commits)
+                {
+                    commit.TrySetResult();
+                }
+
+                commits.Clear();
                 foreach (var flush in flushes)
                 {
                     flush.TrySetResult();
@@ -190,12 +219,13 @@ public sealed class BatchWriter<T> : IAsyncDisposable
         }
         catch (Exception ex)
         {
+            flushes.AddRange(commits);
             Stop(ex, batch, flushes);
         }
     }
 
     /// <summary>Fills <paramref name="batch"/> until it is full, a flush marker arrives or the interval runs out; returns a pending wait to reuse.</summary>
-    private async Task<Task<bool>?> GatherAsync(ChannelReader<Work> reader, List<T> batch, List<TaskCompletionSource> flushes)
+    private async Task<Task<bool>?> GatherAsync(ChannelReader<Work> reader, List<T> batch, List<TaskCompletionSource> flushes, List<TaskCompletionSource> commits)
     {
         var started = _time.GetTimestamp();
         Task<bool>? pendingWait = null;
@@ -203,13 +233,17 @@ public sealed class BatchWriter<T> : IAsyncDisposable
         {
             while (batch.Count < _options.BatchSize && flushes.Count == 0 && reader.TryRead(out var work))
             {
-                if (work.Flush is { } flush)
+                if (!work.HasItem)
                 {
-                    flushes.Add(flush);
+                    flushes.Add(work.Flush!);
                 }
                 else
                 {
                     batch.Add(work.Item);
+                    if (work.Flush is { } commit)
+                    {
+                        commits.Add(commit);
+                    }
                 }
             }
 
@@ -286,11 +320,8 @@ public sealed class BatchWriter<T> : IAsyncDisposable
 
         while (_queue.Reader.TryRead(out var work))
         {
-            if (work.Flush is { } flush)
-            {
-                flush.TrySetException(stopped);
-            }
-            else
+            work.Flush?.TrySetException(stopped);
+            if (work.HasItem)
             {
                 lost++;
             }
@@ -320,7 +351,8 @@ public sealed class BatchWriter<T> : IAsyncDisposable
         }
     }
 
-    private readonly record struct Work(T Item, TaskCompletionSource? Flush);
+    /// <summary>An item (with a signal for its commit, when its producer waits for it), or a flush marker (no item).</summary>
+    private readonly record struct Work(T Item, TaskCompletionSource? Flush, bool HasItem);
 
     private sealed record Stall(DateTimeOffset Since, Exception LastError);
 

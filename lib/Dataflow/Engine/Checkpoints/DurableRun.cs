@@ -1,0 +1,121 @@
+using System.Text.Json;
+using Dataflow.Checkpoints;
+using Dataflow.Graphs;
+
+namespace Dataflow.Engine.Checkpoints;
+
+/// <summary>
+/// What one durable run records, and when: only its owner calls it, at each transition, so its fields need no lock.
+/// </summary>
+/// <remarks>
+/// <para>The checkpoints of a run, in order (each one numbered, from 0):</para>
+/// <list type="bullet">
+/// <item>before its first node runs: the start node (<see cref="StartedAsync"/>);</item>
+/// <item>after a node returned its successor, its effects ran and the transition was published, before the run is
+/// handed on: the next node (<see cref="MovedAsync"/>); a move to a terminal node is recorded by the final checkpoint;</item>
+/// <item>when it parks at gates: the gate ids (<see cref="ParkedAsync"/>); when they are resolved, before it goes back
+/// in: the node with the gate values (<see cref="GatesResolvedAsync"/>);</item>
+/// <item>when it ends: its final state (<see cref="FinishedAsync"/>), except a run cancelled because the engine shuts
+/// down, which stays resumable from its last checkpoint.</item>
+/// </list>
+/// <para>With <see cref="CheckpointCommitMode.GroupCommit"/> each of these awaits the commit, so after a crash a run
+/// resumes at the node it was about to execute or executing: at least once per node, and no node it had moved past
+/// runs again. A retry's backoff records nothing: resumed, the node starts again at its first attempt.</para>
+/// </remarks>
+internal sealed class DurableRun(CheckpointRecorder recorder)
+{
+    private int _sequence;
+    private bool _gatesResolved;
+
+    /// <summary>Whether the start checkpoint is recorded (a resumed run's is).</summary>
+    public bool Started { get; private set; }
+
+    /// <summary>The run this one reruns, if it is a rerun.</summary>
+    public string? RerunOf { get; private set; }
+
+    /// <summary>The trace position of the restored trace's first entry: a restored run keeps only the part a recall can reach.</summary>
+    public int StepOffset { get; private set; }
+
+    /// <summary>The run's options as stored, made once.</summary>
+    public string? Options { get; set; }
+
+    /// <summary>A run resumed from <paramref name="checkpoint"/>, whose trace holds <paramref name="restored"/> earlier nodes.</summary>
+    public static DurableRun Resumed(CheckpointRecorder recorder, RunCheckpoint checkpoint, int restored)
+        => new(recorder)
+        {
+            _sequence = checkpoint.Sequence + 1,
+            _gatesResolved = checkpoint.GatesResolved,
+            Started = true,
+            RerunOf = checkpoint.RerunOf,
+            StepOffset = checkpoint.Step - restored,
+            Options = checkpoint.Options,
+        };
+
+    /// <summary>A new run that reruns <paramref name="runId"/> from <paramref name="checkpoint"/>'s node.</summary>
+    public static DurableRun Rerun(CheckpointRecorder recorder, string runId, RunCheckpoint checkpoint, int restored)
+        => new(recorder) { RerunOf = runId, StepOffset = checkpoint.Step - restored };
+
+    /// <summary>Whether a resumed run's node had its gates resolved before the crash: it does not wait again. Asked once.</summary>
+    public bool TakeGatesResolved()
+    {
+        var resolved = _gatesResolved;
+        _gatesResolved = false;
+        return resolved;
+    }
+
+    public ValueTask StartedAsync(RunExecution run)
+    {
+        Started = true;
+        return SaveAsync(run, CheckpointState.Running, run.CurrentNode);
+    }
+
+    /// <summary>The save <see cref="MovedAsync"/> started, for a caller that waits for it elsewhere.</summary>
+    public ValueTask PendingSave { get; set; }
+
+    public ValueTask MovedAsync(RunExecution run) => PendingSave = SaveAsync(run, CheckpointState.Running, run.CurrentNode);
+
+    public ValueTask ParkedAsync(RunExecution run, IReadOnlyList<PendingGate> gates)
+    {
+        var checkpoint = recorder.Make(run, this, CheckpointState.Waiting, run.CurrentNode, _sequence++) with
+        {
+            Gates = JsonSerializer.Serialize(gates.Select(g => g.Id)),
+            GateNumber = run.NextGateNumber - gates.Count,
+        };
+        return recorder.SaveAsync(checkpoint);
+    }
+
+    public ValueTask GatesResolvedAsync(RunExecution run)
+        => recorder.SaveAsync(recorder.Make(run, this, CheckpointState.Running, run.CurrentNode, _sequence++) with { GatesResolved = true });
+
+    /// <summary>Records the final state; never throws (returns what went wrong, for an error event).</summary>
+    public async ValueTask<Exception?> FinishedAsync(RunExecution run, RunState state, INode? result, Exception? error, bool shuttingDown)
+    {
+        if (state == RunState.Cancelled && shuttingDown && run.StopReason == StopReason.Cancelled)
+        {
+            // Cancelled by the engine's shutdown, not by anyone's choice: the run stays resumable.
+            return null;
+        }
+
+        try
+        {
+            var final = state switch
+            {
+                RunState.Done => CheckpointState.Done,
+                RunState.Failed => CheckpointState.Failed,
+                _ => CheckpointState.Cancelled,
+            };
+            var checkpoint = recorder.Make(run, this, final, result ?? run.CurrentNode, _sequence++) with
+            {
+                Error = error is null ? null : $"{error.GetType().Name}: {error.Message}",
+            };
+            await recorder.SaveAsync(checkpoint).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+    }
+
+    private ValueTask SaveAsync(RunExecution run, CheckpointState state, INode node) => recorder.SaveAsync(recorder.Make(run, this, state, node, _sequence++));
+}

@@ -1,0 +1,32 @@
+namespace Dataflow.Cli.Tests;
+
+public sealed class DurableCommandTests : CliTestBase
+{
+    [Test]
+    public async Task DurableRun_ThenResumeRerunAndShow_WorkOnTheSameStore()
+    {
+        var run = await RunCliAsync("run", "--durable", "--count", "40", "--db", Database);
+        Assert.That(run.ExitCode, Is.EqualTo(1), run.ToString());
+        Assert.That(run.Output, Does.Contain("durable: 0 runs resumed, 0 finished earlier, 0 rerun"));
+        var failed = (await StoredEventsAsync()).Where(e => e.Event == "fail").Select(e => e.RunId).ToList();
+        Assert.That(failed, Is.Not.Empty);
+        Assert.That(failed, Is.All.Match("^d[0-9a-z]+-[0-9]+$"));
+
+        var resume = await RunCliAsync("resume", "--db", Database);
+        var rerun = await RunCliAsync("rerun", "--failed", "--db", Database);
+        var show = await RunCliAsync("show", failed[0], "--db", Database);
+        var noFlag = await RunCliAsync("rerun", "--db", Database);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(resume.ExitCode, Is.Zero, resume.ToString());
+            Assert.That(resume.Output, Does.Contain("durable: 0 runs resumed, 40 finished earlier, 0 rerun"));
+            Assert.That(rerun.ExitCode, Is.EqualTo(1), "the sample's failures fail again: " + rerun);
+            Assert.That(rerun.Output, Does.Contain($"{failed.Count} rerun"));
+            Assert.That(show.ExitCode, Is.Zero, show.ToString());
+            Assert.That(show.Output, Does.Contain($"checkpoints of run {failed[0]}").And.Contain("Failed"));
+            Assert.That(noFlag.ExitCode, Is.EqualTo(2));
+            Assert.That(noFlag.Error, Does.Contain("--failed"));
+        }
+    }
+}
