@@ -92,7 +92,7 @@ public static class PostgresConnectionString
 
         if (authority.Length > 0)
         {
-            var hosts = new List<string>();
+            var hosts = new List<(string Host, string Port)>();
             foreach (var hostPort in authority.Split(','))
             {
                 // [::1]:5432, host:5432 or host
@@ -112,10 +112,21 @@ public static class PostgresConnectionString
                     throw new ArgumentException($"The port '{port}' of the PostgreSQL URI is not a number.", "connectionString");
                 }
 
-                hosts.Add(port.Length > 0 ? $"{host}:{port}" : host);
+                hosts.Add((host, port));
             }
 
-            builder.Host = string.Join(',', hosts);
+            if (hosts is [var (single, singlePort)])
+            {
+                builder.Host = single;
+                if (singlePort.Length > 0)
+                {
+                    builder.Port = int.Parse(singlePort, NumberStyles.None, CultureInfo.InvariantCulture);
+                }
+            }
+            else
+            {
+                builder.Host = string.Join(',', hosts.Select(h => h.Port.Length > 0 ? $"{h.Host}:{h.Port}" : h.Host));
+            }
         }
 
         if (database.Length > 0)
