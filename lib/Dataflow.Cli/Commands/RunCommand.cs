@@ -86,14 +86,17 @@ internal static class RunCommand
         console.Trace(settings.Input is null ? "generating the sample's inputs" : $"opening input '{settings.Input}'");
         var reader = settings.Input is null ? null : JsonlInputs.Open(settings.Input, console);
         await using var inputLifetime = (reader ?? Stream.Null).ConfigureAwait(false);
-        console.Trace($"opening database '{settings.Database}'");
+        console.Trace($"opening database '{HistoryStores.Display(settings.Database)}'");
 
-        var store = HistoryStores.OpenForWrite(settings.Database, new Dictionary<string, object?>(StringComparer.Ordinal)
-        {
-            ["command"] = "run",
-            ["graph"] = source.Description,
-            ["policy"] = settings.Policy.ToString(),
-        });
+        var store = await HistoryStores.OpenForWriteAsync(
+            settings.Database,
+            new Dictionary<string, object?>(StringComparer.Ordinal)
+            {
+                ["command"] = "run",
+                ["graph"] = source.Description,
+                ["policy"] = settings.Policy.ToString(),
+            },
+            cancellationToken).ConfigureAwait(false);
         var stats = new RunStatistics();
         long eventsWritten;
         long eventsLost;
@@ -104,7 +107,7 @@ internal static class RunCommand
             {
                 // From here on the first signal cancels the runs gracefully instead of exiting at once.
                 interruption.StopGracefully();
-                var sink = engine.Events.AddSink(new StoreEventSink(store), new SinkOptions { Name = "store", Capacity = 4096 });
+                var sink = engine.Events.AddSink(new StoreEventSink(store.Entries), new SinkOptions { Name = "store", Capacity = 4096 });
                 var batch = RunBatchAsync(console, settings, source, graph, engine, reader, stats, cancellationToken);
                 await ProgressDisplay.ShowAsync(console, stats, TimeSpan.FromSeconds(settings.ProgressIntervalSeconds), batch, () => StoreStatus(store)).ConfigureAwait(false);
                 await batch.ConfigureAwait(false);
@@ -117,7 +120,7 @@ internal static class RunCommand
             }
 
             await store.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-            Summary.Write(console, new BatchReport(source.Description, stats, store.Path, store.SessionId, eventsWritten, eventsLost, cancellationToken.IsCancellationRequested));
+            Summary.Write(console, new BatchReport(source.Description, stats, store.Name, store.SessionId, eventsWritten, eventsLost, cancellationToken.IsCancellationRequested));
         }
 
         if (cancellationToken.IsCancellationRequested)
@@ -197,7 +200,7 @@ internal static class RunCommand
     }
 
     /// <summary>What the progress shows about the store while its writes are stalled (another process holds the lock), else null.</summary>
-    private static string? StoreStatus(SessionStore store)
+    private static string? StoreStatus(IHistoryWriter store)
     {
         var health = store.Health;
         return health.StalledSince is { } since
