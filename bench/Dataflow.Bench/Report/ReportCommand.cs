@@ -21,6 +21,7 @@ internal static class ReportCommand
         new MemorySlowSinkCase(),
         new StoreWriteCase(),
         new StoreSearchCase(),
+        new PostgresStoreCase(),
         new ResilienceFlakyCase(),
 
         // Last: its naive baseline makes the thread pool grow, which would flatter the cases after it.
