@@ -9,6 +9,27 @@ internal static class ProcessMemory
     // handle at offset 0 costs a small syscall; Environment.WorkingSet parses all of /proc/self/status.
     private static readonly SafeFileHandle? Statm = OpenStatm();
     private static readonly long PageSize = Environment.SystemPageSize;
+    private static long _sampled;
+    private static long _sampledAt = long.MinValue;
+
+    /// <summary>
+    /// The resident set size as read at most about a millisecond ago (one clock tick of
+    /// <see cref="Environment.TickCount64"/>): what every run reads at its start and end, so that tracking memory costs a
+    /// read of two fields per run instead of a system call. Racing readers may both refresh it; either value is fine.
+    /// </summary>
+    public static long SampledResidentBytes()
+    {
+        var now = Environment.TickCount64;
+        if (Volatile.Read(ref _sampledAt) == now)
+        {
+            return Volatile.Read(ref _sampled);
+        }
+
+        var bytes = ResidentBytes();
+        Volatile.Write(ref _sampled, bytes);
+        Volatile.Write(ref _sampledAt, now);
+        return bytes;
+    }
 
     public static long ResidentBytes()
     {

@@ -54,7 +54,9 @@ public abstract class GraphRun
 
     /// <summary>
     /// The change in the process's resident set size between the run's start and end, in bytes.
-    /// Process-wide: concurrent runs see each other's allocations. 0 while active or when not tracked.
+    /// Process-wide: concurrent runs see each other's allocations. Read from a sample at most about a millisecond old
+    /// (one tick of <see cref="Environment.TickCount64"/>), so a shorter run usually shows 0. 0 while active or when
+    /// not tracked.
     /// </summary>
     public abstract long RssDeltaBytes { get; }
 

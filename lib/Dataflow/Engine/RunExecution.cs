@@ -100,7 +100,7 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
         _startedAtTicks = time.GetUtcNow().UtcTicks;
         StartTimestamp = time.GetTimestamp();
         TracksMemory = settings.TrackMemory;
-        _rss = TracksMemory ? Diagnostics.ProcessMemory.ResidentBytes() : 0;
+        _rss = TracksMemory ? Diagnostics.ProcessMemory.SampledResidentBytes() : 0;
         if (settings.Deadline is { } deadline)
         {
             Extras.Deadline = deadline;
@@ -430,7 +430,7 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
             _endTimestamp = Math.Max(time.GetTimestamp(), 1);
             if (TracksMemory)
             {
-                _rss = Diagnostics.ProcessMemory.ResidentBytes() - _rss;
+                _rss = Diagnostics.ProcessMemory.SampledResidentBytes() - _rss;
             }
 
             Volatile.Write(ref _state, (int)final);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Dataflow.Events;
 
 namespace Dataflow.Engine;
@@ -26,7 +27,7 @@ internal static class RunOutcome
     /// <summary>The line a final event carries.</summary>
     public static string Describe(RunExecution run, RunState state, double elapsedMs) => state switch
     {
-        RunState.Done => $"{run.Id} done ({GraphEvent.Seconds(elapsedMs)})",
+        RunState.Done => string.Create(CultureInfo.InvariantCulture, $"{run.Id} done ({elapsedMs / 1000:0.0##}s)"),
         RunState.Failed => $"{run.Id} failed: {run.View.Error}",
         _ => $"{run.Id} cancelled",
     };

@@ -131,6 +131,4 @@ public sealed class GraphEvent
 
         return metadata;
     }
-
-    internal static string Seconds(double milliseconds) => (milliseconds / 1000).ToString("0.0##", CultureInfo.InvariantCulture) + "s";
 }

@@ -478,4 +478,33 @@ public sealed class GraphEngineTests
     {
         Assert.That(Dataflow.Diagnostics.ProcessMemory.ResidentBytes(), Is.GreaterThan(1024 * 1024));
     }
+
+    [Test]
+    public async Task ARunThatGrowsTheProcessBy64MB_SeesItInItsRssDelta_FromTheSampledReading()
+    {
+        await using var engine = new GraphEngine();
+        var run = engine.Submit(Graph.Create<Hog>(), new Hog(64 * 1024 * 1024));
+        await run.Completion.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.That(run.State, Is.EqualTo(RunState.Done), run.Error);
+        Assert.That(run.RssDeltaBytes, Is.GreaterThan(32L * 1024 * 1024), "touching 64 MB takes well over a millisecond, so the end sample is a new one");
+        Assert.That(Dataflow.Diagnostics.ProcessMemory.SampledResidentBytes(), Is.GreaterThan(1024 * 1024));
+    }
 }
+
+/// <summary>Allocates and touches <see cref="Bytes"/> bytes, and keeps them until it returns.</summary>
+public sealed record Hog(int Bytes) : INode<HogDone>
+{
+    public ValueTask<HogDone> RunAsync(NodeContext context)
+    {
+        var memory = GC.AllocateUninitializedArray<byte>(Bytes, pinned: false);
+        for (var i = 0; i < memory.Length; i += 4096)
+        {
+            memory[i] = 1;
+        }
+
+        return ValueTask.FromResult(new HogDone(memory.Length + memory[^1]));
+    }
+}
+
+/// <summary>What <see cref="Hog"/> returns.</summary>
+public sealed record HogDone(int Touched) : INode;
