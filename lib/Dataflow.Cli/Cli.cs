@@ -68,6 +68,7 @@ internal static class Cli
             ReadCommands.Sessions(console),
             ReadCommands.Show(console),
             GraphCommand.Create(console),
+            ServeCommand.Create(console, interruption),
         };
         return root;
     }

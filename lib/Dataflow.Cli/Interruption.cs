@@ -39,8 +39,20 @@ internal sealed class Interruption
     /// <summary>For the process: an interruption driven by <see cref="Request"/>.</summary>
     public static Interruption ForProcess(CancellationTokenSource source) => new(source);
 
+    /// <summary>What the process prints on stderr when the first signal starts a graceful stop.</summary>
+    public string StoppingMessage { get; private set; } = "cancelling: runs will end as Cancelled and the store will be flushed; press Ctrl+C again to exit at once.";
+
     /// <summary>The running command stops gracefully: the first signal cancels <see cref="Token"/> instead of exiting.</summary>
-    public void StopGracefully() => Volatile.Write(ref _graceful, 1);
+    /// <param name="stoppingMessage">What to print when that signal comes; the run command's message when null.</param>
+    public void StopGracefully(string? stoppingMessage = null)
+    {
+        if (stoppingMessage is not null)
+        {
+            StoppingMessage = stoppingMessage;
+        }
+
+        Volatile.Write(ref _graceful, 1);
+    }
 
     /// <summary>A signal arrived: records its exit code and cancels the token.</summary>
     public void Request(int exitCode)

@@ -19,7 +19,7 @@ internal static class Program
             var exitCode = context.Signal == PosixSignal.SIGTERM ? ExitCodes.Terminated : ExitCodes.Interrupted;
             if (Interlocked.Increment(ref signals) == 1 && interruption.IsGraceful)
             {
-                Console.Error.WriteLine("cancelling: runs will end as Cancelled and the store will be flushed; press Ctrl+C again to exit at once.");
+                Console.Error.WriteLine(interruption.StoppingMessage);
                 interruption.Request(exitCode);
                 return;
             }

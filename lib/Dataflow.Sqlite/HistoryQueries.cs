@@ -63,6 +63,35 @@ internal sealed class HistoryQueries(Func<SqliteConnection> openConnection)
         return connection.ExecuteScalar<string?>("SELECT session_id FROM entries WHERE run_id = @RunId ORDER BY id DESC LIMIT 1", new { RunId = runId });
     }
 
+    /// <summary>One page of a session's runs; see <see cref="SessionHistory.RunsAsync"/>.</summary>
+    public IAsyncEnumerable<RunSummary> RunsAsync(string sessionId, RunQuery? query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(sessionId);
+        query ??= new RunQuery();
+        var problems = query.Problems();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(string.Join(" ", problems), nameof(query));
+        }
+
+        var (sql, parameters) = RunsQuery(sessionId, query);
+        return ReadRunsAsync(sql, parameters, cancellationToken);
+    }
+
+    /// <summary>One session with its entry count, or null; see <see cref="SessionHistory.Session"/>.</summary>
+    public SessionInfo? Session(string sessionId, bool countEntries)
+    {
+        ArgumentNullException.ThrowIfNull(sessionId);
+        using var connection = openConnection();
+        var count = countEntries ? "(SELECT count(*) FROM entries e WHERE e.session_id = s.id)" : "-1";
+        return connection.Query<SessionRow>(
+                "SELECT s.id AS Id, s.started_at AS StartedAt, s.cwd AS Cwd, s.metadata AS Metadata, " +
+                count + " AS EntryCount FROM sessions s WHERE s.id = @Id",
+                new { Id = sessionId })
+            .Select(r => new SessionInfo(r.Id, Parse(r.StartedAt), r.Cwd, r.Metadata, r.EntryCount))
+            .FirstOrDefault();
+    }
+
     /// <summary>See <see cref="SessionStore.Sessions"/>.</summary>
     public IReadOnlyList<SessionInfo> Sessions()
     {
@@ -130,6 +159,62 @@ internal sealed class HistoryQueries(Func<SqliteConnection> openConnection)
         ArgumentNullException.ThrowIfNull(sessionId);
         var run = runId is null ? string.Empty : " AND e.run_id = @RunId";
         return ($"SELECT {SelectEntry} FROM entries e WHERE e.session_id = @SessionId{run} ORDER BY e.id", new { SessionId = sessionId, RunId = runId });
+    }
+
+    /// <summary>
+    /// The SQL of a page of runs. By start: the session's start events newest first (index on session and event, in
+    /// id order), each joined to its run's end event (index on run and session). By end: the session's end events of
+    /// one kind, or those at one node (the partial index over end events), each joined to its run's start event.
+    /// Either way the outer scan is an index range read backwards that stops at the limit. The inner lookup names its
+    /// index: left to itself, SQLite picks the session-and-event index for it (equalities on both columns) and reads
+    /// every start of the session for each run. Only fixed SQL fragments are appended; every value is a parameter.
+    /// </summary>
+    internal static (string Sql, object Parameters) RunsQuery(string sessionId, RunQuery query)
+    {
+        const string Ends = "('complete', 'fail', 'cancel')";
+        var sql = new StringBuilder("SELECT ");
+        string row;
+        if (query.ByEnd)
+        {
+            row = "f";
+            sql.Append("f.id AS Cursor, f.session_id AS SessionId, f.run_id AS RunId, f.event AS Outcome, s.timestamp AS StartedAt, s.content AS Input, ")
+                .Append("f.timestamp AS EndedAt, json_extract(f.metadata, '$.duration_ms') AS DurationMs, json_extract(f.metadata, '$.node') AS Node, json_extract(f.metadata, '$.error') AS Error ")
+                .Append("FROM entries f LEFT JOIN entries s ON s.id = (SELECT x.id FROM entries x INDEXED BY idx_entries_run WHERE x.run_id = f.run_id AND x.session_id = f.session_id AND x.event = 'start' ORDER BY x.id LIMIT 1) ")
+                .Append("WHERE f.session_id = @SessionId AND f.run_id IS NOT NULL");
+            sql.Append(query.State is { } state and not StoredRunState.Unfinished ? " AND f.event = @Outcome" : string.Empty);
+            sql.Append(query.Node is not null ? " AND f.event IN " + Ends + " AND json_extract(f.metadata, '$.node') = @Node" : string.Empty);
+        }
+        else
+        {
+            row = "s";
+            sql.Append("s.id AS Cursor, s.session_id AS SessionId, s.run_id AS RunId, f.event AS Outcome, s.timestamp AS StartedAt, s.content AS Input, ")
+                .Append("f.timestamp AS EndedAt, json_extract(f.metadata, '$.duration_ms') AS DurationMs, json_extract(f.metadata, '$.node') AS Node, json_extract(f.metadata, '$.error') AS Error ")
+                .Append("FROM entries s LEFT JOIN entries f ON f.id = (SELECT x.id FROM entries x INDEXED BY idx_entries_run WHERE x.run_id = s.run_id AND x.session_id = s.session_id AND x.event IN " + Ends + " ORDER BY x.id DESC LIMIT 1) ")
+                .Append("WHERE s.session_id = @SessionId AND s.event = 'start' AND s.run_id IS NOT NULL");
+            sql.Append(query.State == StoredRunState.Unfinished ? " AND f.id IS NULL" : string.Empty);
+        }
+
+        sql.Append(query.Before is not null ? $" AND {row}.id < @Before" : string.Empty);
+        sql.Append(query.Since is not null ? $" AND {row}.timestamp >= @Since" : string.Empty);
+        sql.Append(query.Until is not null ? $" AND {row}.timestamp <= @Until" : string.Empty);
+        sql.Append($" ORDER BY {row}.id DESC LIMIT @Limit");
+        var parameters = new
+        {
+            SessionId = sessionId,
+            Outcome = query.State switch
+            {
+                StoredRunState.Done => "complete",
+                StoredRunState.Failed => "fail",
+                StoredRunState.Cancelled => "cancel",
+                _ => null,
+            },
+            query.Node,
+            query.Before,
+            Since = query.Since is { } since ? Format(since) : null,
+            Until = query.Until is { } until ? Format(until) : null,
+            query.Limit,
+        };
+        return (sql.ToString(), parameters);
     }
 
     /// <summary>The SQL and parameters of a search, or null when the plain text holds no searchable word.</summary>
@@ -220,6 +305,37 @@ internal sealed class HistoryQueries(Func<SqliteConnection> openConnection)
         }
     }
 
+    private async IAsyncEnumerable<RunSummary> ReadRunsAsync(string sql, object parameters, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var connection = openConnection();
+        await using (connection.ConfigureAwait(false))
+        {
+            await foreach (var r in connection.QueryUnbufferedAsync<RunRow>(sql, parameters).WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var state = r.Outcome switch
+                {
+                    "complete" => StoredRunState.Done,
+                    "fail" => StoredRunState.Failed,
+                    "cancel" => StoredRunState.Cancelled,
+                    _ => StoredRunState.Unfinished,
+                };
+                yield return new RunSummary(
+                    r.Cursor,
+                    r.SessionId,
+                    r.RunId,
+                    state,
+                    r.StartedAt is null ? null : Parse(r.StartedAt),
+                    r.Input,
+                    r.EndedAt is null ? null : Parse(r.EndedAt),
+                    r.DurationMs,
+                    r.Node,
+                    r.Error);
+            }
+        }
+    }
+
     private static T Translate<T>(Func<T> read, string? ftsQuery)
     {
         try
@@ -269,6 +385,29 @@ internal sealed class HistoryQueries(Func<SqliteConnection> openConnection)
         public string? RunId { get; set; }
 
         public string? Event { get; set; }
+    }
+
+    private sealed class RunRow
+    {
+        public long Cursor { get; set; }
+
+        public string SessionId { get; set; } = string.Empty;
+
+        public string RunId { get; set; } = string.Empty;
+
+        public string? Outcome { get; set; }
+
+        public string? StartedAt { get; set; }
+
+        public string? Input { get; set; }
+
+        public string? EndedAt { get; set; }
+
+        public double? DurationMs { get; set; }
+
+        public string? Node { get; set; }
+
+        public string? Error { get; set; }
     }
 
     private sealed class SessionRow

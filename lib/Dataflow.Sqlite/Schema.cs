@@ -17,7 +17,7 @@ namespace Dataflow.Sqlite;
 internal static class Schema
 {
     /// <summary>The version this release writes.</summary>
-    public const int CurrentVersion = 3;
+    public const int CurrentVersion = 4;
 
     public const string InsertEntrySql =
         "INSERT INTO entries (session_id, timestamp, mode, channel, direction, content, metadata, run_id, event) " +
@@ -91,8 +91,21 @@ internal static class Schema
         CREATE INDEX idx_entries_event ON entries (event);
         """;
 
+    /// <summary>
+    /// Version 4 indexes what a page of a session's runs needs (<see cref="SessionHistory.RunsAsync"/>): one session's
+    /// entries of one event kind in id order, so that its start events (every run) or its fail events (the failed runs)
+    /// are read newest first and stop at the page size; and, for the runs that ended, the node they ended at (a
+    /// partial index over the end events only), so that a filter on the failing node is an index range too. The
+    /// single-column session index is a prefix of the new one, so it goes.
+    /// </summary>
+    private const string Version4 = """
+        CREATE INDEX idx_entries_session_event ON entries (session_id, event);
+        CREATE INDEX idx_entries_session_end_node ON entries (session_id, json_extract(metadata, '$.node')) WHERE event IN ('complete', 'fail', 'cancel');
+        DROP INDEX IF EXISTS idx_entries_session;
+        """;
+
     /// <summary>Migrations[i] takes a file from version i to version i + 1.</summary>
-    private static readonly string[] Migrations = [Version1, Version2, Version3];
+    private static readonly string[] Migrations = [Version1, Version2, Version3, Version4];
 
     private static readonly string[] SessionColumns = ["id", "started_at", "cwd", "metadata"];
 

@@ -130,6 +130,29 @@ public sealed class SessionHistory : IDisposable
     /// <returns>The session's id, or null when no session has that run.</returns>
     public string? SessionOfRun(string runId) => _queries.SessionOfRun(runId);
 
+    /// <summary>
+    /// One page of a session's runs, each with its state, start, input line, end, duration, end node and error, read
+    /// from its start and end entries; filtered by state, end node and time, and paged by keyset (see <see cref="RunQuery"/>).
+    /// Streamed; each page is an index range, so it costs the same on a store of any size.
+    /// </summary>
+    /// <param name="sessionId">The session.</param>
+    /// <param name="query">Filters and the page; null for the newest 50 runs.</param>
+    /// <param name="cancellationToken">Stops the enumeration with <see cref="OperationCanceledException"/>.</param>
+    /// <returns>The runs, newest first.</returns>
+    /// <exception cref="ArgumentException">The query is invalid (limit, cursor, a node filter on unfinished runs, since after until); the message lists every problem.</exception>
+    public IAsyncEnumerable<RunSummary> RunsAsync(string sessionId, RunQuery? query = null, CancellationToken cancellationToken = default)
+        => _queries.RunsAsync(sessionId, query, cancellationToken);
+
+    /// <summary>One session: a primary-key lookup, and with <paramref name="countEntries"/> a count of its entries.</summary>
+    /// <param name="sessionId">The session's id.</param>
+    /// <param name="countEntries">
+    /// Whether to count the session's entries. The count reads the session's whole range of an index (about 0.2 s
+    /// for a million entries); without it <see cref="SessionInfo.EntryCount"/> is -1.
+    /// </param>
+    /// <returns>The session, or null when the file has no such session.</returns>
+    /// <exception cref="ObjectDisposedException">The view is disposed.</exception>
+    public SessionInfo? Session(string sessionId, bool countEntries = true) => _queries.Session(sessionId, countEntries);
+
     /// <summary>Every session in the file, newest first, with its entry count.</summary>
     /// <returns>The sessions.</returns>
     /// <exception cref="ObjectDisposedException">The view is disposed.</exception>

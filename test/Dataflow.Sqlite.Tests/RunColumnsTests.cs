@@ -23,7 +23,7 @@ public sealed class RunColumnsTests : StoreTestBase
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(Scalar("PRAGMA user_version"), Is.EqualTo(3));
+            Assert.That(Scalar("PRAGMA user_version"), Is.EqualTo(Schema.CurrentVersion));
             Assert.That(entries[0].RunId, Is.EqualTo("g1"));
             Assert.That(entries[0].Event, Is.EqualTo("start"));
             Assert.That(entries[1].RunId, Is.Null);

@@ -65,7 +65,7 @@ public abstract class StoreTestBase
     /// <summary>Takes a current store file back to schema version 2: no run_id and event columns.</summary>
     protected void DowngradeToVersion2()
     {
-        foreach (var sql in new[] { "DROP INDEX idx_entries_run", "DROP INDEX idx_entries_event", "ALTER TABLE entries DROP COLUMN run_id", "ALTER TABLE entries DROP COLUMN event", "PRAGMA user_version = 2" })
+        foreach (var sql in new[] { "DROP INDEX IF EXISTS idx_entries_session_event", "DROP INDEX IF EXISTS idx_entries_session_end_node", "CREATE INDEX IF NOT EXISTS idx_entries_session ON entries (session_id)", "DROP INDEX idx_entries_run", "DROP INDEX idx_entries_event", "ALTER TABLE entries DROP COLUMN run_id", "ALTER TABLE entries DROP COLUMN event", "PRAGMA user_version = 2" })
         {
             Scalar(sql);
         }

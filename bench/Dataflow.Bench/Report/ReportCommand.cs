@@ -23,6 +23,7 @@ internal static class ReportCommand
         new StoreSearchCase(),
         new PostgresStoreCase(),
         new ResilienceFlakyCase(),
+        new DashboardPageCase(),
         new Peers.PeersCase(),
 
         // Last: its naive baseline makes the thread pool grow, which would flatter the cases after it.

@@ -1,9 +1,11 @@
 using System.Globalization;
 using System.CommandLine;
+using System.Net;
 using Dataflow.Cli.History;
 using Dataflow.Cli.Loading;
 using Dataflow.Cli.Reporting;
 using Dataflow.Cli.Sample;
+using Dataflow.Dashboard;
 using Dataflow.Engine;
 using Dataflow.Events;
 using Dataflow.Graphs;
@@ -24,7 +26,8 @@ internal sealed record RunSettings(
     int MaxIterations,
     string Database,
     double ProgressIntervalSeconds,
-    int MaxLineBytes)
+    int MaxLineBytes,
+    ServeSettings? Serve = null)
 {
     /// <summary>The shortest <c>--progress-interval</c>: shorter would print progress lines faster than anyone reads them.</summary>
     public const double MinProgressSeconds = 0.05;
@@ -49,10 +52,13 @@ internal static class RunCommand
         var progress = new Option<double>("--progress-interval") { Description = FormattableString.Invariant($"Seconds between progress lines when output is not a terminal; from {RunSettings.MinProgressSeconds} to {RunSettings.MaxProgressSeconds:0}, other values are refused (not clamped)."), DefaultValueFactory = _ => 1.0, HelpName = "seconds" };
         var maxLine = new Option<int>("--max-line-bytes") { Description = FormattableString.Invariant($"The longest --input line accepted, in bytes; a longer line is rejected by its number without being read into memory (default {JsonlInputs.DefaultMaxLineBytes} = 1 MiB, at most {JsonlInputs.MaxMaxLineBytes})."), DefaultValueFactory = _ => JsonlInputs.DefaultMaxLineBytes, HelpName = "bytes" };
         var db = Cli.DatabaseOption();
+        var serve = new Option<bool>("--serve") { Description = "Serve the web dashboard while the batch runs (live progress, latencies, gates to answer), and after it until Ctrl+C." };
+        var port = ServeSettings.PortOption();
+        var address = ServeSettings.AddressOption();
 
         var command = new Command("run", "Run a graph over a batch of inputs: the built-in sample pipeline, or --assembly/--start/--input. Exit code 1 when any run failed or any input line was rejected.")
         {
-            assembly, start, input, count, parallelism, inFlight, policy, iterations, db, progress, maxLine,
+            assembly, start, input, count, parallelism, inFlight, policy, iterations, db, progress, maxLine, serve, port, address,
         };
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             console,
@@ -67,7 +73,8 @@ internal static class RunCommand
                 parse.GetValue(iterations),
                 parse.GetValue(db)!,
                 parse.GetValue(progress),
-                parse.GetValue(maxLine)),
+                parse.GetValue(maxLine),
+                parse.GetValue(serve) ? new ServeSettings(parse.GetValue(port), parse.GetValue(address)!) : null),
             interruption,
             cancellationToken));
         return command;
@@ -75,7 +82,7 @@ internal static class RunCommand
 
     public static async Task<int> ExecuteAsync(CliConsole console, RunSettings settings, Interruption interruption, CancellationToken cancellationToken)
     {
-        Validate(settings);
+        var endpoint = Validate(settings);
         var source = GraphSource.Resolve(settings.Assembly, settings.Start);
         if (!source.IsSample && settings.Input is null)
         {
@@ -100,6 +107,7 @@ internal static class RunCommand
         var stats = new RunStatistics();
         long eventsWritten;
         long eventsLost;
+        DashboardServer? server = null;
         await using (store.ConfigureAwait(false))
         {
             var engine = new GraphEngine(new GraphEngineOptions { MaxIterations = settings.MaxIterations, HistoryCapacity = 0 });
@@ -108,10 +116,19 @@ internal static class RunCommand
                 // From here on the first signal cancels the runs gracefully instead of exiting at once.
                 interruption.StopGracefully();
                 var sink = engine.Events.AddSink(new StoreEventSink(store.Entries), new SinkOptions { Name = "store", Capacity = 4096 });
-                var batch = RunBatchAsync(console, settings, source, graph, engine, reader, stats, cancellationToken);
+                var live = settings.Serve is null ? null : new LiveBatch(engine, store.SessionId);
+                if (live is not null)
+                {
+                    var dashboard = new DashboardOptions { StorePath = store.Name, Live = live };
+                    dashboard.Graphs.Add(graph);
+                    server = await settings.Serve!.StartAsync(console, endpoint!, dashboard, cancellationToken).ConfigureAwait(false);
+                }
+
+                var batch = RunBatchAsync(console, settings, source, graph, engine, reader, stats, live, cancellationToken);
                 await ProgressDisplay.ShowAsync(console, stats, TimeSpan.FromSeconds(settings.ProgressIntervalSeconds), batch, () => StoreStatus(store)).ConfigureAwait(false);
                 await batch.ConfigureAwait(false);
                 stats.Stop();
+                live?.Finish();
 
                 // Every run has ended; disposing the engine drains the sinks, so the store has every event.
                 await engine.DisposeAsync().ConfigureAwait(false);
@@ -123,6 +140,40 @@ internal static class RunCommand
             Summary.Write(console, new BatchReport(source.Description, stats, store.Name, store.SessionId, eventsWritten, eventsLost, cancellationToken.IsCancellationRequested));
         }
 
+        var exitCode = await ExitCodeAsync(console, stats, source, interruption, cancellationToken).ConfigureAwait(false);
+        if (server is not null)
+        {
+            await using (server.ConfigureAwait(false))
+            {
+                await WaitAfterBatchAsync(console, server, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return exitCode;
+    }
+
+    /// <summary>With --serve, the dashboard stays up after the batch, so its result can be looked at, until the first signal.</summary>
+    private static async Task WaitAfterBatchAsync(CliConsole console, DashboardServer server, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await console.Output.WriteLineAsync($"the batch is over; the dashboard stays at {server.Address} until Ctrl+C.").ConfigureAwait(false);
+        await console.Output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await console.Output.WriteLineAsync("dashboard stopped.").ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<int> ExitCodeAsync(CliConsole console, RunStatistics stats, GraphSource source, Interruption interruption, CancellationToken cancellationToken)
+    {
         if (cancellationToken.IsCancellationRequested)
         {
             await console.Error.WriteLineAsync($"interrupted: {stats.Cancelled} runs cancelled; the store has every event written so far.").ConfigureAwait(false);
@@ -149,9 +200,15 @@ internal static class RunCommand
         return ExitCodes.Success;
     }
 
-    private static void Validate(RunSettings settings)
+    private static IPEndPoint? Validate(RunSettings settings)
     {
         var errors = new List<string>();
+        var endpoint = settings.Serve?.Endpoint(errors);
+        if (settings.Serve is not null && HistoryStores.IsPostgres(settings.Database))
+        {
+            errors.Add("--serve reads SQLite stores only for now: give a SQLite --db, or run without --serve and use the read commands on PostgreSQL.");
+        }
+
         if (settings.Parallelism is 0 or < -1)
         {
             errors.Add($"--parallelism must be positive or -1 (unbounded), was {settings.Parallelism}.");
@@ -197,6 +254,8 @@ internal static class RunCommand
         {
             throw new CliException(errors);
         }
+
+        return endpoint;
     }
 
     /// <summary>What the progress shows about the store while its writes are stalled (another process holds the lock), else null.</summary>
@@ -216,6 +275,7 @@ internal static class RunCommand
         GraphEngine engine,
         Stream? reader,
         RunStatistics stats,
+        LiveBatch? live,
         CancellationToken cancellationToken)
     {
         // Runs report their end here; the batch is over once submission stopped and every submitted run ended.
@@ -252,6 +312,7 @@ internal static class RunCommand
                 }
 
                 stats.OnSubmitted();
+                live?.Track(run);
                 outstanding.Add();
                 run.Completion.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(() =>
                 {

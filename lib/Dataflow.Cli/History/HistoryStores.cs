@@ -105,7 +105,7 @@ internal static class HistoryStores
 
     /// <summary>Opens an existing SQLite database read-only: no session, no writer, never a new file.</summary>
     /// <exception cref="CliException">The file does not exist, cannot be opened or is not a Dataflow store.</exception>
-    private static SessionHistory OpenForRead(string path)
+    public static SessionHistory OpenForRead(string path)
     {
         CheckPath(path);
         try
