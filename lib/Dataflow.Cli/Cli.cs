@@ -85,9 +85,9 @@ internal static class Cli
     /// <summary>The <c>--db</c> option that every store-using command takes.</summary>
     public static Option<string> DatabaseOption() => new("--db")
     {
-        Description = "The SQLite database file.",
+        Description = "The SQLite database file, or a PostgreSQL connection string (postgresql://user@host/db or Host=…;Database=…).",
         DefaultValueFactory = _ => DefaultDatabase,
-        HelpName = "path",
+        HelpName = "path|connection string",
     };
 
     private static async Task<int> ParseAndInvokeAsync(string[] args, CliConsole console, Interruption interruption)

@@ -21,6 +21,7 @@ internal static class ReportCommand
         new MemorySlowSinkCase(),
         new StoreWriteCase(),
         new StoreSearchCase(),
+        new PostgresStoreCase(),
         new ResilienceFlakyCase(),
         new DurableOverheadCase(),
         new DurableResumeCase(),

@@ -38,28 +38,29 @@ internal sealed class StoreSearchWorkload : IAsyncDisposable
     public static async Task<StoreSearchWorkload> CreateAsync(string path, int entries)
     {
         var store = new SessionStore(path, new SessionStoreOptions { WorkingDirectory = "/bench", BatchSize = 4096, QueueCapacity = 65_536, DurableCommits = false });
-        var rareEvery = Math.Max(1, entries / 10);
         for (var i = 0; i < entries; i++)
         {
-            var node = NodeNames[i % NodeNames.Length];
-            var id = i.ToString(CultureInfo.InvariantCulture);
-            var content = (i % 10) switch
-            {
-                0 => $"g{id} {node} -> End checkpoint reached",
-                _ => $"g{id} {node} -> End done in {(i % 977).ToString(CultureInfo.InvariantCulture)} ms",
-            };
-            if (i % rareEvery == 7)
-            {
-                content += " zyzzyva";
-            }
-
-            await store.RecordAsync("GRAPH", "graph", "output", content);
+            await store.RecordAsync("GRAPH", "graph", "output", Content(i, entries));
         }
 
         await store.FlushAsync();
         var original = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         original.Open();
         return new StoreSearchWorkload(store, original);
+    }
+
+    /// <summary>The content of entry <paramref name="i"/> of <paramref name="entries"/>: the same on every backend.</summary>
+    public static string Content(int i, int entries)
+    {
+        var rareEvery = Math.Max(1, entries / 10);
+        var node = NodeNames[i % NodeNames.Length];
+        var id = i.ToString(CultureInfo.InvariantCulture);
+        var content = (i % 10) switch
+        {
+            0 => $"g{id} {node} -> End checkpoint reached",
+            _ => $"g{id} {node} -> End done in {(i % 977).ToString(CultureInfo.InvariantCulture)} ms",
+        };
+        return i % rareEvery == 7 ? content + " zyzzyva" : content;
     }
 
     /// <summary>Times one newest-first search through the store, in milliseconds; <paramref name="hits"/> gets the hit count.</summary>

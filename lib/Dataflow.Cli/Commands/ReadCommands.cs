@@ -60,6 +60,12 @@ internal static class ReadCommands
                     var why = e.InnerException is SqliteException sqlite ? sqlite.Message : e.Message;
                     throw new CliException($"invalid search: '{e.Query ?? query}' is not valid FTS5 syntax ({why}); fix the query, or drop --fts to search the words as plain text.", e);
                 }
+                catch (Dataflow.Npgsql.InvalidSearchQueryException e)
+                {
+                    // On PostgreSQL, --fts is raw tsquery syntax (&, |, !, <->, word:*).
+                    var why = e.InnerException?.Message ?? e.Message;
+                    throw new CliException($"invalid search: '{TerminalText.Escape(e.Query ?? query)}' is not valid tsquery syntax ({TerminalText.Escape(why)}); fix the query, or drop --fts to search the words as plain text.", e);
+                }
 
                 return ExitCodes.Success;
             });
@@ -87,9 +93,9 @@ internal static class ReadCommands
         var json = JsonOption();
         var db = Cli.DatabaseOption();
         var command = new Command("sessions", "List the sessions in the store, oldest first, with their entry counts.") { json, db };
-        command.SetAction(parse => WithStore(console, parse.GetValue(db)!, store =>
+        command.SetAction((parse, cancellationToken) => WithStoreAsync(console, parse.GetValue(db)!, async store =>
         {
-            var sessions = store.Sessions().OrderBy(s => s.StartedAt).ToArray();
+            var sessions = (await store.SessionsAsync(cancellationToken).ConfigureAwait(false)).OrderBy(s => s.StartedAt).ToArray();
             if (parse.GetValue(json))
             {
                 var array = new JsonArray([.. sessions.Select(s => new JsonObject
@@ -139,14 +145,14 @@ internal static class ReadCommands
         {
             var id = parse.GetValue(runId)!;
             var requested = parse.GetValue(session);
-            if (requested is not null && !store.Sessions().Any(s => s.Id == requested))
+            if (requested is not null && !(await store.SessionsAsync(cancellationToken).ConfigureAwait(false)).Any(s => s.Id == requested))
             {
-                throw new CliException($"no session '{requested}' in '{store.Path}'; `dataflow sessions` lists them.");
+                throw new CliException($"no session '{requested}' in '{store.Name}'; `dataflow sessions` lists them.");
             }
 
             // The run id is an indexed column: finding the newest session with the run is one lookup, not a scan.
             var shown = false;
-            if ((requested ?? store.SessionOfRun(id)) is { } sessionId)
+            if ((requested ?? await store.SessionOfRunAsync(id, cancellationToken).ConfigureAwait(false)) is { } sessionId)
             {
                 var events = store.SessionEntriesAsync(sessionId, id, cancellationToken);
                 shown = await WriteEntriesAsync(console, events, parse.GetValue(json), empty: null, title: $"run {id} in session {sessionId}", cancellationToken).ConfigureAwait(false) > 0;
@@ -163,14 +169,14 @@ internal static class ReadCommands
             }
 
             throw new CliException(requested is null
-                ? $"no events of run '{id}' in any session of '{store.Path}'; was it run with --policy Silent, or is it another database?"
+                ? $"no events of run '{id}' in any session of '{store.Name}'; was it run with --policy Silent, or is it another database?"
                 : $"no events of run '{id}' in session '{requested}'.");
         }));
         return command;
     }
 
     /// <summary>Writes a durable run's checkpoints as a table; false when it has none. A file without checkpoint tables has none, unless they are all that was asked for.</summary>
-    private static bool WriteCheckpoints(CliConsole console, SessionHistory store, string runId, bool mustHave)
+    private static bool WriteCheckpoints(CliConsole console, IHistoryReader store, string runId, bool mustHave)
     {
         IReadOnlyList<RunCheckpoint> checkpoints;
         try
@@ -217,39 +223,28 @@ internal static class ReadCommands
     private static int CheckLimit(int limit)
         => limit >= 1 ? limit : throw new CliException($"--limit must be positive, was {limit}.");
 
-    private static int WithStore(CliConsole console, string path, Func<SessionHistory, int> action)
+    private static async Task<int> WithStoreAsync(CliConsole console, string db, Func<IHistoryReader, Task<int>> action)
     {
-        console.Trace($"opening database '{path}' read-only");
-        using var store = HistoryStores.OpenForRead(path);
-        try
+        console.Trace($"opening database '{HistoryStores.Display(db)}' read-only");
+        var store = await HistoryStores.OpenForReadAsync(db, CancellationToken.None).ConfigureAwait(false);
+        await using (store.ConfigureAwait(false))
         {
-            return action(store);
-        }
-        catch (StoreException e) when (e is not InvalidSearchQueryException)
-        {
-            throw HistoryStores.Failure(path, write: false, e);
-        }
-        catch (SqliteException e)
-        {
-            throw HistoryStores.Failure(path, write: false, e);
-        }
-    }
-
-    private static async Task<int> WithStoreAsync(CliConsole console, string path, Func<SessionHistory, Task<int>> action)
-    {
-        console.Trace($"opening database '{path}' read-only");
-        using var store = HistoryStores.OpenForRead(path);
-        try
-        {
-            return await action(store).ConfigureAwait(false);
-        }
-        catch (StoreException e) when (e is not InvalidSearchQueryException)
-        {
-            throw HistoryStores.Failure(path, write: false, e);
-        }
-        catch (SqliteException e)
-        {
-            throw HistoryStores.Failure(path, write: false, e);
+            try
+            {
+                return await action(store).ConfigureAwait(false);
+            }
+            catch (StoreException e) when (e is not InvalidSearchQueryException)
+            {
+                throw HistoryStores.Failure(db, write: false, e);
+            }
+            catch (Dataflow.Npgsql.StoreException e) when (e is not Dataflow.Npgsql.InvalidSearchQueryException)
+            {
+                throw HistoryStores.Failure(db, write: false, e);
+            }
+            catch (SqliteException e)
+            {
+                throw HistoryStores.Failure(db, write: false, e);
+            }
         }
     }
 

@@ -174,15 +174,23 @@ internal static class RunCommand
         console.Trace(settings.Input is null ? "generating the sample's inputs" : $"opening input '{settings.Input}'");
         var reader = settings.Input is null ? null : JsonlInputs.Open(settings.Input, console);
         await using var inputLifetime = (reader ?? Stream.Null).ConfigureAwait(false);
-        console.Trace($"opening database '{settings.Database}'");
+        console.Trace($"opening database '{HistoryStores.Display(settings.Database)}'");
 
-        var store = HistoryStores.OpenForWrite(settings.Database, new Dictionary<string, object?>(StringComparer.Ordinal)
+        var store = await HistoryStores.OpenForWriteAsync(
+            settings.Database,
+            new Dictionary<string, object?>(StringComparer.Ordinal)
+            {
+                ["command"] = settings.Mode switch { BatchMode.Resume => "resume", BatchMode.RerunFailed => "rerun", _ => "run" },
+                ["durable"] = settings.Durable,
+                ["graph"] = source.Description,
+                ["policy"] = settings.Policy.ToString(),
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (settings.Durable && store.Durable is null)
         {
-            ["command"] = settings.Mode switch { BatchMode.Resume => "resume", BatchMode.RerunFailed => "rerun", _ => "run" },
-            ["durable"] = settings.Durable,
-            ["graph"] = source.Description,
-            ["policy"] = settings.Policy.ToString(),
-        });
+            await store.DisposeAsync().ConfigureAwait(false);
+            throw new CliException($"durable runs keep their checkpoints in a SQLite store; '{store.Name}' is PostgreSQL, which keeps history only so far: use a SQLite --db, or run without --durable.");
+        }
         var stats = new RunStatistics();
         var durability = new DurableCounts();
         long eventsWritten;
@@ -192,23 +200,23 @@ internal static class RunCommand
         {
             // Listening before the engine runs anything, so every run's spans and every measurement are exported.
             using var export = settings.Otlp is null ? null : OtlpExport.Start(settings.Otlp, TimeSpan.FromSeconds(settings.OtlpTimeoutSeconds), store.SessionId);
-            var engine = new GraphEngine(new GraphEngineOptions { MaxIterations = settings.MaxIterations, HistoryCapacity = 0, Checkpoints = settings.Durable ? store.Checkpoints : null });
+            var engine = new GraphEngine(new GraphEngineOptions { MaxIterations = settings.MaxIterations, HistoryCapacity = 0, Checkpoints = settings.Durable ? store.Durable!.Checkpoints : null });
             await using (engine.ConfigureAwait(false))
             {
                 // From here on the first signal cancels the runs gracefully instead of exiting at once.
                 interruption.StopGracefully();
-                var sink = engine.Events.AddSink(new StoreEventSink(store), new SinkOptions { Name = "store", Capacity = 4096 });
+                var sink = engine.Events.AddSink(new StoreEventSink(store.Entries), new SinkOptions { Name = "store", Capacity = 4096 });
                 var live = settings.Serve is null ? null : new LiveBatch(engine, store.SessionId);
                 if (live is not null)
                 {
-                    var dashboard = new DashboardOptions { StorePath = store.Path, Live = live };
+                    var dashboard = new DashboardOptions { StorePath = store.Name, Live = live };
                     dashboard.Graphs.Add(graph);
                     server = await settings.Serve!.StartAsync(console, endpoint!, dashboard, cancellationToken).ConfigureAwait(false);
                 }
 
                 var batch = settings.Mode == BatchMode.Run
                     ? RunBatchAsync(console, settings, source, graph, engine, reader, stats, live, cancellationToken)
-                    : DurableBatchAsync(console, settings, store, graph, engine, stats, durability, cancellationToken);
+                    : DurableBatchAsync(console, settings, store.Durable!, graph, engine, stats, durability, cancellationToken);
                 await ProgressDisplay.ShowAsync(console, stats, TimeSpan.FromSeconds(settings.ProgressIntervalSeconds), batch, () => StoreStatus(store)).ConfigureAwait(false);
                 await batch.ConfigureAwait(false);
                 stats.Stop();
@@ -233,7 +241,7 @@ internal static class RunCommand
                 }
             }
 
-            Summary.Write(console, new BatchReport(source.Description, stats, store.Path, store.SessionId, eventsWritten, eventsLost, cancellationToken.IsCancellationRequested)
+            Summary.Write(console, new BatchReport(source.Description, stats, store.Name, store.SessionId, eventsWritten, eventsLost, cancellationToken.IsCancellationRequested)
             {
                 Durability = settings.Durable ? durability.ToString() : null,
             });
@@ -305,6 +313,11 @@ internal static class RunCommand
     {
         var errors = new List<string>();
         var endpoint = settings.Serve?.Endpoint(errors);
+        if (settings.Serve is not null && HistoryStores.IsPostgres(settings.Database))
+        {
+            errors.Add("--serve reads SQLite stores only for now: give a SQLite --db, or run without --serve and use the read commands on PostgreSQL.");
+        }
+
         if (settings.Parallelism is 0 or < -1)
         {
             errors.Add($"--parallelism must be positive or -1 (unbounded), was {settings.Parallelism}.");
@@ -365,7 +378,7 @@ internal static class RunCommand
     }
 
     /// <summary>What the progress shows about the store while its writes are stalled (another process holds the lock), else null.</summary>
-    private static string? StoreStatus(SessionStore store)
+    private static string? StoreStatus(IHistoryWriter store)
     {
         var health = store.Health;
         return health.StalledSince is { } since

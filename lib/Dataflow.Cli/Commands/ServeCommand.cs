@@ -109,6 +109,11 @@ internal static class ServeCommand
         }
 
         // The store must exist and be ours before anything listens; pages open it read-only for each request.
+        if (HistoryStores.IsPostgres(database))
+        {
+            throw new CliException("serve reads SQLite stores only for now: give a SQLite --db; the read commands (search, recent, sessions, show) work on PostgreSQL.");
+        }
+
         HistoryStores.OpenForRead(database).Dispose();
         var graph = GraphSource.Resolve(assembly, start).CreateGraph(new GraphOptions());
         var options = new DashboardOptions { StorePath = database };

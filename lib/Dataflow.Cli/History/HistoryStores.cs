@@ -1,5 +1,7 @@
 using Dataflow.Sqlite;
 using Microsoft.Data.Sqlite;
+using Npgsql;
+using Pg = Dataflow.Npgsql;
 
 namespace Dataflow.Cli.History;
 
@@ -7,18 +9,89 @@ namespace Dataflow.Cli.History;
 /// Opens the store for <c>run</c> and the read-only history for the read commands, turning failures into messages
 /// that name the database and say what is wrong with it: a directory, locked, read-only (the file or its
 /// directory), cannot be opened, or not a database. The SQLite error code decides, never the message text.
+/// <c>--db</c> may also be a PostgreSQL connection string (a <c>postgresql://</c> URI or <c>Host=…;</c> keywords): then
+/// the PostgreSQL store opens it, and messages name its schema, database and host, never its password.
 /// </summary>
 internal static class HistoryStores
 {
+    /// <summary>Whether <c>--db</c> names a PostgreSQL database rather than a SQLite file.</summary>
+    public static bool IsPostgres(string db) => Pg.PostgresConnectionString.IsConnectionString(db);
+
+    /// <summary>How <c>--verbose</c> names the database: the path, or the connection string without its password.</summary>
+    public static string Display(string db)
+    {
+        if (!IsPostgres(db))
+        {
+            return db;
+        }
+
+        try
+        {
+            var builder = new NpgsqlConnectionStringBuilder(Pg.PostgresConnectionString.ToNpgsql(db));
+            builder.Remove("Password");
+            return "PostgreSQL " + builder.ConnectionString;
+        }
+        catch (ArgumentException)
+        {
+            return "a PostgreSQL connection string";
+        }
+    }
+
+    /// <summary>Opens the store named by <c>--db</c> and starts a session: <c>run</c>.</summary>
+    /// <exception cref="CliException">The database cannot be opened or is not a Dataflow store.</exception>
+    public static async Task<IHistoryWriter> OpenForWriteAsync(string db, IReadOnlyDictionary<string, object?> sessionMetadata, CancellationToken cancellationToken)
+    {
+        if (!IsPostgres(db))
+        {
+            return new SqliteHistoryWriter(OpenForWrite(db, sessionMetadata));
+        }
+
+        var options = new Pg.PostgresStoreOptions { SessionMetadata = sessionMetadata };
+        return new PostgresHistoryWriter(await OpenPostgresAsync(() => Pg.PostgresSessionStore.OpenAsync(db, options, cancellationToken)).ConfigureAwait(false));
+    }
+
+    /// <summary>Opens the existing store named by <c>--db</c> read-only for the read commands: no session, no writer, never a new database.</summary>
+    /// <exception cref="CliException">There is no store, or it cannot be opened or is not a Dataflow store.</exception>
+    public static async Task<IHistoryReader> OpenForReadAsync(string db, CancellationToken cancellationToken)
+        => IsPostgres(db)
+            ? new PostgresHistoryReader(await OpenPostgresAsync(() => Pg.PostgresSessionHistory.OpenAsync(db, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            : new SqliteHistoryReader(OpenForRead(db));
+
+    /// <summary>The message for a failure while reading or writing an open store of either kind.</summary>
+    public static CliException Failure(string db, bool write, Exception exception)
+        => IsPostgres(db) ? PostgresFailure(exception) : new(Describe(db, write, exception), exception);
+
+    private static async Task<T> OpenPostgresAsync<T>(Func<Task<T>> open)
+    {
+        try
+        {
+            return await open().ConfigureAwait(false);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException($"--db is not a usable PostgreSQL connection string: {TerminalText.Escape(e.Message)}", e);
+        }
+        catch (Exception e) when (e is Pg.StoreException or NpgsqlException or InvalidOperationException)
+        {
+            throw PostgresFailure(e);
+        }
+    }
+
+    /// <summary>The store's messages name the schema, database and host and say what to do; they never hold the password.</summary>
+    private static CliException PostgresFailure(Exception exception)
+        => new(Find<Pg.StoreException>(exception) is { } store
+            ? TerminalText.Escape(store.Message)
+            : $"PostgreSQL error: {TerminalText.Escape(exception.Message)}", exception);
+
     private const int SqliteBusy = 5;
     private const int SqliteLocked = 6;
     private const int SqliteReadOnly = 8;
     private const int SqliteCantOpen = 14;
     private const int SqliteNotADatabase = 26;
 
-    /// <summary>Opens (creating) the database and starts a session: <c>run</c>.</summary>
+    /// <summary>Opens (creating) the SQLite database and starts a session.</summary>
     /// <exception cref="CliException">The database cannot be opened or is not a Dataflow store.</exception>
-    public static SessionStore OpenForWrite(string path, IReadOnlyDictionary<string, object?> sessionMetadata)
+    private static SessionStore OpenForWrite(string path, IReadOnlyDictionary<string, object?> sessionMetadata)
     {
         CheckPath(path);
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
@@ -30,7 +103,7 @@ internal static class HistoryStores
         return Open(path, write: true, () => new SessionStore(path, new SessionStoreOptions { SessionMetadata = sessionMetadata }));
     }
 
-    /// <summary>Opens an existing database read-only for the read commands: no session, no writer, never a new file.</summary>
+    /// <summary>Opens an existing SQLite database read-only: no session, no writer, never a new file.</summary>
     /// <exception cref="CliException">The file does not exist, cannot be opened or is not a Dataflow store.</exception>
     public static SessionHistory OpenForRead(string path)
     {
@@ -44,10 +117,6 @@ internal static class HistoryStores
             throw new CliException($"no database at '{path}'; run `dataflow run` first, or point --db at an existing database.", e);
         }
     }
-
-    /// <summary>The message for a failure while reading or writing an open store.</summary>
-    public static CliException Failure(string path, bool write, Exception exception)
-        => new(Describe(path, write, exception), exception);
 
     private static void CheckPath(string path)
     {

@@ -1,0 +1,80 @@
+using System.Text.Json;
+using Dataflow.Cli;
+using Npgsql;
+
+namespace Dataflow.Npgsql.Tests;
+
+/// <summary>The real command line, in-process, with <c>--db</c> naming a database on the throwaway server.</summary>
+public sealed class CliOnPostgresTests
+{
+    private string _keywords = string.Empty;
+    private string _uri = string.Empty;
+
+    [OneTimeSetUp]
+    public async Task CreateDatabaseAsync()
+    {
+        _keywords = await PostgresSetUp.Server.CreateDatabaseAsync("cli");
+        var builder = new NpgsqlConnectionStringBuilder(_keywords);
+        _uri = $"postgresql://{builder.Username}@/{builder.Database}?host={Uri.EscapeDataString(builder.Host!)}&port={builder.Port}";
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Run_ThenTheReadCommands_WorkOnPostgres(CancellationToken cancellationToken)
+    {
+        var run = await RunCliAsync(cancellationToken, "run", "--count", "40", "--db", _uri);
+        Assert.That(run.ExitCode, Is.AnyOf(0, 1), run.ToString());
+        Assert.That(run.Output, Does.Contain("schema 'dataflow' of database"));
+
+        var search = await RunCliAsync(cancellationToken, "search", "started", "--limit", "5", "--json", "--db", _keywords);
+        var sessions = await RunCliAsync(cancellationToken, "sessions", "--json", "--db", _uri);
+        var show = await RunCliAsync(cancellationToken, "show", "g1", "--db", _keywords);
+        var recent = await RunCliAsync(cancellationToken, "recent", "-n", "3", "--db", _keywords);
+        var bad = await RunCliAsync(cancellationToken, "search", "started & (", "--fts", "--db", _keywords);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(search.ExitCode, Is.Zero, search.ToString());
+            using var hits = JsonDocument.Parse(search.Output);
+            Assert.That(hits.RootElement.GetArrayLength(), Is.EqualTo(5));
+            Assert.That(hits.RootElement[0].GetProperty("snippet").GetString(), Does.Contain("[started]"));
+            Assert.That(sessions.ExitCode, Is.Zero, sessions.ToString());
+            using var list = JsonDocument.Parse(sessions.Output);
+            Assert.That(list.RootElement.GetArrayLength(), Is.EqualTo(1));
+            Assert.That(list.RootElement[0].GetProperty("entryCount").GetInt64(), Is.GreaterThan(40));
+            Assert.That(show.ExitCode, Is.Zero, show.ToString());
+            Assert.That(show.Output, Does.Contain("run g1 in session").And.Contain("g1 started"));
+            Assert.That(recent.ExitCode, Is.Zero, recent.ToString());
+            Assert.That(bad.ExitCode, Is.EqualTo(2), bad.ToString());
+            Assert.That(bad.Error, Does.Contain("is not valid tsquery syntax").And.Contain("drop --fts"));
+        }
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task UnknownDatabaseOrEmptySchema_IsAMessage_WithoutThePassword(CancellationToken cancellationToken)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(_keywords);
+        var missing = $"postgresql://{builder.Username}:hunter2@/no_such_db?host={Uri.EscapeDataString(builder.Host!)}&port={builder.Port}";
+        var unknown = await RunCliAsync(cancellationToken, "sessions", "--db", missing);
+        var empty = await RunCliAsync(cancellationToken, "recent", "--db", await PostgresSetUp.Server.CreateDatabaseAsync("empty", cancellationToken));
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(unknown.ExitCode, Is.EqualTo(2), unknown.ToString());
+            Assert.That(unknown.Error, Does.Contain("no_such_db").And.Contain("does not exist").And.Not.Contain("hunter2"));
+            Assert.That(empty.ExitCode, Is.EqualTo(2), empty.ToString());
+            Assert.That(empty.Error, Does.Contain("No session store in the schema 'dataflow'"));
+        }
+    }
+
+    private static async Task<Result> RunCliAsync(CancellationToken cancellationToken, params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await Cli.Cli.RunAsync(args, output, error, cancellationToken);
+        return new Result(exit, output.ToString(), error.ToString());
+    }
+
+    private sealed record Result(int ExitCode, string Output, string Error);
+}
