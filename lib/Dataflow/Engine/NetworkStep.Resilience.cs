@@ -51,11 +51,18 @@ internal sealed partial class NetworkStep
                 }
                 catch (OperationCanceledException) when (!pending.IsCompleted)
                 {
-                    // The node ignores its token: stop waiting for it. Its task is observed, and its outcome discarded.
-                    _ = pending.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                    return (null, runToken.IsCancellationRequested ? new OperationCanceledException(runToken) : new NodeTimeoutException(Name, timeout, run.Attempt));
+                    // The token fired before the node finished. A node that honours its token finishes a moment later (its
+                    // continuation may still be queued behind others); one that ignores it does not: tell them apart.
+                    if (!await FinishesWithinGraceAsync(pending).ConfigureAwait(false))
+                    {
+                        // The node ignores its token: stop waiting for it. Its task is observed, and its outcome discarded.
+                        _ = pending.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                        return (null, runToken.IsCancellationRequested ? new OperationCanceledException(runToken) : new NodeTimeoutException(Name, timeout, run.Attempt));
+                    }
                 }
 
+                // Finished: rethrows what the node threw, as itself (the catch below names it as the timeout's cause).
+                await pending.ConfigureAwait(false);
                 result = _resultOf!(pending);
             }
 
@@ -75,6 +82,31 @@ internal sealed partial class NetworkStep
         {
             context.UseRunToken();
         }
+    }
+
+    /// <summary>
+    /// How long, in real time, a node whose attempt's token has fired gets to finish before it is taken to ignore its
+    /// token. Real time, not the engine's clock: it waits for the node's own continuation to run, not for time to pass.
+    /// </summary>
+    internal static readonly TimeSpan CooperativeGrace = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Whether <paramref name="pending"/> finishes (in any way) within <see cref="CooperativeGrace"/>.</summary>
+    private static async ValueTask<bool> FinishesWithinGraceAsync(Task pending)
+    {
+        try
+        {
+            await pending.WaitAsync(CooperativeGrace, TimeProvider.System).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+        catch (Exception)
+        {
+            // Finished with its own exception: the caller rethrows it.
+        }
+
+        return true;
     }
 
     /// <summary>

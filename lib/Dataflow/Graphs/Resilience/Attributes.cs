@@ -65,8 +65,9 @@ public sealed class RetryAttribute : Attribute
 /// failure). <see cref="NodeOptions.Timeout"/>, when set, wins over the attribute.
 /// </summary>
 /// <remarks>
-/// An asynchronous node that ignores its token is no longer awaited after the timeout: the run moves on and the
-/// node's task is left to finish, its outcome observed and discarded. A blocking node (<see cref="BlockingNodeAttribute"/>)
+/// An asynchronous node that ignores its token is no longer awaited after the timeout (and a grace of 250 ms of real
+/// time, in which a node that honours its token finishes and is failed with what it threw as the timeout's cause): the
+/// run moves on and the node's task is left to finish, its outcome observed and discarded. A blocking node (<see cref="BlockingNodeAttribute"/>)
 /// cannot be pre-empted: its token is cancelled at the timeout, and the attempt fails when it returns, whatever it
 /// returned; its dedicated thread stays taken until then.
 /// </remarks>
