@@ -60,7 +60,7 @@ public sealed class StoreBrowserTests : BrowserFixture
         await Expect(page.Locator("#run-error")).ToContainTextAsync("InvalidOperationException");
         Assert.That(await page.Locator("#run-timeline g.row").CountAsync(), Is.GreaterThanOrEqualTo(1), "the timeline has a bar per node the run was at");
         Assert.That(await page.Locator("#events tbody tr").CountAsync(), Is.GreaterThanOrEqualTo(2));
-        await Expect(page.Locator("#checkpoints")).ToContainTextAsync("Durable runs are not in this release yet");
+        await Expect(page.Locator("#checkpoints")).ToContainTextAsync("Not a durable run");
         await ScreenshotAsync(page, "run");
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Dataflow.Checkpoints;
 using Dataflow.Dashboard.Http;
 using Dataflow.Engine;
 using Dataflow.Sqlite;
@@ -69,10 +70,7 @@ internal static class RunPage
         html.Raw("<h2>Timeline</h2>");
         Timeline.Write(html, Timeline.FromEntries(entries), "run-timeline");
 
-        // A marked place, not a fake: durable runs (checkpoints, resume, rerun from a node) are being built separately.
-        html.Raw("<h2>Checkpoints and reruns</h2><section id=\"checkpoints\" class=\"placeholder\"><p>")
-            .Text("Durable runs are not in this release yet. When they are, this run's checkpoints (the node after each transition) and links to rerun it from any of them appear here.")
-            .Raw("</p></section>");
+        WriteCheckpoints(html, store, sessionId, runId);
 
         html.Raw("<h2>Events</h2>");
         if (entries.Count == MaxEvents)
@@ -116,6 +114,53 @@ internal static class RunPage
             .Concat(run.DepTimings.Select(d => new TimelineRow(d.Name + " (dependency)", "dependency", 0, d.DurationMs, "a dependency's duration; the engine does not record when it started")))
             .ToList();
         Timeline.Write(html, rows, "live-timeline");
+        html.Raw("</section>");
+    }
+
+    /// <summary>
+    /// A durable run's checkpoints, oldest first (the node after each transition, its state, gates or error), with a link
+    /// to the run it reruns; a note when the run is not durable or the store keeps no checkpoints.
+    /// </summary>
+    private static void WriteCheckpoints(Html html, SessionHistory store, string sessionId, string runId)
+    {
+        html.Raw("<h2>Checkpoints and reruns</h2><section id=\"checkpoints\">");
+        IReadOnlyList<RunCheckpoint> checkpoints;
+        try
+        {
+            checkpoints = store.RunCheckpoints(runId);
+        }
+        catch (CheckpointsUnavailableException)
+        {
+            html.Raw("<p class=\"notice\">").Text("This store was made before durable runs: it keeps no checkpoints.").Raw("</p></section>");
+            return;
+        }
+
+        if (checkpoints.Count == 0)
+        {
+            html.Raw("<p class=\"notice\">").Text("Not a durable run: it has no checkpoints (dataflow run --durable records them).").Raw("</p></section>");
+            return;
+        }
+
+        if (checkpoints.FirstOrDefault(c => c.RerunOf is not null)?.RerunOf is { } of)
+        {
+            var ofSession = store.SessionOfRun(of) ?? sessionId;
+            html.Raw("<p id=\"rerun-of\">").Text("A rerun of ").Link("/sessions/" + Html.Url(ofSession) + "/runs/" + Html.Url(of), of).Raw("</p>");
+        }
+
+        html.Raw("<table id=\"checkpoint-table\"><thead><tr><th class=\"num\">seq</th><th>state</th><th class=\"num\">step</th><th>node</th><th>at</th><th>gates / error</th></tr></thead><tbody>");
+        foreach (var c in checkpoints)
+        {
+            html.Raw("<tr>").Cell(c.Sequence.ToString(CultureInfo.InvariantCulture), "num").Cell(c.State.ToString())
+                .Cell(c.Step.ToString(CultureInfo.InvariantCulture), "num").Cell(c.NodeType).Cell(Display.Time(c.Timestamp))
+                .Cell(c.Error ?? c.Gates ?? string.Empty, "text").Raw("</tr>");
+        }
+
+        html.Raw("</tbody></table>");
+        if (checkpoints[^1].State is CheckpointState.Failed or CheckpointState.Cancelled)
+        {
+            html.Raw("<p class=\"notice\">").Text("Rerun it from its failing node with: dataflow rerun --failed --session " + sessionId).Raw("</p>");
+        }
+
         html.Raw("</section>");
     }
 }
