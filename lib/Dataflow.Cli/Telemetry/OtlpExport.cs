@@ -98,12 +98,14 @@ internal sealed class OtlpExport : IDisposable
             return done;
         }
 
-        // Both at once, so the wait is bounded by one timeout, not two.
-        var traces = Task.Run(() => _traces.Shutdown(_timeoutMs));
-        var metrics = Task.Run(() => _metrics.Shutdown(_timeoutMs));
-#pragma warning disable VSTHRD002 // The CLI is done with its batch; the shutdowns are bounded by the timeout.
-        var inTime = Task.WhenAll(traces, metrics).Wait(_timeoutMs + 1000) && traces.Result && metrics.Result;
-#pragma warning restore VSTHRD002
+        // One after the other on one budget, so the wait is bounded by one timeout, not two. The providers' Shutdown is
+        // synchronous by design (it flushes, then stops its exporter): called as it is, no task is blocked on.
+        // Metrics first: they go out once, at the end, while most spans have gone out in batches during the run.
+        var started = Stopwatch.GetTimestamp();
+        var metricsShut = _metrics.Shutdown(_timeoutMs);
+        var left = Math.Max(0, _timeoutMs - (int)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        var tracesShut = _traces.Shutdown(left);
+        var inTime = tracesShut && metricsShut;
         _outcome = new Outcome(
             inTime,
             new Signal(_traceExporter.Exports, _traceExporter.Failures, _traceExporter.Items),
