@@ -77,16 +77,17 @@ internal sealed class OtlpCollector : IAsyncDisposable
 }
 
 /// <summary>A loopback endpoint that accepts connections and never answers: an export to it can only time out.</summary>
-internal sealed class SilentEndpoint : IDisposable
+internal sealed class SilentEndpoint : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly ConcurrentBag<TcpClient> _held = [];
     private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accepting;
 
     public SilentEndpoint()
     {
         _listener.Start();
-        _ = Task.Run(async () =>
+        _accepting = Task.Run(async () =>
         {
             while (!_stop.IsCancellationRequested)
             {
@@ -106,10 +107,13 @@ internal sealed class SilentEndpoint : IDisposable
 
     public int Connections => _held.Count;
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
-        _stop.Cancel();
+        await _stop.CancelAsync();
         _listener.Stop();
+
+        // The accept loop ends on the cancellation; awaiting it surfaces anything it did not expect.
+        await _accepting;
         foreach (var client in _held)
         {
             client.Dispose();

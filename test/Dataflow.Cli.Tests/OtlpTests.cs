@@ -114,7 +114,7 @@ public sealed class OtlpTests : CliTestBase
     [Test]
     public async Task Run_WithACollectorThatNeverAnswers_GivesUpAtTheTimeout_AndWarns()
     {
-        using var silent = new SilentEndpoint();
+        await using var silent = new SilentEndpoint();
         var clock = Stopwatch.StartNew();
 
         var result = await RunCliAsync("run", "--count", "20", "--db", Database, "--otlp", silent.Endpoint, "--otlp-timeout", "0.5");

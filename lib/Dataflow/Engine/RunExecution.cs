@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Dataflow.Events;
 using Dataflow.Graphs;
-using Dataflow.Graphs.Inputs;
 
 namespace Dataflow.Engine;
 
@@ -136,38 +135,6 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
 
     internal RunOwner Owner => (RunOwner)Volatile.Read(ref _owner);
 
-    /// <summary>Made when first read (many callers never read it); finished once the run has ended.</summary>
-    public override Task Completion
-    {
-        get
-        {
-            if (Volatile.Read(ref _completion) is { } made)
-            {
-                return made.Task;
-            }
-
-            if (Volatile.Read(ref _completed) != 0)
-            {
-                return Task.CompletedTask;
-            }
-
-            var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (Interlocked.CompareExchange(ref _completion, completion, null) is { } other)
-            {
-                return other.Task;
-            }
-
-            // Published before reading the flag, as SignalCompletion sets the flag before reading the source: one of
-            // the two sees the other, so the task is finished either way.
-            if (Volatile.Read(ref _completed) != 0)
-            {
-                completion.TrySetResult();
-            }
-
-            return completion.Task;
-        }
-    }
-
     /// <summary>The context its nodes see; only the owner uses it, and only while the run is active.</summary>
     public NodeContext Context => _context ?? throw new InvalidOperationException($"Run {Id} has ended.");
 
@@ -228,53 +195,6 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
             {
                 Exit(taken);
             }
-        }
-    }
-
-    /// <summary>What only some runs need (gates, deadlines, own services, dependencies, telemetry), made on first use.</summary>
-    private RunExtras Extras
-    {
-        get
-        {
-            if (Volatile.Read(ref _extras) is { } extras)
-            {
-                return extras;
-            }
-
-            var made = new RunExtras();
-            return Interlocked.CompareExchange(ref _extras, made, null) ?? made;
-        }
-    }
-
-    private CancellationToken RunToken
-    {
-        get
-        {
-            if (Volatile.Read(ref _cancellation) is { } source)
-            {
-                return source.Token;
-            }
-
-            if (Volatile.Read(ref _context) is null)
-            {
-                return new CancellationToken(State == RunState.Cancelled);
-            }
-
-            var made = new CancellationTokenSource();
-            if (Interlocked.CompareExchange(ref _cancellation, made, null) is { } other)
-            {
-                made.Dispose();
-                return other.Token;
-            }
-
-            // Published before reading the reason, as RequestStop records the reason before reading the source: a stop
-            // requested before the source existed still cancels it.
-            if (IsStopRequested)
-            {
-                made.Cancel();
-            }
-
-            return made.Token;
         }
     }
 
@@ -470,13 +390,6 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
         return true;
     }
 
-    public void SignalCompletion()
-    {
-        // The flag first, then the source: see Completion.
-        Interlocked.Exchange(ref _completed, 1);
-        Volatile.Read(ref _completion)?.TrySetResult();
-    }
-
     /// <summary>Disposes the services made for this run alone (<see cref="GraphEngineOptions.RunServices"/>), once.</summary>
     public ValueTask DisposeServicesAsync()
     {
@@ -507,23 +420,6 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
         {
             throw new InvalidOperationException($"Run {Id}: its owner cannot move from {from} to {to}, because it is {(RunOwner)actual}.");
         }
-    }
-
-    /// <summary>What only some runs need, made on first use (<see cref="Extras"/>); guarded as the fields it replaces.</summary>
-    private sealed class RunExtras
-    {
-        public object? OwnServices;
-        public IReadOnlyList<PendingGate>? Gates;
-        public TaskCompletionSource<IReadOnlyList<PendingGate>>? GatesReached;
-        public CancellationTokenRegistration SubmitRegistration;
-        public ITimer? DeadlineTimer;
-        public TimeSpan? Deadline;
-        public long SubmittedAt;
-        public List<DependencyTiming>? DependencyTimings;
-        public Dictionary<DependencySpec, object?>? Dependencies;
-        public Activity? Activity;
-        public INode? PreparedNode;
-        public int NextGateNumber;
     }
 }
 
