@@ -94,7 +94,8 @@ internal static class DurableChild
     {
         using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
         connection.Open();
-        return [.. connection.Query<string>("SELECT node FROM checkpoints WHERE seq = 0 AND rerun_of IS NULL").Select(n => JsonDocument.Parse(n).RootElement.GetProperty("Id").GetInt32())];
+        return [.. connection.Query<string>(
+            "SELECT json_extract(j.value, '$.n') FROM checkpoint_log l, json_each(l.body) j WHERE json_extract(j.value, '$.s') = 0 AND json_extract(j.value, '$.ro') IS NULL").Select(n => JsonDocument.Parse(n).RootElement.GetProperty("Id").GetInt32())];
     }
 }
 

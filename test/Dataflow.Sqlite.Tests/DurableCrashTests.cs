@@ -52,8 +52,14 @@ public sealed class DurableCrashTests : StoreTestBase
         var again = executions.Where(e => e.Value > 1).Select(e => e.Key).ToList();
         using var connection = new SqliteConnection($"Data Source={DbPath};Pooling=False");
         connection.Open();
-        var finals = connection.Query<(string State, string Node)>(
-            "SELECT r.state, c.node FROM durable_runs r JOIN checkpoints c ON c.run_id = r.run_id AND c.seq = r.seq").ToList();
+        // Each run's latest checkpoint, from the log (rows in the order written, checkpoints in order within a row).
+        var finals = connection.Query<(string RunId, long Seq, string State, string Node)>(
+                "SELECT json_extract(j.value, '$.r'), json_extract(j.value, '$.s'), json_extract(j.value, '$.st'), json_extract(j.value, '$.n') " +
+                "FROM checkpoint_log l, json_each(l.body) j ORDER BY l.id, j.key")
+            .GroupBy(c => c.RunId)
+            .Select(g => g.MaxBy(c => c.Seq))
+            .Select(c => (c.State, c.Node))
+            .ToList();
         var done = finals.Where(f => f.State == "Done").Select(f => JsonDocument.Parse(f.Node).RootElement).ToList();
 
         using (Assert.EnterMultipleScope())

@@ -36,6 +36,10 @@ public sealed class BatchWriter<T> : IAsyncDisposable
     private long _unwritten;
     private int _inFlight;
     private int _disposed;
+    private int _queued;
+    private int _markersQueued;
+    private TaskCompletionSource? _wake;
+    private int _wakeAt;
     private volatile Stall? _stall;
     private volatile BatchWriterStoppedException? _stopped;
 
@@ -96,6 +100,7 @@ public sealed class BatchWriter<T> : IAsyncDisposable
     {
         if (_queue.Writer.TryWrite(new Work(item, null, HasItem: true)))
         {
+            Queued(marker: false);
             return true;
         }
 
@@ -112,7 +117,13 @@ public sealed class BatchWriter<T> : IAsyncDisposable
     public ValueTask EnqueueAsync(T item, CancellationToken cancellationToken = default)
     {
         var work = new Work(item, null, HasItem: true);
-        return _queue.Writer.TryWrite(work) ? default : WaitAndEnqueueAsync(work, cancellationToken);
+        if (_queue.Writer.TryWrite(work))
+        {
+            Queued(marker: false);
+            return default;
+        }
+
+        return WaitAndEnqueueAsync(work, cancellationToken);
     }
 
     /// <summary>
@@ -129,7 +140,11 @@ public sealed class BatchWriter<T> : IAsyncDisposable
     {
         var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var work = new Work(item, committed, HasItem: true);
-        if (!_queue.Writer.TryWrite(work))
+        if (_queue.Writer.TryWrite(work))
+        {
+            Queued(marker: false);
+        }
+        else
         {
             await WaitAndEnqueueAsync(work, cancellationToken).ConfigureAwait(false);
         }
@@ -157,6 +172,7 @@ public sealed class BatchWriter<T> : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _queue.Writer.TryComplete();
+            Volatile.Read(ref _wake)?.TrySetResult();
         }
 
         await _loop.ConfigureAwait(false);
@@ -170,6 +186,28 @@ public sealed class BatchWriter<T> : IAsyncDisposable
             {
                 ThrowIfClosed();
             }
+        }
+
+        Queued(marker: !work.HasItem);
+    }
+
+    /// <summary>
+    /// Counts what a producer just queued, and wakes a gathering loop when the batch can now be filled (or the queue is
+    /// full: producers wait) or a flush marker arrived. Both sides publish before they look (<see cref="Interlocked"/>),
+    /// so either the loop sees the count or the producer sees the loop's signal: the loop never sleeps through a full
+    /// batch or a flush.
+    /// </summary>
+    private void Queued(bool marker)
+    {
+        var queued = Interlocked.Increment(ref _queued);
+        if (marker)
+        {
+            Interlocked.Increment(ref _markersQueued);
+        }
+
+        if (Volatile.Read(ref _wake) is { } wake && (marker || queued >= Volatile.Read(ref _wakeAt)))
+        {
+            wake.TrySetResult();
         }
     }
 
@@ -191,10 +229,9 @@ public sealed class BatchWriter<T> : IAsyncDisposable
         var commits = new List<TaskCompletionSource>();
         try
         {
-            Task<bool>? pendingWait = null;
-            while (pendingWait is null ? await reader.WaitToReadAsync().ConfigureAwait(false) : await pendingWait.ConfigureAwait(false))
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                pendingWait = await GatherAsync(reader, batch, flushes, commits).ConfigureAwait(false);
+                await GatherAsync(reader, batch, flushes, commits).ConfigureAwait(false);
                 if (batch.Count > 0)
                 {
                     Volatile.Write(ref _inFlight, batch.Count);
@@ -224,54 +261,59 @@ public sealed class BatchWriter<T> : IAsyncDisposable
         }
     }
 
-    /// <summary>Fills <paramref name="batch"/> until it is full, a flush marker arrives or the interval runs out; returns a pending wait to reuse.</summary>
-    private async Task<Task<bool>?> GatherAsync(ChannelReader<Work> reader, List<T> batch, List<TaskCompletionSource> flushes, List<TaskCompletionSource> commits)
+    /// <summary>
+    /// Fills <paramref name="batch"/> until it is full, a flush marker arrives or the interval runs out. It sleeps
+    /// through the interval on one timer and is woken early only when the queue holds a full batch or a flush marker
+    /// (<see cref="Queued"/>), not by every item: with group commit hundreds of producers enqueue within one interval.
+    /// </summary>
+    private async Task GatherAsync(ChannelReader<Work> reader, List<T> batch, List<TaskCompletionSource> flushes, List<TaskCompletionSource> commits)
     {
         var started = _time.GetTimestamp();
-        Task<bool>? pendingWait = null;
-        while (true)
+        Drain(reader, batch, flushes, commits);
+        var remaining = _options.FlushInterval - _time.GetElapsedTime(started);
+        if (flushes.Count > 0 || batch.Count >= _options.BatchSize || remaining <= TimeSpan.Zero)
         {
-            while (batch.Count < _options.BatchSize && flushes.Count == 0 && reader.TryRead(out var work))
-            {
-                if (!work.HasItem)
-                {
-                    flushes.Add(work.Flush!);
-                }
-                else
-                {
-                    batch.Add(work.Item);
-                    if (work.Flush is { } commit)
-                    {
-                        commits.Add(commit);
-                    }
-                }
-            }
+            return;
+        }
 
-            var remaining = _options.FlushInterval - _time.GetElapsedTime(started);
-            if (flushes.Count > 0 || batch.Count >= _options.BatchSize || remaining <= TimeSpan.Zero)
+        // Wake when the queue holds the rest of a batch, or is full (its producers wait), whichever is fewer items.
+        var wakeAt = Math.Min(_options.BatchSize - batch.Count, _options.QueueCapacity);
+        Volatile.Write(ref _wakeAt, wakeAt);
+        var wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Interlocked.Exchange(ref _wake, wake);
+        if (Volatile.Read(ref _queued) < wakeAt && Volatile.Read(ref _markersQueued) == 0 && Volatile.Read(ref _disposed) == 0)
+        {
+            using var timer = new CancellationTokenSource();
+            var delay = Task.Delay(remaining, _time, timer.Token);
+            if (await Task.WhenAny(wake.Task, delay).ConfigureAwait(false) != delay)
             {
-                return pendingWait;
-            }
-
-            // Wait for more items, or for the interval to run out, whichever comes first.
-            pendingWait ??= reader.WaitToReadAsync().AsTask();
-            using (var timer = new CancellationTokenSource())
-            {
-                var delay = Task.Delay(remaining, _time, timer.Token);
-                var first = await Task.WhenAny(pendingWait, delay).ConfigureAwait(false);
                 await timer.CancelAsync().ConfigureAwait(false);
-                if (first != pendingWait)
+            }
+        }
+
+        Volatile.Write(ref _wake, null);
+        Drain(reader, batch, flushes, commits);
+    }
+
+    /// <summary>Takes what the queue holds, up to a full batch or the first flush marker.</summary>
+    private void Drain(ChannelReader<Work> reader, List<T> batch, List<TaskCompletionSource> flushes, List<TaskCompletionSource> commits)
+    {
+        while (batch.Count < _options.BatchSize && flushes.Count == 0 && reader.TryRead(out var work))
+        {
+            Interlocked.Decrement(ref _queued);
+            if (!work.HasItem)
+            {
+                Interlocked.Decrement(ref _markersQueued);
+                flushes.Add(work.Flush!);
+            }
+            else
+            {
+                batch.Add(work.Item);
+                if (work.Flush is { } commit)
                 {
-                    return pendingWait;
+                    commits.Add(commit);
                 }
             }
-
-            if (!await pendingWait.ConfigureAwait(false))
-            {
-                return pendingWait;
-            }
-
-            pendingWait = null;
         }
     }
 
