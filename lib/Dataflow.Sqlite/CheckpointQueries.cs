@@ -14,7 +14,7 @@ internal static class CheckpointQueries
         // The log in the order it was written: a run's checkpoints come in sequence order, and a final one is its last.
         var unfinished = new Dictionary<string, RunCheckpoint>(StringComparer.Ordinal);
         long finished = 0;
-        foreach (var row in connection.Query<LogRow>("SELECT graph AS Graph, fingerprint AS Fingerprint, CAST(body AS BLOB) AS Body FROM checkpoint_log WHERE graph = @Graph ORDER BY id", new { Graph = graph }, buffered: false))
+        foreach (var row in connection.Query<LogRow>("SELECT graph AS Graph, fingerprint AS Fingerprint, body AS Body FROM checkpoint_log WHERE graph = @Graph ORDER BY id", new { Graph = graph }, buffered: false))
         {
             foreach (var checkpoint in CheckpointLog.Decode(row.Body, row.Graph, row.Fingerprint))
             {
@@ -38,7 +38,7 @@ internal static class CheckpointQueries
         Require(connection, path);
         var (prefix, bucket) = CheckpointLog.BucketOf(runId);
         var rows = connection.Query<LogRow>(
-            "SELECT graph AS Graph, fingerprint AS Fingerprint, CAST(body AS BLOB) AS Body FROM checkpoint_log WHERE run_prefix = @Prefix AND bucket = @Bucket ORDER BY id",
+            "SELECT graph AS Graph, fingerprint AS Fingerprint, body AS Body FROM checkpoint_log WHERE run_prefix = @Prefix AND bucket = @Bucket ORDER BY id",
             new { Prefix = prefix, Bucket = bucket });
         return [.. rows.SelectMany(r => CheckpointLog.Decode(r.Body, r.Graph, r.Fingerprint, runId)).OrderBy(c => c.Sequence)];
     }
@@ -53,7 +53,7 @@ internal static class CheckpointQueries
         var failed = new List<(string Session, RunCheckpoint Checkpoint)>();
         var rerun = new HashSet<string>(StringComparer.Ordinal);
         foreach (var row in connection.Query<LogRow>(
-            "SELECT session_id AS SessionId, graph AS Graph, fingerprint AS Fingerprint, CAST(body AS BLOB) AS Body FROM checkpoint_log WHERE graph = @Graph ORDER BY id",
+            "SELECT session_id AS SessionId, graph AS Graph, fingerprint AS Fingerprint, body AS Body FROM checkpoint_log WHERE graph = @Graph ORDER BY id",
             new { Graph = graph },
             buffered: false))
         {

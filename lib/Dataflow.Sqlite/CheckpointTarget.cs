@@ -118,7 +118,7 @@ internal sealed class CheckpointTarget(SqliteConnection connection, string path,
             Checkpoints = items.Count,
             Finals = finals,
             Failed = failed,
-            Body = _body.WrittenSpan.ToArray(),
+            Body = CheckpointLog.Pack(_body.WrittenSpan),
         };
     }
 }

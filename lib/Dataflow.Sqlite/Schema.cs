@@ -157,9 +157,9 @@ internal static class Schema
 
     /// <summary>
     /// Version 6 keeps checkpoints as a log (<see cref="CheckpointLog"/>): one <c>checkpoint_log</c> row per written
-    /// batch, graph and run-id bucket, its checkpoints a JSON array in <c>body</c>, instead of a row per checkpoint and
+    /// batch, graph and run-id bucket, its checkpoints a JSON array in <c>body</c> (deflated), instead of a row per checkpoint and
     /// an upserted row per run; a batch of a thousand checkpoints is a few inserts. Version 5's rows move into the log
-    /// (one row each, in the order they were made), and its two tables go.
+    /// (one row each, its body plain JSON, in the order they were made), and its two tables go.
     /// </summary>
     private const string Version6 = """
         CREATE TABLE checkpoint_log (
@@ -172,7 +172,7 @@ internal static class Schema
             checkpoints INTEGER NOT NULL,
             finals      INTEGER NOT NULL,
             failed      INTEGER NOT NULL,
-            body        TEXT NOT NULL
+            body        BLOB NOT NULL
         );
         CREATE INDEX idx_checkpoint_log_run ON checkpoint_log (run_prefix, bucket);
         CREATE INDEX idx_checkpoint_log_graph ON checkpoint_log (graph);
@@ -183,10 +183,10 @@ internal static class Schema
                1,
                state IN ('Done', 'Failed', 'Cancelled'),
                state = 'Failed',
-               json_array(json_object(
+               CAST(json_array(json_object(
                    'r', run_id, 's', seq, 'st', state, 'p', step, 't', node_type, 'n', json(node),
                    'tr', json(trace), 'g', json(gates), 'gr', json(CASE WHEN gates_resolved THEN 'true' ELSE 'false' END),
-                   'gn', gate_number, 'i', iterations, 'o', json(options), 'e', error, 'ro', rerun_of, 'ts', timestamp))
+                   'gn', gate_number, 'i', iterations, 'o', json(options), 'e', error, 'ro', rerun_of, 'ts', timestamp)) AS BLOB)
         FROM checkpoints
         ORDER BY timestamp, run_id, seq;
         DROP TABLE checkpoints;

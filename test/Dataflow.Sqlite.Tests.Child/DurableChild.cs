@@ -94,8 +94,10 @@ internal static class DurableChild
     {
         using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
         connection.Open();
-        return [.. connection.Query<string>(
-            "SELECT json_extract(j.value, '$.n') FROM checkpoint_log l, json_each(l.body) j WHERE json_extract(j.value, '$.s') = 0 AND json_extract(j.value, '$.ro') IS NULL").Select(n => JsonDocument.Parse(n).RootElement.GetProperty("Id").GetInt32())];
+        return [.. connection.Query<byte[]>("SELECT body FROM checkpoint_log ORDER BY id")
+            .SelectMany(body => CheckpointLog.Decode(body, string.Empty, string.Empty))
+            .Where(c => c.Sequence == 0 && c.RerunOf is null)
+            .Select(c => c.Node).Select(n => JsonDocument.Parse(n).RootElement.GetProperty("Id").GetInt32())];
     }
 }
 

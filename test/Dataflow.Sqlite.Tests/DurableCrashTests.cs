@@ -53,12 +53,11 @@ public sealed class DurableCrashTests : StoreTestBase
         using var connection = new SqliteConnection($"Data Source={DbPath};Pooling=False");
         connection.Open();
         // Each run's latest checkpoint, from the log (rows in the order written, checkpoints in order within a row).
-        var finals = connection.Query<(string RunId, long Seq, string State, string Node)>(
-                "SELECT json_extract(j.value, '$.r'), json_extract(j.value, '$.s'), json_extract(j.value, '$.st'), json_extract(j.value, '$.n') " +
-                "FROM checkpoint_log l, json_each(l.body) j ORDER BY l.id, j.key")
+        var finals = connection.Query<byte[]>("SELECT body FROM checkpoint_log ORDER BY id")
+            .SelectMany(body => CheckpointLog.Decode(body, string.Empty, string.Empty))
             .GroupBy(c => c.RunId)
-            .Select(g => g.MaxBy(c => c.Seq))
-            .Select(c => (c.State, c.Node))
+            .Select(g => g.MaxBy(c => c.Sequence)!)
+            .Select(c => (State: c.State.ToString(), c.Node))
             .ToList();
         var done = finals.Where(f => f.State == "Done").Select(f => JsonDocument.Parse(f.Node).RootElement).ToList();
 

@@ -40,6 +40,7 @@ public sealed class BatchWriter<T> : IAsyncDisposable
     private int _markersQueued;
     private TaskCompletionSource? _wake;
     private int _wakeAt;
+    private int _lastCommits;
     private volatile Stall? _stall;
     private volatile BatchWriterStoppedException? _stopped;
 
@@ -136,20 +137,18 @@ public sealed class BatchWriter<T> : IAsyncDisposable
     /// <returns>A task that completes when the item is committed.</returns>
     /// <exception cref="ObjectDisposedException">The writer is disposed.</exception>
     /// <exception cref="BatchWriterStoppedException">The writer stopped after an error, before or while writing the item.</exception>
-    public async Task WriteAsync(T item, CancellationToken cancellationToken = default)
+    public Task WriteAsync(T item, CancellationToken cancellationToken = default)
     {
-        var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed by the loop off its own thread, in slices (CompleteCommits): continuations run there, in turn.
+        var committed = new TaskCompletionSource();
         var work = new Work(item, committed, HasItem: true);
-        if (_queue.Writer.TryWrite(work))
+        if (!_queue.Writer.TryWrite(work))
         {
-            Queued(marker: false);
-        }
-        else
-        {
-            await WaitAndEnqueueAsync(work, cancellationToken).ConfigureAwait(false);
+            return WaitAndWriteAsync(work, committed, cancellationToken);
         }
 
-        await committed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Queued(marker: false);
+        return cancellationToken.CanBeCanceled ? committed.Task.WaitAsync(cancellationToken) : committed.Task;
     }
 
     /// <summary>Waits until every item queued before this call is committed.</summary>
@@ -176,6 +175,12 @@ public sealed class BatchWriter<T> : IAsyncDisposable
         }
 
         await _loop.ConfigureAwait(false);
+    }
+
+    private async Task WaitAndWriteAsync(Work work, TaskCompletionSource committed, CancellationToken cancellationToken)
+    {
+        await WaitAndEnqueueAsync(work, cancellationToken).ConfigureAwait(false);
+        await committed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask WaitAndEnqueueAsync(Work work, CancellationToken cancellationToken)
@@ -240,11 +245,8 @@ public sealed class BatchWriter<T> : IAsyncDisposable
                     Volatile.Write(ref _inFlight, 0);
                 }
 
-                foreach (var commit in commits)
-                {
-                    commit.TrySetResult();
-                }
-
+                _lastCommits = commits.Count;
+                CompleteCommits(commits);
                 commits.Clear();
                 foreach (var flush in flushes)
                 {
@@ -262,6 +264,35 @@ public sealed class BatchWriter<T> : IAsyncDisposable
     }
 
     /// <summary>
+    /// Tells the producers waiting for a commit (<see cref="WriteAsync"/>) that it is done. Their continuations run
+    /// synchronously, so a thousand waiters would be a thousand thread-pool hops if each had its own; instead one work
+    /// item per processor completes a slice of them, and the loop goes on gathering the next batch meanwhile.
+    /// </summary>
+    private static void CompleteCommits(List<TaskCompletionSource> commits)
+    {
+        if (commits.Count == 0)
+        {
+            return;
+        }
+
+        var slices = Math.Clamp(commits.Count / 32, 1, Environment.ProcessorCount);
+        var size = (commits.Count + slices - 1) / slices;
+        for (var start = 0; start < commits.Count; start += size)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(
+                static slice =>
+                {
+                    foreach (var commit in slice)
+                    {
+                        commit.TrySetResult();
+                    }
+                },
+                commits.GetRange(start, Math.Min(size, commits.Count - start)),
+                preferLocal: false);
+        }
+    }
+
+    /// <summary>
     /// Fills <paramref name="batch"/> until it is full, a flush marker arrives or the interval runs out. It sleeps
     /// through the interval on one timer and is woken early only when the queue holds a full batch or a flush marker
     /// (<see cref="Queued"/>), not by every item: with group commit hundreds of producers enqueue within one interval.
@@ -271,13 +302,20 @@ public sealed class BatchWriter<T> : IAsyncDisposable
         var started = _time.GetTimestamp();
         Drain(reader, batch, flushes, commits);
         var remaining = _options.FlushInterval - _time.GetElapsedTime(started);
-        if (flushes.Count > 0 || batch.Count >= _options.BatchSize || remaining <= TimeSpan.Zero)
+        if (flushes.Count > 0 || batch.Count >= _options.BatchSize || remaining <= TimeSpan.Zero || (_lastCommits > 0 && batch.Count >= _lastCommits))
         {
             return;
         }
 
-        // Wake when the queue holds the rest of a batch, or is full (its producers wait), whichever is fewer items.
+        // Wake when the queue holds the rest of a batch, or is full (its producers wait), whichever is fewer items; and
+        // with group commit, once as many items wait as the last batch released waiters: those producers are back, and
+        // waiting out the interval would only hold them longer.
         var wakeAt = Math.Min(_options.BatchSize - batch.Count, _options.QueueCapacity);
+        if (_lastCommits > 0)
+        {
+            wakeAt = Math.Min(wakeAt, Math.Max(1, _lastCommits - batch.Count));
+        }
+
         Volatile.Write(ref _wakeAt, wakeAt);
         var wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Interlocked.Exchange(ref _wake, wake);
