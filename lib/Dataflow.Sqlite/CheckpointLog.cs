@@ -24,6 +24,12 @@ internal static class CheckpointLog
     /// <summary>Runs per bucket: 2^10.</summary>
     public const int BucketBits = 10;
 
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
     public const string InsertSql =
         "INSERT INTO checkpoint_log (session_id, graph, fingerprint, run_prefix, bucket, checkpoints, finals, failed, body) " +
         "VALUES (@SessionId, @Graph, @Fingerprint, @RunPrefix, @Bucket, @Checkpoints, @Finals, @Failed, @Body)";
@@ -49,8 +55,11 @@ internal static class CheckpointLog
     /// <summary>One checkpoint as a UTF-8 JSON object (the node, trace, gates and options are JSON already and go in as they are).</summary>
     public static byte[] Encode(RunCheckpoint checkpoint)
     {
-        var buffer = new ArrayBufferWriter<byte>(256 + (checkpoint.Node.Length * 2) + ((checkpoint.Trace?.Length ?? 0) * 2));
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
+        // One buffer and writer per thread, reset for each checkpoint: only the bytes returned are allocated.
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var json = t_writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
+        json.Reset(buffer);
         {
             json.WriteStartObject();
             json.WriteString("r", checkpoint.RunId);
@@ -82,9 +91,18 @@ internal static class CheckpointLog
 
             json.WriteNumber("tt", checkpoint.Timestamp.UtcTicks);
             json.WriteEndObject();
+            json.Flush();
         }
 
-        return buffer.WrittenSpan.ToArray();
+        var bytes = buffer.WrittenSpan.ToArray();
+        if (buffer.Capacity > 64 * 1024)
+        {
+            // A huge node once should not pin its buffer to the thread for good.
+            t_buffer = null;
+            t_writer = null;
+        }
+
+        return bytes;
     }
 
     /// <summary>A row's body: the JSON array of checkpoints (<paramref name="json"/>), deflated.</summary>
@@ -158,6 +176,13 @@ internal static class CheckpointLog
             Error = StringOrNull(element, "e"),
             RerunOf = StringOrNull(element, "ro"),
         };
+    }
+
+    /// <summary>Whether a stored checkpoint's state is final, read without materializing it.</summary>
+    public static bool IsFinal(JsonElement element)
+    {
+        var state = element.GetProperty("st");
+        return state.ValueEquals("Done") || state.ValueEquals("Failed") || state.ValueEquals("Cancelled");
     }
 
     private static string StateName(CheckpointState state) => state switch

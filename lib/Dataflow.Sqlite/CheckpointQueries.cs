@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Dapper;
 using Dataflow.Checkpoints;
 using Microsoft.Data.Sqlite;
@@ -11,26 +12,56 @@ internal static class CheckpointQueries
     {
         Require(connection, path);
 
-        // The log in the order it was written: a run's checkpoints come in sequence order, and a final one is its last.
-        var unfinished = new Dictionary<string, RunCheckpoint>(StringComparer.Ordinal);
+        // First pass, reading only ids, sequences and states: the log in the order it was written, where a run's
+        // checkpoints come in sequence order and a final one is its last. What remains is each unfinished run's latest
+        // checkpoint: its row and place in the row.
+        var latest = new Dictionary<string, (long Row, int Index, int Sequence)>(StringComparer.Ordinal);
         long finished = 0;
-        foreach (var row in connection.Query<LogRow>("SELECT graph AS Graph, fingerprint AS Fingerprint, body AS Body FROM checkpoint_log WHERE graph = @Graph ORDER BY id", new { Graph = graph }, buffered: false))
+        foreach (var row in connection.Query<LogRow>("SELECT id AS Id, body AS Body FROM checkpoint_log WHERE graph = @Graph ORDER BY id", new { Graph = graph }, buffered: false))
         {
-            foreach (var checkpoint in CheckpointLog.Decode(row.Body, row.Graph, row.Fingerprint))
+            using var document = JsonDocument.Parse(CheckpointLog.Unpack(row.Body));
+            var index = 0;
+            foreach (var element in document.RootElement.EnumerateArray())
             {
-                if (checkpoint.IsFinal)
+                var runId = element.GetProperty("r").GetString()!;
+                if (CheckpointLog.IsFinal(element))
                 {
                     finished++;
-                    unfinished.Remove(checkpoint.RunId);
+                    latest.Remove(runId);
                 }
-                else if (!unfinished.TryGetValue(checkpoint.RunId, out var earlier) || earlier.Sequence < checkpoint.Sequence)
+                else if (element.GetProperty("s").GetInt32() is var sequence && (!latest.TryGetValue(runId, out var earlier) || earlier.Sequence < sequence))
                 {
-                    unfinished[checkpoint.RunId] = checkpoint;
+                    latest[runId] = (row.Id, index, sequence);
+                }
+
+                index++;
+            }
+        }
+
+        // Second pass: only the rows that hold a latest checkpoint, and only those checkpoints are read in full.
+        var unfinished = new List<RunCheckpoint>(latest.Count);
+        var wanted = latest.Values.GroupBy(l => l.Row).ToDictionary(g => g.Key, g => g.Select(l => l.Index).ToHashSet());
+        foreach (var chunk in wanted.Keys.Order().Chunk(500))
+        {
+            foreach (var row in connection.Query<LogRow>(
+                "SELECT id AS Id, graph AS Graph, fingerprint AS Fingerprint, body AS Body FROM checkpoint_log WHERE id IN @Ids",
+                new { Ids = chunk }))
+            {
+                using var document = JsonDocument.Parse(CheckpointLog.Unpack(row.Body));
+                var indexes = wanted[row.Id];
+                var index = 0;
+                foreach (var element in document.RootElement.EnumerateArray())
+                {
+                    if (indexes.Contains(index++))
+                    {
+                        unfinished.Add(CheckpointLog.Read(element, row.Graph, row.Fingerprint));
+                    }
                 }
             }
         }
 
-        return new ResumableRuns([.. unfinished.Values.OrderBy(c => c.RunId, StringComparer.Ordinal)], finished);
+        unfinished.Sort((x, y) => string.CompareOrdinal(x.RunId, y.RunId));
+        return new ResumableRuns(unfinished, finished);
     }
 
     public static IReadOnlyList<RunCheckpoint> Run(SqliteConnection connection, string path, string runId)
@@ -113,6 +144,8 @@ internal static class CheckpointQueries
     /// <summary>One <c>checkpoint_log</c> row as read; Dapper fills it by column alias.</summary>
     private sealed class LogRow
     {
+        public long Id { get; init; }
+
         public string SessionId { get; init; } = string.Empty;
 
         public string Graph { get; init; } = string.Empty;

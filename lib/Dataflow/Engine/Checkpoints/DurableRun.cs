@@ -28,6 +28,7 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
     private bool _gatesResolved;
     private int _traceStored;
     private string? _traceBody;
+    private string? _traceJson;
 
     /// <summary>Whether the start checkpoint is recorded (a resumed run's is).</summary>
     public bool Started { get; private set; }
@@ -137,9 +138,10 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
 
             _traceBody = body.ToString();
             _traceStored = passed;
+            _traceJson = null;
         }
 
-        return "[" + _traceBody + "]";
+        return _traceJson ??= "[" + _traceBody + "]";
     }
 
     private ValueTask SaveAsync(RunExecution run, CheckpointState state, INode node) => recorder.SaveAsync(recorder.Make(run, this, state, node, _sequence++));
