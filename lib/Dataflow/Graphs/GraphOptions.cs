@@ -98,7 +98,27 @@ public sealed class GraphOptions
             name);
     }
 
+    /// <summary>
+    /// Registers the graph that a <see cref="Subgraph{TStart, TResult, TNext}"/> of its start type runs, with its own
+    /// options; a subgraph whose start type is not registered runs a graph created with default options.
+    /// </summary>
+    /// <param name="graph">The other graph.</param>
+    /// <returns>These options, for chaining.</returns>
+    /// <exception cref="ArgumentException">A graph with the same start type is registered already.</exception>
+    public GraphOptions Subgraph(Graph graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        if (!Subgraphs.TryAdd(graph.Start, graph))
+        {
+            throw new ArgumentException($"A subgraph that starts at '{graph.Start.Name}' is registered already.", nameof(graph));
+        }
+
+        return this;
+    }
+
     internal List<TransitionEffect> Effects { get; } = [];
+
+    internal Dictionary<Type, Graph> Subgraphs { get; } = [];
 
     internal GraphOptions Clone()
     {
@@ -109,6 +129,11 @@ public sealed class GraphOptions
             Durable = Durable,
         };
         copy.Effects.AddRange(Effects);
+        foreach (var (start, graph) in Subgraphs)
+        {
+            copy.Subgraphs[start] = graph;
+        }
+
         foreach (var (type, node) in Nodes)
         {
             copy.Nodes[type] = new NodeOptions { MaxDegreeOfParallelism = node.MaxDegreeOfParallelism, Blocking = node.Blocking, Retry = node.Retry?.Clone(), Timeout = node.Timeout, RecoverWith = node.RecoverWith };
