@@ -36,6 +36,8 @@ public sealed class FanOut<TChild, TResult, TJoin> : INode, IChildRunRequest
     where TJoin : INode
 {
     private readonly Func<FanOutResults<TResult>, TJoin> _join;
+    private readonly FanOutPolicy _policy = FanOutPolicy.FailFast;
+    private readonly int _maxInFlight = 16;
 
     /// <summary>Creates a fan-out.</summary>
     /// <param name="children">The children's start nodes, in item order; enumerated lazily, once.</param>
@@ -53,11 +55,21 @@ public sealed class FanOut<TChild, TResult, TJoin> : INode, IChildRunRequest
 
     /// <summary>What a child that does not end Done does to the fan-out.</summary>
     /// <value>The default value is <see cref="FanOutPolicy.FailFast"/>.</value>
-    public FanOutPolicy Policy { get; init; } = FanOutPolicy.FailFast;
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a <see cref="FanOutPolicy"/>.</exception>
+    public FanOutPolicy Policy
+    {
+        get => _policy;
+        init => _policy = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(Policy), value, $"Policy is {(int)value}, which is not a FanOutPolicy.");
+    }
 
     /// <summary>The most children of this fan-out in flight at once (from admission to their end).</summary>
     /// <value>The default value is 16.</value>
-    public int MaxInFlight { get; init; } = 16;
+    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
+    public int MaxInFlight
+    {
+        get => _maxInFlight;
+        init => _maxInFlight = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(MaxInFlight), value, $"MaxInFlight is {value}; a fan-out needs at least 1 child in flight.");
+    }
 
     IEnumerable<INode> IChildRunRequest.Children => Children as IEnumerable<INode> ?? Children.Cast<INode>();
 

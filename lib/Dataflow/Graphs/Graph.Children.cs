@@ -85,7 +85,10 @@ public sealed partial class Graph
         }
     }
 
-    /// <summary>The node types a run from <paramref name="start"/> can reach: successors, recovery routes and fan-outs.</summary>
+    /// <summary>
+    /// The node types a run from <paramref name="start"/> can move to: successors and recovery routes (a fan-out's
+    /// children are runs of their own, which end elsewhere).
+    /// </summary>
     private static HashSet<Type> Reachable(Type start, Dictionary<Type, GraphNode> byType)
     {
         var seen = new HashSet<Type> { start };
@@ -101,11 +104,6 @@ public sealed partial class Graph
             if (node.Resilience.Recovery is { } recovery)
             {
                 next = next.Append(recovery);
-            }
-
-            if (node.Children is { IsSubgraph: false } children)
-            {
-                next = next.Append(children.Start);
             }
 
             foreach (var type in next.Where(seen.Add))
