@@ -9,36 +9,18 @@ namespace Dataflow.Engine;
 /// </summary>
 internal sealed class FanOutCoordinator(RunLifecycle lifecycle)
 {
-    private int _waiting;
-
-    /// <summary>Parent runs waiting for their children now.</summary>
-    public int Count => Volatile.Read(ref _waiting);
-
     /// <summary>Takes an executing run out of its network while the children of <paramref name="request"/> run in <paramref name="network"/>.</summary>
     public void Park(RunExecution run, NetworkStep step, INode node, IChildRunRequest request, GraphNetwork network)
     {
         var wait = new FanOutWait(lifecycle, run, step, node, request, network);
         run.AddFanOut(wait);
         run.ParkForChildren();
-        Interlocked.Increment(ref _waiting);
         if (lifecycle.IsShuttingDown)
         {
             // Disposal cancels the runs that waited when it began, not this one: its children would find the networks closing.
             run.RequestCancel();
         }
 
-        lifecycle.Background.Track(RunAsync(wait));
-    }
-
-    private async Task RunAsync(FanOutWait wait)
-    {
-        try
-        {
-            await wait.RunAsync().ConfigureAwait(false);
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _waiting);
-        }
+        lifecycle.Background.Track(wait.RunAsync());
     }
 }

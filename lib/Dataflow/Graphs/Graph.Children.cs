@@ -41,6 +41,11 @@ public sealed partial class Graph
                     continue;
                 }
 
+                if (graph.Options.Durable)
+                {
+                    errors.Add($"Node '{node.Name}' runs the subgraph that starts at '{shape.Start.Name}', which is durable: a subgraph's run is not checkpointed yet; register a graph of it that is not durable.");
+                }
+
                 nodes[i] = node with { Children = shape with { Subgraph = graph } };
                 terminals = graph.TerminalNodes;
             }

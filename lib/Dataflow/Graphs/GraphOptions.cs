@@ -22,7 +22,8 @@ public sealed class GraphOptions
     /// <summary>
     /// How many runs of this graph may be in flight at once (admission control). Once reached,
     /// <c>GraphEngine.SubmitAsync</c> waits for a run to finish and <c>GraphEngine.Submit</c> refuses
-    /// with <see cref="Dataflow.Engine.RunRejectedException"/>. Runs waiting at a gate do not count.
+    /// with <see cref="Dataflow.Engine.RunRejectedException"/>. Runs waiting at a gate, in a backoff or for their
+    /// children do not count; each child of a fan-out counts while it is in flight.
     /// </summary>
     /// <value>The default value is 1024.</value>
     public int MaxRunsInFlight { get; set; } = 1024;

@@ -62,6 +62,14 @@ public sealed class FanOutGraphTests
     }
 
     [Test]
+    public void ADurableSubgraph_IsRefused()
+    {
+        var options = new GraphOptions().Subgraph(Graph.Create<PlainOcr>(new GraphOptions { Durable = true }));
+        var error = Assert.Throws<InvalidGraphException>(() => Graph.Create<Scanned>(options));
+        Assert.That(error!.Errors, Is.EqualTo(new[] { "Node 'Scanned' runs the subgraph that starts at 'PlainOcr', which is durable: a subgraph's run is not checkpointed yet; register a graph of it that is not durable." }));
+    }
+
+    [Test]
     public void ASubgraphRegisteredButNotRun_IsRefused()
     {
         var options = new GraphOptions().Subgraph(Graph.Create<Ocr>());

@@ -212,3 +212,17 @@ public sealed record AbstractChildren : INode<FanOut<AbstractLine, LinePrice, In
 {
     public ValueTask<FanOut<AbstractLine, LinePrice, Invoiced>> RunAsync(NodeContext context) => throw new NotSupportedException();
 }
+
+// A subgraph of plain data, which a durable graph could store.
+public sealed record Scanned(string Text) : INode<Subgraph<PlainOcr, PlainText, PlainText>>
+{
+    public ValueTask<Subgraph<PlainOcr, PlainText, PlainText>> RunAsync(NodeContext context)
+        => ValueTask.FromResult(new Subgraph<PlainOcr, PlainText, PlainText>(new PlainOcr(Text), text => text));
+}
+
+public sealed record PlainOcr(string Text) : INode<PlainText>
+{
+    public ValueTask<PlainText> RunAsync(NodeContext context) => ValueTask.FromResult(new PlainText(Text));
+}
+
+public sealed record PlainText(string Text) : INode;
