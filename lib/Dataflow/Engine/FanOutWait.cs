@@ -70,6 +70,9 @@ internal sealed class FanOutWait
 
     public string ParentId => _parent.Id;
 
+    /// <summary>The parent run's span, if it is traced: its children's spans go under it.</summary>
+    public System.Diagnostics.Activity? ParentActivity => _parent.Activity;
+
     private bool IsSubgraph => _step.Node.Children!.IsSubgraph;
 
     /// <summary>The fan-out as the parent's trace summary shows it, now.</summary>

@@ -60,6 +60,35 @@ public sealed class TelemetryTests
     }
 
     [Test]
+    public async Task ChildRuns_AreTracedUnderTheirParentsRunSpan()
+    {
+        var stopped = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == DataflowTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        string parentId;
+        await using (var engine = new GraphEngine())
+        {
+            var run = engine.Submit(Graph.Create<Dataflow.Tests.FanOut.Document>(), new Dataflow.Tests.FanOut.Document("traced"));
+            await run.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+            parentId = run.Id;
+        }
+
+        var runs = stopped.Where(a => a.OperationName == "dataflow.run").ToList();
+        var parent = runs.Single(a => Equals(a.GetTagItem("dataflow.run_id"), parentId));
+        var child = runs.Single(a => Equals(a.GetTagItem("dataflow.run_id"), $"{parentId}/1"));
+        Assert.That(child.ParentSpanId, Is.EqualTo(parent.SpanId));
+        Assert.That(child.TraceId, Is.EqualTo(parent.TraceId));
+        Assert.That(child.GetTagItem("dataflow.parent_run_id"), Is.EqualTo(parentId));
+        Assert.That(child.GetTagItem("dataflow.graph"), Is.EqualTo("Ocr"));
+    }
+
+    [Test]
     public async Task Runs_AreCountedAndTimed_ByTheMeter()
     {
         var measurements = new ConcurrentQueue<(string Name, double Value, string? Outcome)>();
