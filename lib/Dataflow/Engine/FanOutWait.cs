@@ -273,14 +273,17 @@ internal sealed class FanOutWait
         var id = string.Create(CultureInfo.InvariantCulture, $"{_parent.Id}/{_firstNumber + index}");
         var child = new RunExecution(id, _network.Graph, start, _settings, _lifecycle, lease, _network.TraceCapacity);
         child.LinkToParent(this, index);
-        RunInstrumentation.RunStarted(child);
-        _lifecycle.Registry.Add(child);
+
+        // Live before anyone can see it (the registry lets the engine's shutdown cancel it): its end must find it here.
         bool stopping;
         lock (_lock)
         {
             _live.Add(child);
             stopping = _stopping;
         }
+
+        RunInstrumentation.RunStarted(child);
+        _lifecycle.Registry.Add(child);
 
         if (stopping)
         {
