@@ -259,39 +259,19 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
     /// Executing → BackingOff: after a failed attempt the run leaves the network until its next one, giving back its
     /// admission slot; from now on the backoff waiter owns it. Its state turns Waiting; no gate signal is raised.
     /// </summary>
-    public void ParkForBackoff()
-    {
-        Move(RunOwner.Executing, RunOwner.BackingOff);
-        ReleaseAdmission();
-        Interlocked.CompareExchange(ref _state, (int)RunState.Waiting, (int)RunState.Running);
-    }
+    public void ParkForBackoff() => LeaveNetwork(RunOwner.BackingOff);
 
     /// <summary>BackingOff → Idle: the backoff is over and the run has a new admission slot; it is about to be posted back.</summary>
-    public void ResumeFromBackoff(AdmissionLease lease)
-    {
-        Interlocked.CompareExchange(ref _state, (int)RunState.Running, (int)RunState.Waiting);
-        Volatile.Write(ref _admittedTo, lease.Network);
-        Move(RunOwner.BackingOff, RunOwner.Idle);
-    }
+    public void ResumeFromBackoff(AdmissionLease lease) => ReturnToNetwork(RunOwner.BackingOff, lease);
 
     /// <summary>
     /// Executing → AwaitingChildren: the run leaves the network while its children run, giving back its admission slot;
     /// from now on its fan-out (<see cref="FanOutWait"/>) owns it. Its state turns Waiting; no gate signal is raised.
     /// </summary>
-    public void ParkForChildren()
-    {
-        Move(RunOwner.Executing, RunOwner.AwaitingChildren);
-        ReleaseAdmission();
-        Interlocked.CompareExchange(ref _state, (int)RunState.Waiting, (int)RunState.Running);
-    }
+    public void ParkForChildren() => LeaveNetwork(RunOwner.AwaitingChildren);
 
     /// <summary>AwaitingChildren → Idle: the join is the current node and the run has a new admission slot; it is about to be posted.</summary>
-    public void ResumeFromChildren(AdmissionLease lease)
-    {
-        Interlocked.CompareExchange(ref _state, (int)RunState.Running, (int)RunState.Waiting);
-        Volatile.Write(ref _admittedTo, lease.Network);
-        Move(RunOwner.AwaitingChildren, RunOwner.Idle);
-    }
+    public void ResumeFromChildren(AdmissionLease lease) => ReturnToNetwork(RunOwner.AwaitingChildren, lease);
 
     /// <summary>Idle → Finishing: a canceller takes a buffered run for good. False when an executor has it.</summary>
     public bool TryTakeIdle() => Interlocked.CompareExchange(ref _owner, (int)RunOwner.Finishing, (int)RunOwner.Idle) == (int)RunOwner.Idle;
@@ -436,6 +416,22 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
 
     /// <inheritdoc/>
     public override string ToString() => $"{Id} {State} at {Graph.NameOf(CurrentNode.GetType())}";
+
+    /// <summary>Executing → <paramref name="waiter"/>: the run leaves the network, giving back its admission slot, and is Waiting.</summary>
+    private void LeaveNetwork(RunOwner waiter)
+    {
+        Move(RunOwner.Executing, waiter);
+        ReleaseAdmission();
+        Interlocked.CompareExchange(ref _state, (int)RunState.Waiting, (int)RunState.Running);
+    }
+
+    /// <summary><paramref name="waiter"/> → Idle: the run is Running again with a new slot, about to be posted back.</summary>
+    private void ReturnToNetwork(RunOwner waiter, AdmissionLease lease)
+    {
+        Interlocked.CompareExchange(ref _state, (int)RunState.Running, (int)RunState.Waiting);
+        Volatile.Write(ref _admittedTo, lease.Network);
+        Move(waiter, RunOwner.Idle);
+    }
 
     private void Move(RunOwner from, RunOwner to)
     {

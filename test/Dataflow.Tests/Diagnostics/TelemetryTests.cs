@@ -28,13 +28,7 @@ public sealed class TelemetryTests
     public async Task Runs_ProduceRunAndNodeSpans_WithOutcomeTags()
     {
         var stopped = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == DataflowTelemetry.Name,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = stopped.Enqueue,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = ListenToSpans(stopped);
 
         await using (var engine = new GraphEngine())
         {
@@ -63,13 +57,7 @@ public sealed class TelemetryTests
     public async Task ChildRuns_AreTracedUnderTheirParentsRunSpan()
     {
         var stopped = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == DataflowTelemetry.Name,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = stopped.Enqueue,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = ListenToSpans(stopped);
 
         string parentId;
         await using (var engine = new GraphEngine())
@@ -86,6 +74,19 @@ public sealed class TelemetryTests
         Assert.That(child.TraceId, Is.EqualTo(parent.TraceId));
         Assert.That(child.GetTagItem("dataflow.parent_run_id"), Is.EqualTo(parentId));
         Assert.That(child.GetTagItem("dataflow.graph"), Is.EqualTo("Ocr"));
+    }
+
+    /// <summary>Starts listening to the library's spans, keeping each one as it stops.</summary>
+    private static ActivityListener ListenToSpans(ConcurrentQueue<Activity> stopped)
+    {
+        var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == DataflowTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        return listener;
     }
 
     [Test]
