@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Dapper;
 using Dataflow.Checkpoints;
 using Microsoft.Data.Sqlite;
@@ -7,37 +8,119 @@ namespace Dataflow.Sqlite;
 /// <summary>The reads of durable runs' checkpoints, shared by the store and the read-only history.</summary>
 internal static class CheckpointQueries
 {
-    private const string Columns =
-        "c.run_id AS RunId, c.seq AS Seq, c.graph AS Graph, c.fingerprint AS Fingerprint, c.state AS State, c.step AS Step, c.node_type AS NodeType, " +
-        "c.node AS Node, c.trace AS Trace, c.gates AS Gates, c.gates_resolved AS GatesResolved, c.gate_number AS GateNumber, c.iterations AS Iterations, " +
-        "c.options AS Options, c.error AS Error, c.rerun_of AS RerunOf, c.timestamp AS Timestamp";
-
     public static ResumableRuns Resumable(SqliteConnection connection, string path, string graph)
     {
         Require(connection, path);
-        var unfinished = connection.Query<Row>(
-            $"SELECT {Columns} FROM durable_runs r JOIN checkpoints c ON c.run_id = r.run_id AND c.seq = r.seq WHERE r.graph = @Graph AND r.state IN ('Running', 'Waiting') ORDER BY c.run_id",
-            new { Graph = graph }).Select(r => r.ToCheckpoint()).ToList();
-        var finished = connection.ExecuteScalar<long>("SELECT count(*) FROM durable_runs WHERE graph = @Graph AND state IN ('Done', 'Failed', 'Cancelled')", new { Graph = graph });
+
+        // First pass, reading only ids, sequences and states: the log in the order it was written, where a run's
+        // checkpoints come in sequence order and a final one is its last. What remains is each unfinished run's latest
+        // checkpoint: its row and place in the row.
+        var latest = new Dictionary<string, (long Row, int Index, int Sequence)>(StringComparer.Ordinal);
+        long finished = 0;
+        foreach (var row in connection.Query<LogRow>("SELECT id AS Id, body AS Body FROM checkpoint_log WHERE graph = @Graph ORDER BY id", new { Graph = graph }, buffered: false))
+        {
+            using var document = JsonDocument.Parse(CheckpointLog.Unpack(row.Body));
+            var index = 0;
+            foreach (var element in document.RootElement.EnumerateArray())
+            {
+                var runId = element.GetProperty("r").GetString()!;
+                if (CheckpointLog.IsFinal(element))
+                {
+                    finished++;
+                    latest.Remove(runId);
+                }
+                else if (element.GetProperty("s").GetInt32() is var sequence && (!latest.TryGetValue(runId, out var earlier) || earlier.Sequence < sequence))
+                {
+                    latest[runId] = (row.Id, index, sequence);
+                }
+
+                index++;
+            }
+        }
+
+        // Second pass: only the rows that hold a latest checkpoint, and only those checkpoints are read in full.
+        var unfinished = new List<RunCheckpoint>(latest.Count);
+        var wanted = latest.Values.GroupBy(l => l.Row).ToDictionary(g => g.Key, g => g.Select(l => l.Index).ToHashSet());
+        foreach (var chunk in wanted.Keys.Order().Chunk(500))
+        {
+            foreach (var row in connection.Query<LogRow>(
+                "SELECT id AS Id, graph AS Graph, fingerprint AS Fingerprint, body AS Body FROM checkpoint_log WHERE id IN @Ids",
+                new { Ids = chunk }))
+            {
+                using var document = JsonDocument.Parse(CheckpointLog.Unpack(row.Body));
+                var indexes = wanted[row.Id];
+                var index = 0;
+                foreach (var element in document.RootElement.EnumerateArray())
+                {
+                    if (indexes.Contains(index++))
+                    {
+                        unfinished.Add(CheckpointLog.Read(element, row.Graph, row.Fingerprint));
+                    }
+                }
+            }
+        }
+
+        unfinished.Sort((x, y) => string.CompareOrdinal(x.RunId, y.RunId));
         return new ResumableRuns(unfinished, finished);
     }
 
     public static IReadOnlyList<RunCheckpoint> Run(SqliteConnection connection, string path, string runId)
     {
         Require(connection, path);
-        return [.. connection.Query<Row>($"SELECT {Columns} FROM checkpoints c WHERE c.run_id = @RunId ORDER BY c.seq", new { RunId = runId }).Select(r => r.ToCheckpoint())];
+        var (prefix, bucket) = CheckpointLog.BucketOf(runId);
+        var rows = connection.Query<LogRow>(
+            "SELECT graph AS Graph, fingerprint AS Fingerprint, body AS Body FROM checkpoint_log WHERE run_prefix = @Prefix AND bucket = @Bucket ORDER BY id",
+            new { Prefix = prefix, Bucket = bucket });
+        return [.. rows.SelectMany(r => CheckpointLog.Decode(r.Body, r.Graph, r.Fingerprint, runId)).OrderBy(c => c.Sequence)];
     }
 
+    /// <summary>
+    /// The failed runs of <paramref name="graph"/> in <paramref name="sessionId"/> (or in the latest session that has
+    /// any) that no run reruns yet, in the order they ended.
+    /// </summary>
     public static IReadOnlyList<string> FailedRuns(SqliteConnection connection, string path, string graph, string? sessionId)
     {
         Require(connection, path);
-        const string NotRerun = "NOT EXISTS (SELECT 1 FROM durable_runs x WHERE x.rerun_of = r.run_id)";
-        sessionId ??= connection.ExecuteScalar<string?>(
-            $"SELECT r.session_id FROM durable_runs r JOIN sessions s ON s.id = r.session_id WHERE r.graph = @Graph AND r.state = 'Failed' AND {NotRerun} ORDER BY s.started_at DESC LIMIT 1",
-            new { Graph = graph });
-        return sessionId is null
-            ? []
-            : [.. connection.Query<string>($"SELECT r.run_id FROM durable_runs r WHERE r.graph = @Graph AND r.state = 'Failed' AND r.session_id = @SessionId AND {NotRerun} ORDER BY r.updated_at, r.run_id", new { Graph = graph, SessionId = sessionId })];
+        var failed = new List<(string Session, RunCheckpoint Checkpoint)>();
+        var rerun = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var row in connection.Query<LogRow>(
+            "SELECT session_id AS SessionId, graph AS Graph, fingerprint AS Fingerprint, body AS Body FROM checkpoint_log WHERE graph = @Graph ORDER BY id",
+            new { Graph = graph },
+            buffered: false))
+        {
+            foreach (var checkpoint in CheckpointLog.Decode(row.Body, row.Graph, row.Fingerprint))
+            {
+                if (checkpoint.RerunOf is { } of)
+                {
+                    rerun.Add(of);
+                }
+
+                if (checkpoint.State == CheckpointState.Failed)
+                {
+                    failed.Add((row.SessionId, checkpoint));
+                }
+            }
+        }
+
+        failed.RemoveAll(f => rerun.Contains(f.Checkpoint.RunId));
+        if (sessionId is null)
+        {
+            var sessions = failed.Select(f => f.Session).Distinct(StringComparer.Ordinal).ToList();
+            sessionId = sessions.Count == 0
+                ? null
+                : connection.ExecuteScalar<string?>(
+                    "SELECT id FROM sessions WHERE id IN @Sessions ORDER BY started_at DESC LIMIT 1",
+                    new { Sessions = sessions });
+        }
+
+        return
+        [
+            .. failed
+                .Where(f => string.Equals(f.Session, sessionId, StringComparison.Ordinal))
+                .OrderBy(f => f.Checkpoint.Timestamp)
+                .ThenBy(f => f.Checkpoint.RunId, StringComparer.Ordinal)
+                .Select(f => f.Checkpoint.RunId),
+        ];
     }
 
     public static string? GraphDescription(SqliteConnection connection, string path, string fingerprint)
@@ -49,63 +132,26 @@ internal static class CheckpointQueries
     /// <summary>Throws <see cref="CheckpointsUnavailableException"/> when the file has no checkpoint tables (an older schema, read-only).</summary>
     public static void Require(SqliteConnection connection, string path)
     {
-        if (connection.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('checkpoints', 'durable_runs', 'checkpoint_graphs')") < 3)
+        if (connection.ExecuteScalar<long>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('checkpoint_log', 'checkpoint_graphs')") < 2)
         {
             var version = connection.ExecuteScalar<long>("PRAGMA user_version");
             throw new CheckpointsUnavailableException(
-                $"The session store '{path}' has schema version {version}, which has no checkpoint tables (they came with version 5). " +
+                $"The session store '{path}' has schema version {version}, which has no checkpoint tables of this release (version {Schema.CurrentVersion} keeps them). " +
                 "Open it once for writing (a SessionStore, or `dataflow run`) to migrate it; read-only, it has no checkpoints to show.");
         }
     }
 
-    /// <summary>One row as read; Dapper fills it by column alias.</summary>
-    private sealed class Row
+    /// <summary>One <c>checkpoint_log</c> row as read; Dapper fills it by column alias.</summary>
+    private sealed class LogRow
     {
-        public string RunId { get; init; } = string.Empty;
+        public long Id { get; init; }
 
-        public long Seq { get; init; }
+        public string SessionId { get; init; } = string.Empty;
 
         public string Graph { get; init; } = string.Empty;
 
         public string Fingerprint { get; init; } = string.Empty;
 
-        public string State { get; init; } = string.Empty;
-
-        public long Step { get; init; }
-
-        public string NodeType { get; init; } = string.Empty;
-
-        public string Node { get; init; } = string.Empty;
-
-        public string? Trace { get; init; }
-
-        public string? Gates { get; init; }
-
-        public long GatesResolved { get; init; }
-
-        public long GateNumber { get; init; }
-
-        public long Iterations { get; init; }
-
-        public string? Options { get; init; }
-
-        public string? Error { get; init; }
-
-        public string? RerunOf { get; init; }
-
-        public string Timestamp { get; init; } = string.Empty;
-
-        public RunCheckpoint ToCheckpoint()
-            => new(RunId, (int)Seq, Graph, Fingerprint, Enum.Parse<CheckpointState>(State), (int)Step, NodeType, Node, DateTimeOffset.Parse(Timestamp, System.Globalization.CultureInfo.InvariantCulture))
-            {
-                Trace = Trace,
-                Gates = Gates,
-                GatesResolved = GatesResolved != 0,
-                GateNumber = (int)GateNumber,
-                Iterations = (int)Iterations,
-                Options = Options,
-                Error = Error,
-                RerunOf = RerunOf,
-            };
+        public byte[] Body { get; init; } = [];
     }
 }

@@ -1,77 +1,49 @@
+using System.Buffers;
 using Dapper;
 using Dataflow.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace Dataflow.Sqlite;
 
-/// <summary>One row for the checkpoint writer: a checkpoint (every column in its stored form) or a graph description.</summary>
+/// <summary>One item for the checkpoint writer: a checkpoint already in its stored form (<see cref="CheckpointLog"/>), or a graph description.</summary>
 internal sealed class CheckpointWrite
 {
-    public required string RunId { get; init; }
-
-    public int Seq { get; init; }
-
-    public required string SessionId { get; init; }
-
     public required string Graph { get; init; }
 
     public required string Fingerprint { get; init; }
 
-    public required string State { get; init; }
+    /// <summary>The run id's bucket (<see cref="CheckpointLog.BucketOf"/>).</summary>
+    public string RunPrefix { get; init; } = string.Empty;
 
-    public int Step { get; init; }
+    public long Bucket { get; init; }
 
-    public required string NodeType { get; init; }
+    /// <summary>The checkpoint as a UTF-8 JSON object; empty for a graph description.</summary>
+    public byte[] Json { get; init; } = [];
 
-    public required string Node { get; init; }
+    public bool Final { get; init; }
 
-    public string? Trace { get; init; }
+    public bool Failed { get; init; }
 
-    public string? Gates { get; init; }
-
-    public bool GatesResolved { get; init; }
-
-    public int GateNumber { get; init; }
-
-    public int Iterations { get; init; }
-
-    public string? Options { get; init; }
-
-    public string? Error { get; init; }
-
-    public string? RerunOf { get; init; }
-
-    public required string Timestamp { get; init; }
-
-    /// <summary>For a graph description: the description (then <see cref="Node"/> and the run fields are unused).</summary>
+    /// <summary>For a graph description: the description (then the checkpoint fields are unused).</summary>
     public string? Description { get; init; }
 }
 
 /// <summary>
-/// The SQLite side of the checkpoint writer: writes one batch of checkpoints in one <c>BEGIN IMMEDIATE</c>
-/// transaction on the writer's own connection, each run's latest checkpoint of the batch into <c>checkpoints</c> and
-/// <c>durable_runs</c>. An earlier checkpoint of the same run in the same batch is superseded before it was ever
-/// committed, so it is not written: with group commit a run has one checkpoint per batch anyway (it waits for each
-/// commit); written behind, a run's quick transitions cost one row per batch, and its list of checkpoints
-/// (<c>show</c>) has gaps. Called from the writer's loop only.
+/// The SQLite side of the checkpoint writer: writes one batch in one <c>BEGIN IMMEDIATE</c> transaction on the
+/// writer's own connection, as one <c>checkpoint_log</c> row per graph and run-id bucket in the batch (the checkpoints
+/// joined into a JSON array, in the order they were queued), plus any new graph descriptions. Every checkpoint is
+/// kept, so a run's list of checkpoints (<c>show</c>) has no gaps in either commit mode. Called from the writer's loop only.
 /// </summary>
-internal sealed class CheckpointTarget(SqliteConnection connection, string path) : IBatchTarget<CheckpointWrite>
+internal sealed class CheckpointTarget(SqliteConnection connection, string path, string sessionId) : IBatchTarget<CheckpointWrite>
 {
-    private const string InsertCheckpointSql =
-        "INSERT OR REPLACE INTO checkpoints (run_id, seq, session_id, graph, fingerprint, state, step, node_type, node, trace, gates, gates_resolved, gate_number, iterations, options, error, rerun_of, timestamp) " +
-        "VALUES (@RunId, @Seq, @SessionId, @Graph, @Fingerprint, @State, @Step, @NodeType, @Node, @Trace, @Gates, @GatesResolved, @GateNumber, @Iterations, @Options, @Error, @RerunOf, @Timestamp)";
-
-    private const string UpsertRunSql =
-        "INSERT INTO durable_runs (run_id, graph, state, seq, session_id, rerun_of, updated_at) VALUES (@RunId, @Graph, @State, @Seq, @SessionId, @RerunOf, @Timestamp) " +
-        "ON CONFLICT (run_id) DO UPDATE SET state = excluded.state, seq = excluded.seq, session_id = excluded.session_id, updated_at = excluded.updated_at WHERE excluded.seq >= durable_runs.seq";
-
     private const string InsertGraphSql = "INSERT OR IGNORE INTO checkpoint_graphs (fingerprint, graph, description) VALUES (@Fingerprint, @Graph, @Description)";
 
-    private readonly Dictionary<string, CheckpointWrite> _latest = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Graph, string Fingerprint, string Prefix, long Bucket), List<CheckpointWrite>> _groups = [];
+    private readonly ArrayBufferWriter<byte> _body = new(64 * 1024);
 
     public ValueTask WriteBatchAsync(IReadOnlyList<CheckpointWrite> batch, CancellationToken cancellationToken)
     {
-        _latest.Clear();
+        _groups.Clear();
         List<CheckpointWrite>? graphs = null;
         foreach (var write in batch)
         {
@@ -81,10 +53,13 @@ internal sealed class CheckpointTarget(SqliteConnection connection, string path)
                 continue;
             }
 
-            if (!_latest.TryGetValue(write.RunId, out var earlier) || earlier.Seq < write.Seq)
+            var key = (write.Graph, write.Fingerprint, write.RunPrefix, write.Bucket);
+            if (!_groups.TryGetValue(key, out var group))
             {
-                _latest[write.RunId] = write;
+                _groups[key] = group = [];
             }
+
+            group.Add(write);
         }
 
         try
@@ -95,10 +70,9 @@ internal sealed class CheckpointTarget(SqliteConnection connection, string path)
                 connection.Execute(InsertGraphSql, graphs, transaction);
             }
 
-            if (_latest.Count > 0)
+            foreach (var ((graph, fingerprint, prefix, bucket), group) in _groups)
             {
-                connection.Execute(InsertCheckpointSql, _latest.Values, transaction);
-                connection.Execute(UpsertRunSql, _latest.Values, transaction);
+                connection.Execute(CheckpointLog.InsertSql, Row(graph, fingerprint, prefix, bucket, group), transaction);
             }
 
             transaction.Commit();
@@ -110,9 +84,41 @@ internal sealed class CheckpointTarget(SqliteConnection connection, string path)
         }
         finally
         {
-            _latest.Clear();
+            _groups.Clear();
         }
     }
 
     public bool IsTransient(Exception exception) => exception is StoreLockedException;
+
+    private object Row(string graph, string fingerprint, string prefix, long bucket, List<CheckpointWrite> items)
+    {
+        _body.ResetWrittenCount();
+        _body.Write("["u8);
+        int finals = 0, failed = 0;
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (i > 0)
+            {
+                _body.Write(","u8);
+            }
+
+            _body.Write(items[i].Json);
+            finals += items[i].Final ? 1 : 0;
+            failed += items[i].Failed ? 1 : 0;
+        }
+
+        _body.Write("]"u8);
+        return new
+        {
+            SessionId = sessionId,
+            Graph = graph,
+            Fingerprint = fingerprint,
+            RunPrefix = prefix,
+            Bucket = bucket,
+            Checkpoints = items.Count,
+            Finals = finals,
+            Failed = failed,
+            Body = CheckpointLog.Pack(_body.WrittenSpan),
+        };
+    }
 }

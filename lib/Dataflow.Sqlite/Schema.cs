@@ -17,7 +17,7 @@ namespace Dataflow.Sqlite;
 internal static class Schema
 {
     /// <summary>The version this release writes.</summary>
-    public const int CurrentVersion = 5;
+    public const int CurrentVersion = 6;
 
     public const string InsertEntrySql =
         "INSERT INTO entries (session_id, timestamp, mode, channel, direction, content, metadata, run_id, event) " +
@@ -155,8 +155,46 @@ internal static class Schema
         CREATE INDEX idx_durable_runs_rerun ON durable_runs (rerun_of) WHERE rerun_of IS NOT NULL;
         """;
 
+    /// <summary>
+    /// Version 6 keeps checkpoints as a log (<see cref="CheckpointLog"/>): one <c>checkpoint_log</c> row per written
+    /// batch, graph and run-id bucket, its checkpoints a JSON array in <c>body</c> (deflated), instead of a row per checkpoint and
+    /// an upserted row per run; a batch of a thousand checkpoints is a few inserts. Version 5's rows move into the log
+    /// (one row each, its body plain JSON, in the order they were made), and its two tables go.
+    /// </summary>
+    private const string Version6 = """
+        CREATE TABLE checkpoint_log (
+            id          INTEGER PRIMARY KEY,
+            session_id  TEXT NOT NULL,
+            graph       TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            run_prefix  TEXT NOT NULL,
+            bucket      INTEGER NOT NULL,
+            checkpoints INTEGER NOT NULL,
+            finals      INTEGER NOT NULL,
+            failed      INTEGER NOT NULL,
+            body        BLOB NOT NULL
+        );
+        CREATE INDEX idx_checkpoint_log_run ON checkpoint_log (run_prefix, bucket);
+        CREATE INDEX idx_checkpoint_log_graph ON checkpoint_log (graph);
+        INSERT INTO checkpoint_log (session_id, graph, fingerprint, run_prefix, bucket, checkpoints, finals, failed, body)
+        SELECT session_id, graph, fingerprint,
+               CASE WHEN instr(run_id, '-') > 1 THEN substr(run_id, 1, instr(run_id, '-') - 1) ELSE run_id END,
+               CASE WHEN instr(run_id, '-') > 1 THEN CAST(substr(run_id, instr(run_id, '-') + 1) AS INTEGER) >> 10 ELSE 0 END,
+               1,
+               state IN ('Done', 'Failed', 'Cancelled'),
+               state = 'Failed',
+               CAST(json_array(json_object(
+                   'r', run_id, 's', seq, 'st', state, 'p', step, 't', node_type, 'n', json(node),
+                   'tr', json(trace), 'g', json(gates), 'gr', json(CASE WHEN gates_resolved THEN 'true' ELSE 'false' END),
+                   'gn', gate_number, 'i', iterations, 'o', json(options), 'e', error, 'ro', rerun_of, 'ts', timestamp)) AS BLOB)
+        FROM checkpoints
+        ORDER BY timestamp, run_id, seq;
+        DROP TABLE checkpoints;
+        DROP TABLE durable_runs;
+        """;
+
     /// <summary>Migrations[i] takes a file from version i to version i + 1.</summary>
-    private static readonly string[] Migrations = [Version1, Version2, Version3, Version4, Version5];
+    private static readonly string[] Migrations = [Version1, Version2, Version3, Version4, Version5, Version6];
 
     private static readonly string[] SessionColumns = ["id", "started_at", "cwd", "metadata"];
 

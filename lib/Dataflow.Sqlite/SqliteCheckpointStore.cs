@@ -42,7 +42,7 @@ internal sealed class SqliteCheckpointStore : ICheckpointStore, IAsyncDisposable
         }
 
         _ = busyTimeout;
-        _writer = new BatchWriter<CheckpointWrite>(new CheckpointTarget(_connection, store.Path), new BatchWriterOptions
+        _writer = new BatchWriter<CheckpointWrite>(new CheckpointTarget(_connection, store.Path, store.SessionId), new BatchWriterOptions
         {
             BatchSize = 2048,
             FlushInterval = CommitDelay,
@@ -72,44 +72,23 @@ internal sealed class SqliteCheckpointStore : ICheckpointStore, IAsyncDisposable
 
     public ValueTask SaveGraphAsync(string graph, string fingerprint, string description, CancellationToken cancellationToken = default)
     {
-        var write = new CheckpointWrite
-        {
-            RunId = string.Empty,
-            SessionId = _store.SessionId,
-            Graph = graph,
-            Fingerprint = fingerprint,
-            State = string.Empty,
-            NodeType = string.Empty,
-            Node = string.Empty,
-            Timestamp = string.Empty,
-            Description = description,
-        };
+        var write = new CheckpointWrite { Graph = graph, Fingerprint = fingerprint, Description = description };
         return Translate(_writer.EnqueueAsync(write, cancellationToken));
     }
 
     public ValueTask SaveAsync(RunCheckpoint checkpoint, CheckpointCommitMode mode, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
+        var (prefix, bucket) = CheckpointLog.BucketOf(checkpoint.RunId);
         var write = new CheckpointWrite
         {
-            RunId = checkpoint.RunId,
-            Seq = checkpoint.Sequence,
-            SessionId = _store.SessionId,
             Graph = checkpoint.Graph,
             Fingerprint = checkpoint.Fingerprint,
-            State = checkpoint.State.ToString(),
-            Step = checkpoint.Step,
-            NodeType = checkpoint.NodeType,
-            Node = checkpoint.Node,
-            Trace = checkpoint.Trace,
-            Gates = checkpoint.Gates,
-            GatesResolved = checkpoint.GatesResolved,
-            GateNumber = checkpoint.GateNumber,
-            Iterations = checkpoint.Iterations,
-            Options = checkpoint.Options,
-            Error = checkpoint.Error,
-            RerunOf = checkpoint.RerunOf,
-            Timestamp = SessionStore.Format(checkpoint.Timestamp),
+            RunPrefix = prefix,
+            Bucket = bucket,
+            Json = CheckpointLog.Encode(checkpoint),
+            Final = checkpoint.IsFinal,
+            Failed = checkpoint.State == CheckpointState.Failed,
         };
         return mode == CheckpointCommitMode.GroupCommit
             ? new ValueTask(TranslateAsync(_writer.WriteAsync(write, cancellationToken)))

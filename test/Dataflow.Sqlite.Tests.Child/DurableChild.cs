@@ -94,7 +94,10 @@ internal static class DurableChild
     {
         using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
         connection.Open();
-        return [.. connection.Query<string>("SELECT node FROM checkpoints WHERE seq = 0 AND rerun_of IS NULL").Select(n => JsonDocument.Parse(n).RootElement.GetProperty("Id").GetInt32())];
+        return [.. connection.Query<byte[]>("SELECT body FROM checkpoint_log ORDER BY id")
+            .SelectMany(body => CheckpointLog.Decode(body, string.Empty, string.Empty))
+            .Where(c => c.Sequence == 0 && c.RerunOf is null)
+            .Select(c => c.Node).Select(n => JsonDocument.Parse(n).RootElement.GetProperty("Id").GetInt32())];
     }
 }
 

@@ -94,7 +94,7 @@ public sealed class DurableRunTests : StoreTestBase
 
         // As if Approve's gate had been a string when the run was checkpointed.
         Scalar("UPDATE checkpoint_graphs SET fingerprint = 'feedfeedfeedfeed', description = replace(description, 'Approve(Approved: Boolean', 'Approve(Approved: String')");
-        Scalar("UPDATE checkpoints SET fingerprint = 'feedfeedfeedfeed'");
+        Scalar("UPDATE checkpoint_log SET fingerprint = 'feedfeedfeedfeed'");
 
         var second = Open();
         await using var resumed = new GraphEngine(new GraphEngineOptions { Checkpoints = second.Checkpoints });

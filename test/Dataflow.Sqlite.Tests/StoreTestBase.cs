@@ -65,7 +65,7 @@ public abstract class StoreTestBase
     /// <summary>Takes a current store file back to schema version 4: no checkpoint tables.</summary>
     protected void DowngradeToVersion4()
     {
-        foreach (var sql in new[] { "DROP TABLE run_prefixes", "DROP TABLE checkpoint_graphs", "DROP TABLE checkpoints", "DROP TABLE durable_runs", "PRAGMA user_version = 4" })
+        foreach (var sql in new[] { "DROP TABLE run_prefixes", "DROP TABLE checkpoint_graphs", "DROP TABLE checkpoint_log", "PRAGMA user_version = 4" })
         {
             Scalar(sql);
         }

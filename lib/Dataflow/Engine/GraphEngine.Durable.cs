@@ -48,9 +48,14 @@ public sealed partial class GraphEngine
         }
 
         var runs = new List<GraphRun>(restored.Count);
+        var options = new Dictionary<string, RunOptions>(StringComparer.Ordinal);
         foreach (var (checkpoint, node, trace) in restored)
         {
-            var settings = RunOptions.Settle(CheckpointRecorder.ReadOptions(checkpoint.Options), _options);
+            // Runs mostly share their options: each distinct stored form is read once.
+            var read = checkpoint.Options is { } json
+                ? options.TryGetValue(json, out var known) ? known : options[json] = CheckpointRecorder.ReadOptions(json)
+                : CheckpointRecorder.ReadOptions(null);
+            var settings = RunOptions.Settle(read, _options);
             var lease = await AdmitAsync(network, cancellationToken).ConfigureAwait(false);
             var durable = DurableRun.Resumed(recorder, checkpoint, trace.Count);
             runs.Add(Restore(network, checkpoint.RunId, node, trace, checkpoint.Iterations, checkpoint.GateNumber, durable, settings, lease));

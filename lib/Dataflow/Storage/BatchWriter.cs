@@ -36,6 +36,11 @@ public sealed class BatchWriter<T> : IAsyncDisposable
     private long _unwritten;
     private int _inFlight;
     private int _disposed;
+    private int _queued;
+    private int _markersQueued;
+    private TaskCompletionSource? _wake;
+    private int _wakeAt;
+    private int _lastCommits;
     private volatile Stall? _stall;
     private volatile BatchWriterStoppedException? _stopped;
 
@@ -96,6 +101,7 @@ public sealed class BatchWriter<T> : IAsyncDisposable
     {
         if (_queue.Writer.TryWrite(new Work(item, null, HasItem: true)))
         {
+            Queued(marker: false);
             return true;
         }
 
@@ -112,7 +118,13 @@ public sealed class BatchWriter<T> : IAsyncDisposable
     public ValueTask EnqueueAsync(T item, CancellationToken cancellationToken = default)
     {
         var work = new Work(item, null, HasItem: true);
-        return _queue.Writer.TryWrite(work) ? default : WaitAndEnqueueAsync(work, cancellationToken);
+        if (_queue.Writer.TryWrite(work))
+        {
+            Queued(marker: false);
+            return default;
+        }
+
+        return WaitAndEnqueueAsync(work, cancellationToken);
     }
 
     /// <summary>
@@ -125,16 +137,18 @@ public sealed class BatchWriter<T> : IAsyncDisposable
     /// <returns>A task that completes when the item is committed.</returns>
     /// <exception cref="ObjectDisposedException">The writer is disposed.</exception>
     /// <exception cref="BatchWriterStoppedException">The writer stopped after an error, before or while writing the item.</exception>
-    public async Task WriteAsync(T item, CancellationToken cancellationToken = default)
+    public Task WriteAsync(T item, CancellationToken cancellationToken = default)
     {
-        var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed by the loop off its own thread, in slices (CompleteCommits): continuations run there, in turn.
+        var committed = new TaskCompletionSource();
         var work = new Work(item, committed, HasItem: true);
         if (!_queue.Writer.TryWrite(work))
         {
-            await WaitAndEnqueueAsync(work, cancellationToken).ConfigureAwait(false);
+            return WaitAndWriteAsync(work, committed, cancellationToken);
         }
 
-        await committed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Queued(marker: false);
+        return cancellationToken.CanBeCanceled ? committed.Task.WaitAsync(cancellationToken) : committed.Task;
     }
 
     /// <summary>Waits until every item queued before this call is committed.</summary>
@@ -157,9 +171,16 @@ public sealed class BatchWriter<T> : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _queue.Writer.TryComplete();
+            Volatile.Read(ref _wake)?.TrySetResult();
         }
 
         await _loop.ConfigureAwait(false);
+    }
+
+    private async Task WaitAndWriteAsync(Work work, TaskCompletionSource committed, CancellationToken cancellationToken)
+    {
+        await WaitAndEnqueueAsync(work, cancellationToken).ConfigureAwait(false);
+        await committed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask WaitAndEnqueueAsync(Work work, CancellationToken cancellationToken)
@@ -170,6 +191,28 @@ public sealed class BatchWriter<T> : IAsyncDisposable
             {
                 ThrowIfClosed();
             }
+        }
+
+        Queued(marker: !work.HasItem);
+    }
+
+    /// <summary>
+    /// Counts what a producer just queued, and wakes a gathering loop when the batch can now be filled (or the queue is
+    /// full: producers wait) or a flush marker arrived. Both sides publish before they look (<see cref="Interlocked"/>),
+    /// so either the loop sees the count or the producer sees the loop's signal: the loop never sleeps through a full
+    /// batch or a flush.
+    /// </summary>
+    private void Queued(bool marker)
+    {
+        var queued = Interlocked.Increment(ref _queued);
+        if (marker)
+        {
+            Interlocked.Increment(ref _markersQueued);
+        }
+
+        if (Volatile.Read(ref _wake) is { } wake && (marker || queued >= Volatile.Read(ref _wakeAt)))
+        {
+            wake.TrySetResult();
         }
     }
 
@@ -191,10 +234,9 @@ public sealed class BatchWriter<T> : IAsyncDisposable
         var commits = new List<TaskCompletionSource>();
         try
         {
-            Task<bool>? pendingWait = null;
-            while (pendingWait is null ? await reader.WaitToReadAsync().ConfigureAwait(false) : await pendingWait.ConfigureAwait(false))
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                pendingWait = await GatherAsync(reader, batch, flushes, commits).ConfigureAwait(false);
+                await GatherAsync(reader, batch, flushes, commits).ConfigureAwait(false);
                 if (batch.Count > 0)
                 {
                     Volatile.Write(ref _inFlight, batch.Count);
@@ -203,11 +245,8 @@ public sealed class BatchWriter<T> : IAsyncDisposable
                     Volatile.Write(ref _inFlight, 0);
                 }
 
-                foreach (var commit in commits)
-                {
-                    commit.TrySetResult();
-                }
-
+                _lastCommits = commits.Count;
+                CompleteCommits(commits);
                 commits.Clear();
                 foreach (var flush in flushes)
                 {
@@ -224,54 +263,95 @@ public sealed class BatchWriter<T> : IAsyncDisposable
         }
     }
 
-    /// <summary>Fills <paramref name="batch"/> until it is full, a flush marker arrives or the interval runs out; returns a pending wait to reuse.</summary>
-    private async Task<Task<bool>?> GatherAsync(ChannelReader<Work> reader, List<T> batch, List<TaskCompletionSource> flushes, List<TaskCompletionSource> commits)
+    /// <summary>
+    /// Tells the producers waiting for a commit (<see cref="WriteAsync"/>) that it is done. Their continuations run
+    /// synchronously, so a thousand waiters would be a thousand thread-pool hops if each had its own; instead one work
+    /// item per processor completes a slice of them, and the loop goes on gathering the next batch meanwhile.
+    /// </summary>
+    private static void CompleteCommits(List<TaskCompletionSource> commits)
+    {
+        if (commits.Count == 0)
+        {
+            return;
+        }
+
+        var slices = Math.Clamp(commits.Count / 32, 1, Environment.ProcessorCount);
+        var size = (commits.Count + slices - 1) / slices;
+        for (var start = 0; start < commits.Count; start += size)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(
+                static slice =>
+                {
+                    foreach (var commit in slice)
+                    {
+                        commit.TrySetResult();
+                    }
+                },
+                commits.GetRange(start, Math.Min(size, commits.Count - start)),
+                preferLocal: false);
+        }
+    }
+
+    /// <summary>
+    /// Fills <paramref name="batch"/> until it is full, a flush marker arrives or the interval runs out. It sleeps
+    /// through the interval on one timer and is woken early only when the queue holds a full batch or a flush marker
+    /// (<see cref="Queued"/>), not by every item: with group commit hundreds of producers enqueue within one interval.
+    /// </summary>
+    private async Task GatherAsync(ChannelReader<Work> reader, List<T> batch, List<TaskCompletionSource> flushes, List<TaskCompletionSource> commits)
     {
         var started = _time.GetTimestamp();
-        Task<bool>? pendingWait = null;
-        while (true)
+        Drain(reader, batch, flushes, commits);
+        var remaining = _options.FlushInterval - _time.GetElapsedTime(started);
+        if (flushes.Count > 0 || batch.Count >= _options.BatchSize || remaining <= TimeSpan.Zero || (_lastCommits > 0 && batch.Count >= _lastCommits))
         {
-            while (batch.Count < _options.BatchSize && flushes.Count == 0 && reader.TryRead(out var work))
-            {
-                if (!work.HasItem)
-                {
-                    flushes.Add(work.Flush!);
-                }
-                else
-                {
-                    batch.Add(work.Item);
-                    if (work.Flush is { } commit)
-                    {
-                        commits.Add(commit);
-                    }
-                }
-            }
+            return;
+        }
 
-            var remaining = _options.FlushInterval - _time.GetElapsedTime(started);
-            if (flushes.Count > 0 || batch.Count >= _options.BatchSize || remaining <= TimeSpan.Zero)
-            {
-                return pendingWait;
-            }
+        // Wake when the queue holds the rest of a batch, or is full (its producers wait), whichever is fewer items; and
+        // with group commit, once as many items wait as the last batch released waiters: those producers are back, and
+        // waiting out the interval would only hold them longer.
+        var wakeAt = Math.Min(_options.BatchSize - batch.Count, _options.QueueCapacity);
+        if (_lastCommits > 0)
+        {
+            wakeAt = Math.Min(wakeAt, Math.Max(1, _lastCommits - batch.Count));
+        }
 
-            // Wait for more items, or for the interval to run out, whichever comes first.
-            pendingWait ??= reader.WaitToReadAsync().AsTask();
-            using (var timer = new CancellationTokenSource())
+        Volatile.Write(ref _wakeAt, wakeAt);
+        var wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Interlocked.Exchange(ref _wake, wake);
+        if (Volatile.Read(ref _queued) < wakeAt && Volatile.Read(ref _markersQueued) == 0 && Volatile.Read(ref _disposed) == 0)
+        {
+            using var timer = new CancellationTokenSource();
+            var delay = Task.Delay(remaining, _time, timer.Token);
+            if (await Task.WhenAny(wake.Task, delay).ConfigureAwait(false) != delay)
             {
-                var delay = Task.Delay(remaining, _time, timer.Token);
-                var first = await Task.WhenAny(pendingWait, delay).ConfigureAwait(false);
                 await timer.CancelAsync().ConfigureAwait(false);
-                if (first != pendingWait)
+            }
+        }
+
+        Volatile.Write(ref _wake, null);
+        Drain(reader, batch, flushes, commits);
+    }
+
+    /// <summary>Takes what the queue holds, up to a full batch or the first flush marker.</summary>
+    private void Drain(ChannelReader<Work> reader, List<T> batch, List<TaskCompletionSource> flushes, List<TaskCompletionSource> commits)
+    {
+        while (batch.Count < _options.BatchSize && flushes.Count == 0 && reader.TryRead(out var work))
+        {
+            Interlocked.Decrement(ref _queued);
+            if (!work.HasItem)
+            {
+                Interlocked.Decrement(ref _markersQueued);
+                flushes.Add(work.Flush!);
+            }
+            else
+            {
+                batch.Add(work.Item);
+                if (work.Flush is { } commit)
                 {
-                    return pendingWait;
+                    commits.Add(commit);
                 }
             }
-
-            if (!await pendingWait.ConfigureAwait(false))
-            {
-                return pendingWait;
-            }
-
-            pendingWait = null;
         }
     }
 

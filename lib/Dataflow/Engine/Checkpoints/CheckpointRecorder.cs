@@ -1,4 +1,4 @@
-using System.Text;
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Dataflow.Checkpoints;
 using Dataflow.Events;
@@ -13,7 +13,9 @@ namespace Dataflow.Engine.Checkpoints;
 /// </summary>
 internal sealed class CheckpointRecorder(ICheckpointStore store, CheckpointCommitMode mode, Graph graph, TimeProvider time)
 {
+    private readonly ConcurrentDictionary<Type, string> _traceEntryHeads = new();
     private int _graphSaved;
+    private StoredOptions? _lastOptions;
 
     public ICheckpointStore Store => store;
 
@@ -22,27 +24,37 @@ internal sealed class CheckpointRecorder(ICheckpointStore store, CheckpointCommi
     public CheckpointCommitMode Mode => mode;
 
     /// <summary>Saves a checkpoint: returns once it is committed (group commit) or queued (write-behind).</summary>
-    public async ValueTask SaveAsync(RunCheckpoint checkpoint)
-    {
-        if (Volatile.Read(ref _graphSaved) == 0 && Interlocked.Exchange(ref _graphSaved, 1) == 0)
-        {
-            // Queued before the graph's first checkpoint, so it is committed no later than that one.
-            await store.SaveGraphAsync(graph.Identity, graph.Fingerprint.Value, graph.Fingerprint.Description).ConfigureAwait(false);
-        }
-
-        await store.SaveAsync(checkpoint, mode).ConfigureAwait(false);
-    }
+    public ValueTask SaveAsync(RunCheckpoint checkpoint)
+        => Volatile.Read(ref _graphSaved) == 0 && Interlocked.Exchange(ref _graphSaved, 1) == 0
+            ? SaveWithGraphAsync(checkpoint)
+            : store.SaveAsync(checkpoint, mode);
 
     /// <summary>A checkpoint of <paramref name="run"/> as it stands now.</summary>
-    public RunCheckpoint Make(RunExecution run, DurableRun durable, CheckpointState state, INode node, int sequence)
-        => new(run.Id, sequence, graph.Identity, graph.Fingerprint.Value, state, durable.StepOffset + run.TraceLength - 1, graph.NameOf(node.GetType()), NodeJson.Serialize(node), time.GetUtcNow())
+    public RunCheckpoint Make(RunExecution run, DurableRun durable, CheckpointState state, INode node, int sequence, string? error = null)
+    {
+        var length = run.TraceLength;
+        return new(run.Id, sequence, graph.Identity, graph.Fingerprint.Value, state, durable.StepOffset + length - 1, graph.NameOf(node.GetType()), NodeJson.Serialize(node), time.GetUtcNow())
         {
-            Trace = run.TraceLength > 1 ? RecallableTrace(run) : null,
+            Trace = length > 1 ? durable.RecallableTrace(run, this) : null,
             GateNumber = run.NextGateNumber,
             Iterations = run.Iterations,
             Options = durable.Options ??= OptionsJson(run),
             RerunOf = durable.RerunOf,
+            Error = error,
         };
+    }
+
+    /// <summary>
+    /// How a trace entry of <paramref name="node"/> is stored, up to its value (<c>{"t":"Name","v":</c>); null when a
+    /// recall cannot reach a node of its type (the start node, <paramref name="first"/>, is always kept).
+    /// </summary>
+    public string? TraceEntryHead(INode node, bool first)
+    {
+        var type = node.GetType();
+        return first || graph.Recallable.Contains(type)
+            ? _traceEntryHeads.GetOrAdd(type, static (t, g) => "{\"t\":" + JsonSerializer.Serialize(g.NameOf(t)) + ",\"v\":", graph)
+            : null;
+    }
 
     /// <summary>Reads a stored trace back: the nodes a recall can reach, oldest first.</summary>
     public IReadOnlyList<INode> ReadTrace(string? trace)
@@ -106,31 +118,28 @@ internal sealed class CheckpointRecorder(ICheckpointStore store, CheckpointCommi
         return result;
     }
 
-    private string RecallableTrace(RunExecution run)
+    private async ValueTask SaveWithGraphAsync(RunCheckpoint checkpoint)
     {
-        var trace = run.Trace;
-        var json = new StringBuilder("[");
-        for (var i = 0; i < trace.Count - 1; i++)
-        {
-            var node = trace[i];
-            if (i > 0 && !graph.Recallable.Contains(node.GetType()))
-            {
-                // The start node is always kept (NodeContext.StartNode); others only where a recall can reach them.
-                continue;
-            }
-
-            if (json.Length > 1)
-            {
-                json.Append(',');
-            }
-
-            json.Append("{\"t\":").Append(JsonSerializer.Serialize(graph.NameOf(node.GetType()))).Append(",\"v\":").Append(NodeJson.Serialize(node)).Append('}');
-        }
-
-        return json.Append(']').ToString();
+        // Queued before the graph's first checkpoint, so it is committed no later than that one.
+        await store.SaveGraphAsync(graph.Identity, graph.Fingerprint.Value, graph.Fingerprint.Description).ConfigureAwait(false);
+        await store.SaveAsync(checkpoint, mode).ConfigureAwait(false);
     }
 
-    private static string OptionsJson(RunExecution run)
+    /// <summary>The stored form of a run's options: made once per distinct setting (most runs share one).</summary>
+    private string OptionsJson(RunExecution run)
+    {
+        var last = Volatile.Read(ref _lastOptions);
+        if (last is not null && last.Policy == run.Policy && last.MaxIterations == run.MaxIterations && last.Deadline == run.Deadline)
+        {
+            return last.Json;
+        }
+
+        var made = new StoredOptions(run.Policy, run.MaxIterations, run.Deadline, MakeOptionsJson(run));
+        Volatile.Write(ref _lastOptions, made);
+        return made.Json;
+    }
+
+    private static string MakeOptionsJson(RunExecution run)
     {
         var options = new Dictionary<string, object>(StringComparer.Ordinal)
         {
@@ -144,4 +153,6 @@ internal sealed class CheckpointRecorder(ICheckpointStore store, CheckpointCommi
 
         return JsonSerializer.Serialize(options);
     }
+
+    private sealed record StoredOptions(OutputPolicy Policy, int MaxIterations, TimeSpan? Deadline, string Json);
 }

@@ -26,6 +26,9 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
 {
     private int _sequence;
     private bool _gatesResolved;
+    private int _traceStored;
+    private string? _traceBody;
+    private string? _traceJson;
 
     /// <summary>Whether the start checkpoint is recorded (a resumed run's is).</summary>
     public bool Started { get; private set; }
@@ -104,10 +107,7 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
                 RunState.Failed => CheckpointState.Failed,
                 _ => CheckpointState.Cancelled,
             };
-            var checkpoint = recorder.Make(run, this, final, result ?? run.CurrentNode, _sequence++) with
-            {
-                Error = error is null ? null : $"{error.GetType().Name}: {error.Message}",
-            };
+            var checkpoint = recorder.Make(run, this, final, result ?? run.CurrentNode, _sequence++, error is null ? null : $"{error.GetType().Name}: {error.Message}");
             await recorder.SaveAsync(checkpoint).ConfigureAwait(false);
             return null;
         }
@@ -115,6 +115,33 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
         {
             return e;
         }
+    }
+
+    /// <summary>
+    /// The stored trace: the run's start node and the earlier nodes a <c>[Recall]</c> input can reach, as a JSON array
+    /// of <c>{"t": type name, "v": node}</c>, oldest first. The entries of nodes already passed are made once and kept.
+    /// </summary>
+    public string RecallableTrace(RunExecution run, CheckpointRecorder recorder)
+    {
+        var trace = run.Trace;
+        var passed = trace.Count - 1;
+        if (passed > _traceStored)
+        {
+            var body = new System.Text.StringBuilder(_traceBody);
+            for (var i = _traceStored; i < passed; i++)
+            {
+                if (recorder.TraceEntryHead(trace[i], first: i == 0) is { } head)
+                {
+                    body.Append(body.Length > 0 ? "," : string.Empty).Append(head).Append(NodeJson.Serialize(trace[i])).Append('}');
+                }
+            }
+
+            _traceBody = body.ToString();
+            _traceStored = passed;
+            _traceJson = null;
+        }
+
+        return _traceJson ??= "[" + _traceBody + "]";
     }
 
     private ValueTask SaveAsync(RunExecution run, CheckpointState state, INode node) => recorder.SaveAsync(recorder.Make(run, this, state, node, _sequence++));
