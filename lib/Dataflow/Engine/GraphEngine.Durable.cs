@@ -108,7 +108,7 @@ public sealed partial class GraphEngine
         var settings = RunOptions.Settle(options ?? CheckpointRecorder.ReadOptions(from.Options), _options);
         var lease = await AdmitAsync(network, cancellationToken).ConfigureAwait(false);
         var durable = DurableRun.Rerun(recorder, runId, from, trace.Count);
-        return Restore(network, _lifecycle.Registry.NextId(), node, trace, from.IsFinal ? from.Step : from.Iterations, from.GateNumber, durable, settings, lease);
+        return Restore(network, _lifecycle.Registry.Format(_lifecycle.Registry.NextNumber()), node, trace, from.IsFinal ? from.Step : from.Iterations, from.GateNumber, durable, settings, lease);
     }
 
     /// <summary>

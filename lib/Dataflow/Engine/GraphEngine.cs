@@ -253,7 +253,7 @@ public sealed partial class GraphEngine : IAsyncDisposable
         RunExecution run;
         try
         {
-            run = new RunExecution(registry.NextId(), network.Graph, start, settings, _lifecycle, lease, network.TraceCapacity);
+            run = new RunExecution(registry.NextNumber(), network.Graph, start, settings, _lifecycle, lease, network.TraceCapacity);
         }
         catch
         {
