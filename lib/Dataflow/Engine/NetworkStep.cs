@@ -65,9 +65,13 @@ internal sealed partial class NetworkStep
     /// queued in it, so anything unexpected fails only the run at hand.
     /// </summary>
     /// <remarks>
-    /// The node is awaited here and nowhere else, so a run that waits in its nodes costs one state machine
+    /// <para>The node is awaited here and nowhere else, so a run that waits in its nodes costs one state machine
     /// for its whole way through inline steps; what comes before and after a node only allocates when it
-    /// has to wait (a full sink, a dependency, an effect).
+    /// has to wait (a full sink, a dependency, an effect).</para>
+    /// <para>That state machine is kept small, as every run that waits allocates it: what only spans one step of
+    /// the loop is not kept across an await, and every wait goes through the one <see cref="Task"/> local
+    /// <c>pending</c> (a value task that did not complete at once is turned into a task, and its result read from
+    /// it), so that one awaiter field serves them all instead of one field per value task's type.</para>
     /// </remarks>
     public async Task ExecuteAsync(RunExecution run)
     {
@@ -79,55 +83,81 @@ internal sealed partial class NetworkStep
 
         var step = this;
         Outcome outcome;
+        Task pending;
         while (true)
         {
             Activity? activity = null;
             try
             {
-                (var early, activity) = await step.BeforeAsync(run).ConfigureAwait(false);
-                if (early is { } stop)
+                var before = step.BeforeAsync(run);
+                (Outcome? Early, Activity? Span) prepared;
+                if (before.IsCompletedSuccessfully)
+                {
+                    prepared = before.Result;
+                }
+                else
+                {
+                    pending = before.AsTask();
+                    await pending.ConfigureAwait(false);
+                    prepared = Completed<(Outcome?, Activity?)>(pending);
+                }
+
+                if (prepared.Early is { } stop)
                 {
                     outcome = stop;
                     break;
                 }
 
-                var node = run.CurrentNode;
-                var time = _host.TimeProvider;
+                activity = prepared.Span;
                 if (activity is not null)
                 {
                     // The node's span was started (and made current) inside BeforeAsync, whose flow is not this one.
                     Activity.Current = activity;
                 }
 
-                var started = time.GetTimestamp();
-                INode? next = null;
-                Exception? failure = null;
+                var started = _host.TimeProvider.GetTimestamp();
+                (INode? Next, Exception? Failure) result;
                 run.Context.Attempt = run.Attempt;
                 if (step.Node.Resilience.Timeout is { } timeout)
                 {
                     // Only a node with a timeout gets a token source of its own.
-                    (next, failure) = await step.InvokeTimedAsync(run, node, timeout).ConfigureAwait(false);
+                    pending = step.InvokeTimedAsync(run, run.CurrentNode, timeout).AsTask();
+                    await pending.ConfigureAwait(false);
+                    result = Completed<(INode?, Exception?)>(pending);
                 }
                 else
                 {
                     try
                     {
-                        var (result, pending) = step._invoke!(node, run.Context);
-                        if (pending is not null)
+                        (var next, var running) = step._invoke!(run.CurrentNode, run.Context);
+                        if (running is null)
                         {
-                            await pending.ConfigureAwait(false);
-                            result = step._resultOf!(pending);
+                            result = (next, null);
                         }
-
-                        next = result;
+                        else
+                        {
+                            pending = running;
+                            await pending.ConfigureAwait(false);
+                            result = (step._resultOf!(pending), null);
+                        }
                     }
                     catch (Exception e)
                     {
-                        failure = e;
+                        result = (null, e);
                     }
                 }
 
-                outcome = await step.AfterAsync(run, node, next, failure, started, time.GetTimestamp(), activity).ConfigureAwait(false);
+                var after = step.AfterAsync(run, run.CurrentNode, result.Next, result.Failure, started, _host.TimeProvider.GetTimestamp(), activity);
+                if (after.IsCompletedSuccessfully)
+                {
+                    outcome = after.Result;
+                }
+                else
+                {
+                    pending = after.AsTask();
+                    await pending.ConfigureAwait(false);
+                    outcome = Completed<Outcome>(pending);
+                }
             }
             catch (Exception e)
             {
@@ -153,17 +183,29 @@ internal sealed partial class NetworkStep
         {
             run.TakeForFinish();
             var finishing = _host.FinishAsync(run, outcome.State, outcome.Result, outcome.Error);
-            if (run.Durable is not null && !finishing.IsCompleted)
+            if (finishing.IsCompletedSuccessfully)
+            {
+                return;
+            }
+
+            pending = finishing.AsTask();
+            if (run.Durable is not null)
             {
                 // A durable run's final checkpoint is committed outside the block: the node slot is free meanwhile.
-                _host.Background.Track(finishing.AsTask());
+                _host.Background.Track(pending);
             }
             else
             {
-                await finishing.ConfigureAwait(false);
+                await pending.ConfigureAwait(false);
             }
         }
     }
+
+    /// <summary>The result of a task that has been awaited to completion, seen through its non-generic base.</summary>
+    private static T Completed<T>(Task completed)
+#pragma warning disable VSTHRD002 // Not a wait: the caller has awaited the task to completion.
+        => ((Task<T>)completed).Result;
+#pragma warning restore VSTHRD002
 
     /// <summary>
     /// Starts a node. A node that finished synchronously gives its result at once; otherwise its pending task,
