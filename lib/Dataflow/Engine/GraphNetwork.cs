@@ -45,6 +45,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
                 var step = _steps[node.Type];
                 step.Block = CreateBlock(step, node, options, out var inline);
                 step.RunsInline = inline;
+                step.Queue = inline ? new UnboundedStepQueue(step) : null;
             }
         }
     }
@@ -99,7 +100,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
     }
 
     /// <summary>Hands a new run to the start block. False when the network no longer takes runs.</summary>
-    public bool Dispatch(RunExecution run) => StartStep.Block!.Post(run);
+    public bool Dispatch(RunExecution run) => StartStep.Post(run);
 
     /// <summary>Waits until every run has left, then completes every block and stops the blocking threads.</summary>
     public async ValueTask DisposeAsync()
@@ -107,6 +108,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
         await _inFlight.Close().ConfigureAwait(false);
         foreach (var step in _steps.Values)
         {
+            step.Queue?.Complete();
             step.Block?.Complete();
         }
 

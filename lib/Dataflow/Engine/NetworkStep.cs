@@ -54,11 +54,20 @@ internal sealed partial class NetworkStep
     public ActionBlock<RunExecution>? Block { get; set; }
 
     /// <summary>
+    /// What runs are posted to instead of <see cref="Block"/> when the step bounds nothing (<see cref="RunsInline"/>);
+    /// null otherwise.
+    /// </summary>
+    public UnboundedStepQueue? Queue { get; set; }
+
+    /// <summary>
     /// Whether a run arriving from another step executes this step at once, in the same flow, instead of
     /// queueing in the block: true for an asynchronous node without a parallelism bound, where the block
     /// would enforce nothing and only add a hand-off. Runs in flight stay bounded by admission.
     /// </summary>
     public bool RunsInline { get; set; }
+
+    /// <summary>Hands a run to this step (its queue or its block). False when the network no longer takes runs.</summary>
+    public bool Post(RunExecution run) => Queue?.Post(run) ?? Block!.Post(run);
 
     /// <summary>
     /// The block's action. It never throws: an exception here would fault the block and strand every run
@@ -179,7 +188,12 @@ internal sealed partial class NetworkStep
             step = outcome.Next!;
         }
 
-        if (outcome.Kind == OutcomeKind.End)
+        if (outcome.Kind != OutcomeKind.End)
+        {
+            return;
+        }
+
+        try
         {
             run.TakeForFinish();
             var finishing = _host.FinishAsync(run, outcome.State, outcome.Result, outcome.Error);
@@ -198,6 +212,11 @@ internal sealed partial class NetworkStep
             {
                 await pending.ConfigureAwait(false);
             }
+        }
+        catch (Exception e)
+        {
+            // A bug in ending the run: kept for the engine's shutdown to rethrow, as nobody awaits a queued step.
+            _host.Background.Failed(e);
         }
     }
 
@@ -376,7 +395,7 @@ internal sealed partial class NetworkStep
         }
 
         run.HandOff();
-        if (!nextStep.Block!.Post(run) && run.TryTakeIdle())
+        if (!nextStep.Post(run) && run.TryTakeIdle())
         {
             var stop = _host.Stopped(run);
             await _host.FinishAsync(run, stop.State, null, stop.Error).ConfigureAwait(false);
@@ -398,7 +417,7 @@ internal sealed partial class NetworkStep
         }
 
         run.HandOff();
-        if (nextStep.Block.Post(run))
+        if (nextStep.Post(run))
         {
             return Outcome.HandedOn;
         }
