@@ -115,18 +115,18 @@ public sealed partial class GraphEngine
     /// Posts a new durable run to its first block once its start checkpoint is saved (committed, with group commit), so
     /// that no node runs before the store knows the run. The wait is outside the network: no node slot is held.
     /// </summary>
-    private void DispatchWhenStarted(System.Threading.Tasks.Dataflow.ActionBlock<RunExecution> block, RunExecution run, DurableRun durable)
+    private void DispatchWhenStarted(NetworkStep step, RunExecution run, DurableRun durable)
     {
         var saving = durable.StartedAsync(run);
-        if (saving.IsCompletedSuccessfully && block.Post(run))
+        if (saving.IsCompletedSuccessfully && step.Post(run))
         {
             return;
         }
 
-        _lifecycle.Background.Track(PostWhenStartedAsync(saving, block, run));
+        _lifecycle.Background.Track(PostWhenStartedAsync(saving, step, run));
     }
 
-    private async Task PostWhenStartedAsync(ValueTask saving, System.Threading.Tasks.Dataflow.ActionBlock<RunExecution> block, RunExecution run)
+    private async Task PostWhenStartedAsync(ValueTask saving, NetworkStep step, RunExecution run)
     {
         Exception? failure = null;
         try
@@ -138,7 +138,7 @@ public sealed partial class GraphEngine
             failure = e;
         }
 
-        if (failure is null && block.Post(run))
+        if (failure is null && step.Post(run))
         {
             return;
         }
@@ -247,8 +247,8 @@ public sealed partial class GraphEngine
         run.Durable = durable;
         RunInstrumentation.RunStarted(run);
         _lifecycle.Registry.Add(run);
-        var block = network.StepFor(node.GetType())?.Block;
-        if (block is null)
+        var step = network.StepFor(node.GetType());
+        if (step?.Block is null)
         {
             // Checkpointed at a terminal node: it is done.
             run.TryTakeIdle();
@@ -258,9 +258,9 @@ public sealed partial class GraphEngine
 
         if (!durable.Started)
         {
-            DispatchWhenStarted(block, run, durable);
+            DispatchWhenStarted(step, run, durable);
         }
-        else if (!block.Post(run))
+        else if (!step.Post(run))
         {
             run.ReleaseAdmission();
             _lifecycle.Registry.Remove(run);

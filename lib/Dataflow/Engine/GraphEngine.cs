@@ -279,7 +279,7 @@ public sealed partial class GraphEngine : IAsyncDisposable
 
         if (run.Durable is { } durable)
         {
-            DispatchWhenStarted(network.StartStep.Block, run, durable);
+            DispatchWhenStarted(network.StartStep, run, durable);
         }
         else if (!network.Dispatch(run))
         {

@@ -17,9 +17,10 @@ namespace Dataflow.Engine;
 /// until it leaves the network, and a run is in exactly one buffer or one node at a time, so all buffers together
 /// never hold more live runs than that bound. With no wait-for edge between blocks there is no cycle of waits,
 /// whatever the graph's shape. A run at a gate has left: it holds no slot, and takes one again to come back.
-/// <para>One shortcut: when a run moves from one asynchronous node type without a parallelism bound to another,
-/// the next node executes at once in the same flow instead of queueing in its block. Such a block would bound
-/// nothing and only add a hand-off; the run stays in flight under admission as before.</para>
+/// <para>Runs reach a step whose code does not block through its <see cref="StepQueue"/>, which keeps the step's
+/// parallelism as its node slots: a run that moves on to a step with a free slot and nobody queued before it executes
+/// there at once, in the same flow, holding that slot, instead of queueing; otherwise it is queued, which never
+/// waits either. A blocking step keeps an <see cref="ActionBlock{TInput}"/> on threads of its own.</para>
 /// </remarks>
 internal sealed class GraphNetwork : IAsyncDisposable
 {
@@ -43,9 +44,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
             if (!node.IsTerminal)
             {
                 var step = _steps[node.Type];
-                step.Block = CreateBlock(step, node, options, out var inline);
-                step.RunsInline = inline;
-                step.Queue = inline ? new UnboundedStepQueue(step) : null;
+                step.Block = CreateBlock(step, node, options);
             }
         }
     }
@@ -126,29 +125,29 @@ internal sealed class GraphNetwork : IAsyncDisposable
         }
     }
 
-    private ActionBlock<RunExecution> CreateBlock(NetworkStep step, GraphNode node, GraphOptions options, out bool runsInline)
+    private ActionBlock<RunExecution> CreateBlock(NetworkStep step, GraphNode node, GraphOptions options)
     {
         var nodeOptions = options.Nodes.TryGetValue(node.Type, out var o) ? o : null;
         var blocking = nodeOptions?.Blocking ?? node.Type.IsDefined(typeof(BlockingNodeAttribute), inherit: true);
         var parallelism = nodeOptions?.MaxDegreeOfParallelism ?? options.MaxDegreeOfParallelism;
-        var blockOptions = new ExecutionDataflowBlockOptions
+        if (!blocking)
         {
-            MaxDegreeOfParallelism = parallelism,
-            EnsureOrdered = false,
-            BoundedCapacity = DataflowBlockOptions.Unbounded,
-        };
-
-        runsInline = !blocking && parallelism == GraphOptions.Unbounded;
-        if (blocking)
-        {
-            // Blocking code gets threads of its own, started as needed up to its parallelism; the thread pool stays free.
-            var threads = parallelism == GraphOptions.Unbounded ? options.MaxRunsInFlight : parallelism;
-            var scheduler = new DedicatedThreadScheduler(node.Name, Math.Min(threads, MaxBlockingThreads));
-            _schedulers.Add(scheduler);
-            blockOptions.TaskScheduler = scheduler;
-            blockOptions.MaxDegreeOfParallelism = scheduler.MaximumConcurrencyLevel;
+            // Runs go to the step's queue (see StepQueue). The block only forwards what is posted to it directly: it cannot
+            // be refused while a run is in flight, as the queues are completed only once every run has left.
+            var queue = step.Queue = new StepQueue(step, parallelism);
+            return new ActionBlock<RunExecution>(run => _ = queue.Post(run));
         }
 
-        return new ActionBlock<RunExecution>(step.ExecuteAsync, blockOptions);
+        // Blocking code gets threads of its own, started as needed up to its parallelism; the thread pool stays free.
+        var threads = parallelism == GraphOptions.Unbounded ? options.MaxRunsInFlight : parallelism;
+        var scheduler = new DedicatedThreadScheduler(node.Name, Math.Min(threads, MaxBlockingThreads));
+        _schedulers.Add(scheduler);
+        return new ActionBlock<RunExecution>(step.ExecuteAsync, new ExecutionDataflowBlockOptions
+        {
+            MaxDegreeOfParallelism = scheduler.MaximumConcurrencyLevel,
+            EnsureOrdered = false,
+            BoundedCapacity = DataflowBlockOptions.Unbounded,
+            TaskScheduler = scheduler,
+        });
     }
 }

@@ -50,21 +50,14 @@ internal sealed partial class NetworkStep
 
     public GraphNetwork Network { get; }
 
-    /// <summary>The step's block; null for a terminal node type.</summary>
+    /// <summary>The step's block (for a step that does not block, one that forwards to <see cref="Queue"/>); null for a terminal node type.</summary>
     public ActionBlock<RunExecution>? Block { get; set; }
 
     /// <summary>
-    /// What runs are posted to instead of <see cref="Block"/> when the step bounds nothing (<see cref="RunsInline"/>);
-    /// null otherwise.
+    /// What runs are posted to when the step's node code does not block: its queue and node slots (see
+    /// <see cref="StepQueue"/>); null for a blocking step, whose <see cref="Block"/> runs on threads of its own.
     /// </summary>
-    public UnboundedStepQueue? Queue { get; set; }
-
-    /// <summary>
-    /// Whether a run arriving from another step executes this step at once, in the same flow, instead of
-    /// queueing in the block: true for an asynchronous node without a parallelism bound, where the block
-    /// would enforce nothing and only add a hand-off. Runs in flight stay bounded by admission.
-    /// </summary>
-    public bool RunsInline { get; set; }
+    public StepQueue? Queue { get; set; }
 
     /// <summary>Hands a run to this step (its queue or its block). False when the network no longer takes runs.</summary>
     public bool Post(RunExecution run) => Queue?.Post(run) ?? Block!.Post(run);
@@ -86,7 +79,8 @@ internal sealed partial class NetworkStep
     {
         if (!run.TryBeginStep())
         {
-            // Cancelled and ended from outside while it waited in this block's buffer.
+            // Cancelled and ended from outside while it waited in this step's queue.
+            Queue?.Leave();
             return;
         }
 
@@ -180,6 +174,8 @@ internal sealed partial class NetworkStep
                 Activity.Current = null;
             }
 
+            // The run's visit of this step is over, whatever comes next (an inline next step holds a slot of its own).
+            step.Queue?.Leave();
             if (outcome.Kind != OutcomeKind.Inline)
             {
                 break;
@@ -410,9 +406,9 @@ internal sealed partial class NetworkStep
             return Outcome.End(RunState.Done, next, null);
         }
 
-        if (RunsInline && nextStep.RunsInline)
+        if (Queue is not null && nextStep.Queue is { } queue && queue.TryEnterInline())
         {
-            // Neither step bounds its parallelism, so no slot is held by running the next one here.
+            // The next step has a free slot and nobody waits for it: run the next node here, holding that slot.
             return Outcome.Inline(nextStep);
         }
 
@@ -435,7 +431,7 @@ internal sealed partial class NetworkStep
         /// <summary>The run ends here: the step takes it for good and finishes it.</summary>
         End,
 
-        /// <summary>The next step runs inline: execute it now, still owning the run.</summary>
+        /// <summary>The next step runs inline, in a slot already taken: execute it now, still owning the run.</summary>
         Inline,
     }
 
