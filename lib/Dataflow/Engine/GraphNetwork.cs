@@ -101,16 +101,23 @@ internal sealed class GraphNetwork : IAsyncDisposable
     /// <summary>Hands a new run to the start block. False when the network no longer takes runs.</summary>
     public bool Dispatch(RunExecution run) => StartStep.Post(run);
 
-    /// <summary>Waits until every run has left, then completes every block and stops the blocking threads.</summary>
+    /// <summary>Waits until every run has left and every step visit has ended, then completes every block and stops the blocking threads.</summary>
     public async ValueTask DisposeAsync()
     {
         await _inFlight.Close().ConfigureAwait(false);
+        var visits = new List<Task>();
         foreach (var step in _steps.Values)
         {
-            step.Queue?.Complete();
+            if (step.Queue is not null)
+            {
+                visits.Add(step.Queue.Complete());
+            }
+
             step.Block?.Complete();
         }
 
+        // The runs have left, but a step may still be on its way out of its last visit (which may have started work to track).
+        await Task.WhenAll(visits).ConfigureAwait(false);
         foreach (var step in _steps.Values)
         {
             if (step.Block is not null)

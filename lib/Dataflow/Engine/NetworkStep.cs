@@ -107,59 +107,61 @@ internal sealed partial class NetworkStep
 
                 if (prepared.Early is { } stop)
                 {
+                    // Stopped, parked at gates or past the iteration limit before the node ran.
                     outcome = stop;
-                    break;
-                }
-
-                activity = prepared.Span;
-                if (activity is not null)
-                {
-                    // The node's span was started (and made current) inside BeforeAsync, whose flow is not this one.
-                    Activity.Current = activity;
-                }
-
-                var started = _host.TimeProvider.GetTimestamp();
-                (INode? Next, Exception? Failure) result;
-                run.Context.Attempt = run.Attempt;
-                if (step.Node.Resilience.Timeout is { } timeout)
-                {
-                    // Only a node with a timeout gets a token source of its own.
-                    pending = step.InvokeTimedAsync(run, run.CurrentNode, timeout).AsTask();
-                    await pending.ConfigureAwait(false);
-                    result = Completed<(INode?, Exception?)>(pending);
                 }
                 else
                 {
-                    try
+                    activity = prepared.Span;
+                    if (activity is not null)
                     {
-                        (var next, var running) = step._invoke!(run.CurrentNode, run.Context);
-                        if (running is null)
-                        {
-                            result = (next, null);
-                        }
-                        else
-                        {
-                            pending = running;
-                            await pending.ConfigureAwait(false);
-                            result = (step._resultOf!(pending), null);
-                        }
+                        // The node's span was started (and made current) inside BeforeAsync, whose flow is not this one.
+                        Activity.Current = activity;
                     }
-                    catch (Exception e)
-                    {
-                        result = (null, e);
-                    }
-                }
 
-                var after = step.AfterAsync(run, run.CurrentNode, result.Next, result.Failure, started, _host.TimeProvider.GetTimestamp(), activity);
-                if (after.IsCompletedSuccessfully)
-                {
-                    outcome = after.Result;
-                }
-                else
-                {
-                    pending = after.AsTask();
-                    await pending.ConfigureAwait(false);
-                    outcome = Completed<Outcome>(pending);
+                    var started = _host.TimeProvider.GetTimestamp();
+                    (INode? Next, Exception? Failure) result;
+                    run.Context.Attempt = run.Attempt;
+                    if (step.Node.Resilience.Timeout is { } timeout)
+                    {
+                        // Only a node with a timeout gets a token source of its own.
+                        pending = step.InvokeTimedAsync(run, run.CurrentNode, timeout).AsTask();
+                        await pending.ConfigureAwait(false);
+                        result = Completed<(INode?, Exception?)>(pending);
+                    }
+                    else
+                    {
+                        try
+                        {
+                            (var next, var running) = step._invoke!(run.CurrentNode, run.Context);
+                            if (running is null)
+                            {
+                                result = (next, null);
+                            }
+                            else
+                            {
+                                pending = running;
+                                await pending.ConfigureAwait(false);
+                                result = (step._resultOf!(pending), null);
+                            }
+                        }
+                        catch (Exception e)
+                        {
+                            result = (null, e);
+                        }
+                    }
+
+                    var after = step.AfterAsync(run, run.CurrentNode, result.Next, result.Failure, started, _host.TimeProvider.GetTimestamp(), activity);
+                    if (after.IsCompletedSuccessfully)
+                    {
+                        outcome = after.Result;
+                    }
+                    else
+                    {
+                        pending = after.AsTask();
+                        await pending.ConfigureAwait(false);
+                        outcome = Completed<Outcome>(pending);
+                    }
                 }
             }
             catch (Exception e)

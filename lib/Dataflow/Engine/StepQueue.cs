@@ -18,7 +18,7 @@ namespace Dataflow.Engine;
 /// <para><b>Slots.</b> A run holds one of the step's slots from when it is taken from the queue (or enters inline)
 /// until its visit of the step ends, whatever the outcome: handed on, run on inline, parked, ended. The step's
 /// executor gives it back (<see cref="Leave"/>) and, if runs are queued, starts a drainer. A step without a parallelism
-/// bound counts no slots.</para>
+/// bound counts no slots, but every step counts its visits in progress, which the network's disposal waits for.</para>
 /// <para><b>Drainers.</b> A drainer takes a slot, then a run, and starts it (<see cref="NetworkStep.ExecuteAsync"/> goes
 /// as far as its first wait; nothing awaits it here, which is why it never faults), at most <see cref="Quantum"/> runs
 /// a turn, then queues itself again behind what arrived meanwhile. Drainers are counted in <c>_draining</c>: a post or a
@@ -33,6 +33,7 @@ internal sealed class StepQueue : IThreadPoolWorkItem
 
     private readonly NetworkStep _step;
     private readonly ConcurrentQueue<RunExecution> _runs = new();
+    private readonly CountdownSignal _visits = new();
     private readonly bool _bounded;
     private readonly int _maxDrainers;
     private int _free;
@@ -66,11 +67,21 @@ internal sealed class StepQueue : IThreadPoolWorkItem
     /// Takes a slot for a run arriving from another step, to execute it now in the caller's flow; false when the step
     /// has none free or runs wait in its queue (they go first). The caller gives the slot back with <see cref="Leave"/>.
     /// </summary>
-    public bool TryEnterInline() => !_bounded || (_runs.IsEmpty && TryTakeSlot());
+    public bool TryEnterInline()
+    {
+        if (_bounded && !(_runs.IsEmpty && TryTakeSlot()))
+        {
+            return false;
+        }
+
+        _visits.Add();
+        return true;
+    }
 
     /// <summary>A run's visit of the step ended: its slot is free again, for a queued run if any.</summary>
     public void Leave()
     {
+        _visits.Signal();
         if (!_bounded)
         {
             return;
@@ -83,8 +94,15 @@ internal sealed class StepQueue : IThreadPoolWorkItem
         }
     }
 
-    /// <summary>Takes no more runs; called once every run has left the network.</summary>
-    public void Complete() => Volatile.Write(ref _completed, 1);
+    /// <summary>
+    /// Takes no more runs; called once every run has left the network. Completes when every visit has ended, so that
+    /// what a visit started on its way out (a gate waiter, say) is tracked before the engine drains its background work.
+    /// </summary>
+    public Task Complete()
+    {
+        Volatile.Write(ref _completed, 1);
+        return _visits.Close();
+    }
 
     /// <summary>Starts up to <see cref="Quantum"/> runs, then stops or queues itself again.</summary>
     void IThreadPoolWorkItem.Execute()
@@ -113,6 +131,7 @@ internal sealed class StepQueue : IThreadPoolWorkItem
             }
 
             // Runs until its first wait, and gives its slot back when its visit ends; it never faults (see the remarks).
+            _visits.Add();
             _ = _step.ExecuteAsync(run);
         }
 
