@@ -36,6 +36,15 @@ internal sealed class BackgroundWork
         }
     }
 
+    /// <summary>Keeps an unexpected failure of work that nobody awaits, for <see cref="DrainAsync"/> to rethrow.</summary>
+    public void Failed(Exception failure)
+    {
+        lock (_gate)
+        {
+            (_failures ??= []).Add(failure);
+        }
+    }
+
     private void Ended(Task work)
     {
         if (work.Exception is { } failure)

@@ -297,7 +297,7 @@ internal sealed class FanOutWait
             child.TryTakeIdle();
             _lifecycle.Background.Track(_lifecycle.EndTakenAsync(child, RunState.Done, start, null).AsTask());
         }
-        else if (!step.Block.Post(child) && child.TryTakeIdle())
+        else if (!step.Post(child) && child.TryTakeIdle())
         {
             // The network no longer takes runs: the engine is shutting down.
             var stop = _lifecycle.Stopped(child);

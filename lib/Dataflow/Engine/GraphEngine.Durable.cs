@@ -113,25 +113,25 @@ public sealed partial class GraphEngine
         var settings = RunOptions.Settle(options ?? CheckpointRecorder.ReadOptions(from.Options), _options);
         var lease = await AdmitAsync(network, cancellationToken).ConfigureAwait(false);
         var durable = DurableRun.Rerun(recorder, runId, from, trace.Count);
-        return Restore(network, _lifecycle.Registry.NextId(), node, trace, from.IsFinal ? from.Step : from.Iterations, from.GateNumber, durable, settings, lease);
+        return Restore(network, _lifecycle.Registry.Format(_lifecycle.Registry.NextNumber()), node, trace, from.IsFinal ? from.Step : from.Iterations, from.GateNumber, durable, settings, lease);
     }
 
     /// <summary>
     /// Posts a new durable run to its first block once its start checkpoint is saved (committed, with group commit), so
     /// that no node runs before the store knows the run. The wait is outside the network: no node slot is held.
     /// </summary>
-    private void DispatchWhenStarted(System.Threading.Tasks.Dataflow.ActionBlock<RunExecution> block, RunExecution run, DurableRun durable)
+    private void DispatchWhenStarted(NetworkStep step, RunExecution run, DurableRun durable)
     {
         var saving = durable.StartedAsync(run);
-        if (saving.IsCompletedSuccessfully && block.Post(run))
+        if (saving.IsCompletedSuccessfully && step.Post(run))
         {
             return;
         }
 
-        _lifecycle.Background.Track(PostWhenStartedAsync(saving, block, run));
+        _lifecycle.Background.Track(PostWhenStartedAsync(saving, step, run));
     }
 
-    private async Task PostWhenStartedAsync(ValueTask saving, System.Threading.Tasks.Dataflow.ActionBlock<RunExecution> block, RunExecution run)
+    private async Task PostWhenStartedAsync(ValueTask saving, NetworkStep step, RunExecution run)
     {
         Exception? failure = null;
         try
@@ -143,7 +143,7 @@ public sealed partial class GraphEngine
             failure = e;
         }
 
-        if (failure is null && block.Post(run))
+        if (failure is null && step.Post(run))
         {
             return;
         }
@@ -252,8 +252,8 @@ public sealed partial class GraphEngine
         run.Durable = durable;
         RunInstrumentation.RunStarted(run);
         _lifecycle.Registry.Add(run);
-        var block = network.StepFor(node.GetType())?.Block;
-        if (block is null)
+        var step = network.StepFor(node.GetType());
+        if (step?.Block is null)
         {
             // Checkpointed at a terminal node: it is done.
             run.TryTakeIdle();
@@ -263,9 +263,9 @@ public sealed partial class GraphEngine
 
         if (!durable.Started)
         {
-            DispatchWhenStarted(block, run, durable);
+            DispatchWhenStarted(step, run, durable);
         }
-        else if (!block.Post(run))
+        else if (!step.Post(run))
         {
             run.ReleaseAdmission();
             _lifecycle.Registry.Remove(run);

@@ -268,7 +268,7 @@ public sealed partial class GraphEngine : IAsyncDisposable
         RunExecution run;
         try
         {
-            run = new RunExecution(registry.NextId(), network.Graph, start, settings, _lifecycle, lease, network.TraceCapacity);
+            run = new RunExecution(registry.NextNumber(), network.Graph, start, settings, _lifecycle, lease, network.TraceCapacity);
         }
         catch
         {
@@ -294,7 +294,7 @@ public sealed partial class GraphEngine : IAsyncDisposable
 
         if (run.Durable is { } durable)
         {
-            DispatchWhenStarted(network.StartStep.Block, run, durable);
+            DispatchWhenStarted(network.StartStep, run, durable);
         }
         else if (!network.Dispatch(run))
         {

@@ -27,9 +27,10 @@ namespace Dataflow.Engine;
 /// out again) the parents all wait outside, holding nothing, while the slot serves one child at a time, the deepest
 /// first to finish; nothing waits for a slot that a waiter holds. The bound on children in flight only throttles how
 /// many of one parent's children wait for admission; it is counted outside the network and frees as children end.</para>
-/// <para>One shortcut: when a run moves from one asynchronous node type without a parallelism bound to another,
-/// the next node executes at once in the same flow instead of queueing in its block. Such a block would bound
-/// nothing and only add a hand-off; the run stays in flight under admission as before.</para>
+/// <para>Runs reach a step whose code does not block through its <see cref="StepQueue"/>, which keeps the step's
+/// parallelism as its node slots: a run that moves on to a step with a free slot and nobody queued before it executes
+/// there at once, in the same flow, holding that slot, instead of queueing; otherwise it is queued, which never
+/// waits either. A blocking step keeps an <see cref="ActionBlock{TInput}"/> on threads of its own.</para>
 /// </remarks>
 internal sealed class GraphNetwork : IAsyncDisposable
 {
@@ -53,8 +54,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
             if (!node.IsTerminal)
             {
                 var step = _steps[node.Type];
-                step.Block = CreateBlock(step, node, options, out var inline);
-                step.RunsInline = inline;
+                step.Block = CreateBlock(step, node, options);
             }
         }
     }
@@ -109,17 +109,25 @@ internal sealed class GraphNetwork : IAsyncDisposable
     }
 
     /// <summary>Hands a new run to the start block. False when the network no longer takes runs.</summary>
-    public bool Dispatch(RunExecution run) => StartStep.Block!.Post(run);
+    public bool Dispatch(RunExecution run) => StartStep.Post(run);
 
-    /// <summary>Waits until every run has left, then completes every block and stops the blocking threads.</summary>
+    /// <summary>Waits until every run has left and every step visit has ended, then completes every block and stops the blocking threads.</summary>
     public async ValueTask DisposeAsync()
     {
         await _inFlight.Close().ConfigureAwait(false);
+        var visits = new List<Task>();
         foreach (var step in _steps.Values)
         {
+            if (step.Queue is not null)
+            {
+                visits.Add(step.Queue.Complete());
+            }
+
             step.Block?.Complete();
         }
 
+        // The runs have left, but a step may still be on its way out of its last visit (which may have started work to track).
+        await Task.WhenAll(visits).ConfigureAwait(false);
         foreach (var step in _steps.Values)
         {
             if (step.Block is not null)
@@ -134,29 +142,29 @@ internal sealed class GraphNetwork : IAsyncDisposable
         }
     }
 
-    private ActionBlock<RunExecution> CreateBlock(NetworkStep step, GraphNode node, GraphOptions options, out bool runsInline)
+    private ActionBlock<RunExecution> CreateBlock(NetworkStep step, GraphNode node, GraphOptions options)
     {
         var nodeOptions = options.Nodes.TryGetValue(node.Type, out var o) ? o : null;
         var blocking = nodeOptions?.Blocking ?? node.Type.IsDefined(typeof(BlockingNodeAttribute), inherit: true);
         var parallelism = nodeOptions?.MaxDegreeOfParallelism ?? options.MaxDegreeOfParallelism;
-        var blockOptions = new ExecutionDataflowBlockOptions
+        if (!blocking)
         {
-            MaxDegreeOfParallelism = parallelism,
-            EnsureOrdered = false,
-            BoundedCapacity = DataflowBlockOptions.Unbounded,
-        };
-
-        runsInline = !blocking && parallelism == GraphOptions.Unbounded;
-        if (blocking)
-        {
-            // Blocking code gets threads of its own, started as needed up to its parallelism; the thread pool stays free.
-            var threads = parallelism == GraphOptions.Unbounded ? options.MaxRunsInFlight : parallelism;
-            var scheduler = new DedicatedThreadScheduler(node.Name, Math.Min(threads, MaxBlockingThreads));
-            _schedulers.Add(scheduler);
-            blockOptions.TaskScheduler = scheduler;
-            blockOptions.MaxDegreeOfParallelism = scheduler.MaximumConcurrencyLevel;
+            // Runs go to the step's queue (see StepQueue). The block only forwards what is posted to it directly: it cannot
+            // be refused while a run is in flight, as the queues are completed only once every run has left.
+            var queue = step.Queue = new StepQueue(step, parallelism);
+            return new ActionBlock<RunExecution>(run => _ = queue.Post(run));
         }
 
-        return new ActionBlock<RunExecution>(step.ExecuteAsync, blockOptions);
+        // Blocking code gets threads of its own, started as needed up to its parallelism; the thread pool stays free.
+        var threads = parallelism == GraphOptions.Unbounded ? options.MaxRunsInFlight : parallelism;
+        var scheduler = new DedicatedThreadScheduler(node.Name, Math.Min(threads, MaxBlockingThreads));
+        _schedulers.Add(scheduler);
+        return new ActionBlock<RunExecution>(step.ExecuteAsync, new ExecutionDataflowBlockOptions
+        {
+            MaxDegreeOfParallelism = scheduler.MaximumConcurrencyLevel,
+            EnsureOrdered = false,
+            BoundedCapacity = DataflowBlockOptions.Unbounded,
+            TaskScheduler = scheduler,
+        });
     }
 }

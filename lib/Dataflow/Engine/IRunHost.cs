@@ -11,6 +11,9 @@ internal interface IRunHost
 {
     TimeProvider TimeProvider { get; }
 
+    /// <summary>The id of this engine's run number <paramref name="number"/>, formatted when first read.</summary>
+    string FormatRunId(long number);
+
     /// <summary>Where work that outlives a step is tracked (and awaited on shutdown).</summary>
     BackgroundWork Background { get; }
 

@@ -111,7 +111,7 @@ internal sealed partial class NetworkStep
         }
 
         // The run is Idle with a new slot: post it to the join's step, or, if the network no longer takes runs, end it.
-        if (!nextStep.Block.Post(run) && run.TryTakeIdle())
+        if (!nextStep.Post(run) && run.TryTakeIdle())
         {
             var stop = _host.Stopped(run);
             await _host.FinishAsync(run, stop.State, null, stop.Error).ConfigureAwait(false);

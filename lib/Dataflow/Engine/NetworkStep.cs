@@ -50,84 +50,119 @@ internal sealed partial class NetworkStep
 
     public GraphNetwork Network { get; }
 
-    /// <summary>The step's block; null for a terminal node type.</summary>
+    /// <summary>The step's block (for a step that does not block, one that forwards to <see cref="Queue"/>); null for a terminal node type.</summary>
     public ActionBlock<RunExecution>? Block { get; set; }
 
     /// <summary>
-    /// Whether a run arriving from another step executes this step at once, in the same flow, instead of
-    /// queueing in the block: true for an asynchronous node without a parallelism bound, where the block
-    /// would enforce nothing and only add a hand-off. Runs in flight stay bounded by admission.
+    /// What runs are posted to when the step's node code does not block: its queue and node slots (see
+    /// <see cref="StepQueue"/>); null for a blocking step, whose <see cref="Block"/> runs on threads of its own.
     /// </summary>
-    public bool RunsInline { get; set; }
+    public StepQueue? Queue { get; set; }
+
+    /// <summary>Hands a run to this step (its queue or its block). False when the network no longer takes runs.</summary>
+    public bool Post(RunExecution run) => Queue?.Post(run) ?? Block!.Post(run);
 
     /// <summary>
     /// The block's action. It never throws: an exception here would fault the block and strand every run
     /// queued in it, so anything unexpected fails only the run at hand.
     /// </summary>
     /// <remarks>
-    /// The node is awaited here and nowhere else, so a run that waits in its nodes costs one state machine
+    /// <para>The node is awaited here and nowhere else, so a run that waits in its nodes costs one state machine
     /// for its whole way through inline steps; what comes before and after a node only allocates when it
-    /// has to wait (a full sink, a dependency, an effect).
+    /// has to wait (a full sink, a dependency, an effect).</para>
+    /// <para>That state machine is kept small, as every run that waits allocates it: what only spans one step of
+    /// the loop is not kept across an await, and every wait goes through the one <see cref="Task"/> local
+    /// <c>pending</c> (a value task that did not complete at once is turned into a task, and its result read from
+    /// it), so that one awaiter field serves them all instead of one field per value task's type.</para>
     /// </remarks>
     public async Task ExecuteAsync(RunExecution run)
     {
         if (!run.TryBeginStep())
         {
-            // Cancelled and ended from outside while it waited in this block's buffer.
+            // Cancelled and ended from outside while it waited in this step's queue.
+            Queue?.Leave();
             return;
         }
 
         var step = this;
         Outcome outcome;
+        Task pending;
         while (true)
         {
             Activity? activity = null;
             try
             {
-                (var early, activity) = await step.BeforeAsync(run).ConfigureAwait(false);
-                if (early is { } stop)
+                var before = step.BeforeAsync(run);
+                (Outcome? Early, Activity? Span) prepared;
+                if (before.IsCompletedSuccessfully)
                 {
-                    outcome = stop;
-                    break;
-                }
-
-                var node = run.CurrentNode;
-                var time = _host.TimeProvider;
-                if (activity is not null)
-                {
-                    // The node's span was started (and made current) inside BeforeAsync, whose flow is not this one.
-                    Activity.Current = activity;
-                }
-
-                var started = time.GetTimestamp();
-                INode? next = null;
-                Exception? failure = null;
-                run.Context.Attempt = run.Attempt;
-                if (step.Node.Resilience.Timeout is { } timeout)
-                {
-                    // Only a node with a timeout gets a token source of its own.
-                    (next, failure) = await step.InvokeTimedAsync(run, node, timeout).ConfigureAwait(false);
+                    prepared = before.Result;
                 }
                 else
                 {
-                    try
-                    {
-                        var (result, pending) = step._invoke!(node, run.Context);
-                        if (pending is not null)
-                        {
-                            await pending.ConfigureAwait(false);
-                            result = step._resultOf!(pending);
-                        }
-
-                        next = result;
-                    }
-                    catch (Exception e)
-                    {
-                        failure = e;
-                    }
+                    pending = before.AsTask();
+                    await pending.ConfigureAwait(false);
+                    prepared = Completed<(Outcome?, Activity?)>(pending);
                 }
 
-                outcome = await step.AfterAsync(run, node, next, failure, started, time.GetTimestamp(), activity).ConfigureAwait(false);
+                if (prepared.Early is { } stop)
+                {
+                    // Stopped, parked at gates or past the iteration limit before the node ran.
+                    outcome = stop;
+                }
+                else
+                {
+                    activity = prepared.Span;
+                    if (activity is not null)
+                    {
+                        // The node's span was started (and made current) inside BeforeAsync, whose flow is not this one.
+                        Activity.Current = activity;
+                    }
+
+                    var started = _host.TimeProvider.GetTimestamp();
+                    (INode? Next, Exception? Failure) result;
+                    run.Context.Attempt = run.Attempt;
+                    if (step.Node.Resilience.Timeout is { } timeout)
+                    {
+                        // Only a node with a timeout gets a token source of its own.
+                        pending = step.InvokeTimedAsync(run, run.CurrentNode, timeout).AsTask();
+                        await pending.ConfigureAwait(false);
+                        result = Completed<(INode?, Exception?)>(pending);
+                    }
+                    else
+                    {
+                        try
+                        {
+                            (var next, var running) = step._invoke!(run.CurrentNode, run.Context);
+                            if (running is null)
+                            {
+                                result = (next, null);
+                            }
+                            else
+                            {
+                                pending = running;
+                                await pending.ConfigureAwait(false);
+                                result = (step._resultOf!(pending), null);
+                            }
+                        }
+                        catch (Exception e)
+                        {
+                            result = (null, e);
+                        }
+                    }
+
+                    var after = step.AfterAsync(run, run.CurrentNode, result.Next, result.Failure, started, _host.TimeProvider.GetTimestamp(), activity);
+                    if (after.IsCompletedSuccessfully)
+                    {
+                        outcome = after.Result;
+                    }
+                    else
+                    {
+                        pending = after.AsTask();
+                        await pending.ConfigureAwait(false);
+                        outcome = Completed<Outcome>(pending);
+                    }
+                }
             }
             catch (Exception e)
             {
@@ -141,6 +176,8 @@ internal sealed partial class NetworkStep
                 Activity.Current = null;
             }
 
+            // The run's visit of this step is over, whatever comes next (an inline next step holds a slot of its own).
+            step.Queue?.Leave();
             if (outcome.Kind != OutcomeKind.Inline)
             {
                 break;
@@ -149,21 +186,43 @@ internal sealed partial class NetworkStep
             step = outcome.Next!;
         }
 
-        if (outcome.Kind == OutcomeKind.End)
+        if (outcome.Kind != OutcomeKind.End)
+        {
+            return;
+        }
+
+        try
         {
             run.TakeForFinish();
             var finishing = _host.FinishAsync(run, outcome.State, outcome.Result, outcome.Error);
-            if (run.Durable is not null && !finishing.IsCompleted)
+            if (finishing.IsCompletedSuccessfully)
+            {
+                return;
+            }
+
+            pending = finishing.AsTask();
+            if (run.Durable is not null)
             {
                 // A durable run's final checkpoint is committed outside the block: the node slot is free meanwhile.
-                _host.Background.Track(finishing.AsTask());
+                _host.Background.Track(pending);
             }
             else
             {
-                await finishing.ConfigureAwait(false);
+                await pending.ConfigureAwait(false);
             }
         }
+        catch (Exception e)
+        {
+            // A bug in ending the run: kept for the engine's shutdown to rethrow, as nobody awaits a queued step.
+            _host.Background.Failed(e);
+        }
     }
+
+    /// <summary>The result of a task that has been awaited to completion, seen through its non-generic base.</summary>
+    private static T Completed<T>(Task completed)
+#pragma warning disable VSTHRD002 // Not a wait: the caller has awaited the task to completion.
+        => ((Task<T>)completed).Result;
+#pragma warning restore VSTHRD002
 
     /// <summary>
     /// Starts a node. A node that finished synchronously gives its result at once; otherwise its pending task,
@@ -313,85 +372,5 @@ internal sealed partial class NetworkStep
         }
 
         return HandOn(run, nextStep, next!);
-    }
-
-    /// <summary>
-    /// Hands a durable run on once its transition's checkpoint is committed, waiting outside the block so that the node
-    /// slot serves other runs meanwhile (their checkpoints then join the same group commit). The waiter owns the run.
-    /// </summary>
-    private Outcome HandOnWhenCommitted(Checkpoints.DurableRun durable, RunExecution run, NetworkStep nextStep)
-    {
-        _host.Background.Track(WaitAndPostAsync(durable.PendingSave, run, nextStep));
-        return Outcome.HandedOn;
-    }
-
-    private async Task WaitAndPostAsync(ValueTask saving, RunExecution run, NetworkStep nextStep)
-    {
-        try
-        {
-            await saving.ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            run.TakeForFinish();
-            await _host.FinishAsync(run, RunState.Failed, null, e).ConfigureAwait(false);
-            return;
-        }
-
-        run.HandOff();
-        if (!nextStep.Block!.Post(run) && run.TryTakeIdle())
-        {
-            var stop = _host.Stopped(run);
-            await _host.FinishAsync(run, stop.State, null, stop.Error).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Moves the run on to <paramref name="next"/>, a node of <paramref name="nextStep"/>: ends it there, runs it inline, or posts it.</summary>
-    private Outcome HandOn(RunExecution run, NetworkStep nextStep, INode next)
-    {
-        if (nextStep.Block is null)
-        {
-            return Outcome.End(RunState.Done, next, null);
-        }
-
-        if (RunsInline && nextStep.RunsInline)
-        {
-            // Neither step bounds its parallelism, so no slot is held by running the next one here.
-            return Outcome.Inline(nextStep);
-        }
-
-        run.HandOff();
-        if (nextStep.Block.Post(run))
-        {
-            return Outcome.HandedOn;
-        }
-
-        // The engine stopped taking work (only its shutdown completes blocks, after runs have left), or a canceller
-        // took the run the moment it was Idle.
-        return run.TryTakeIdle() ? Outcome.Stop(_host.Stopped(run)) : Outcome.HandedOn;
-    }
-
-    private enum OutcomeKind
-    {
-        /// <summary>The run is in another block's buffer, waits at a gate, or was taken by a canceller: nothing more to do here.</summary>
-        HandedOn,
-
-        /// <summary>The run ends here: the step takes it for good and finishes it.</summary>
-        End,
-
-        /// <summary>The next step runs inline: execute it now, still owning the run.</summary>
-        Inline,
-    }
-
-    /// <summary>What a step did with its run.</summary>
-    private readonly record struct Outcome(OutcomeKind Kind, RunState State, INode? Result, Exception? Error, NetworkStep? Next = null)
-    {
-        public static Outcome HandedOn => new(OutcomeKind.HandedOn, default, null, null);
-
-        public static Outcome End(RunState state, INode? result, Exception? error) => new(OutcomeKind.End, state, result, error);
-
-        public static Outcome Stop(RunStop stop) => new(OutcomeKind.End, stop.State, null, stop.Error);
-
-        public static Outcome Inline(NetworkStep next) => new(OutcomeKind.Inline, default, null, null, next);
     }
 }

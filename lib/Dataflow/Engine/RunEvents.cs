@@ -30,7 +30,7 @@ internal sealed class RunEvents(EventHub hub, TimeProvider time)
         }
 
         run.StartEmitted = true;
-        if (!run.Policy.Admits(EventKind.Start))
+        if (!Wanted(run, EventKind.Start))
         {
             return default;
         }
@@ -46,7 +46,7 @@ internal sealed class RunEvents(EventHub hub, TimeProvider time)
     }
 
     public ValueTask EmitTransitionAsync(RunExecution run, string from, string to)
-        => run.Policy.Admits(EventKind.Transition)
+        => Wanted(run, EventKind.Transition)
             ? PublishAsync(new GraphEvent(run.Id, EventKind.Transition, $"{run.Id} {from} -> {to}", time.GetUtcNow(), run.NextSequence())
             {
                 Graph = run.Graph.StartName,
@@ -94,7 +94,7 @@ internal sealed class RunEvents(EventHub hub, TimeProvider time)
     /// A failed attempt that will be retried: the attempt that failed, the delay before the next, and the error.
     /// </summary>
     public ValueTask EmitRetryAsync(RunExecution run, string node, int attempt, TimeSpan delay, Exception error)
-        => run.Policy.Admits(EventKind.Retry)
+        => Wanted(run, EventKind.Retry)
             ? PublishAsync(new GraphEvent(run.Id, EventKind.Retry, $"{run.Id} {node} attempt {attempt} failed, retrying in {Durations.Format(delay)}: {error.GetType().Name}: {error.Message}", time.GetUtcNow(), run.NextSequence())
             {
                 Graph = run.Graph.StartName,
@@ -111,7 +111,7 @@ internal sealed class RunEvents(EventHub hub, TimeProvider time)
 
     /// <summary>The transition of a node that failed for good to its recovery node: a transition event carrying the error.</summary>
     public ValueTask EmitRecoveryAsync(RunExecution run, string to, NodeFailure failure)
-        => run.Policy.Admits(EventKind.Transition)
+        => Wanted(run, EventKind.Transition)
             ? PublishAsync(new GraphEvent(run.Id, EventKind.Transition, $"{run.Id} {failure.NodeName} -> {to} (recovery: {failure.Error.GetType().Name}: {failure.Error.Message})", time.GetUtcNow(), run.NextSequence())
             {
                 Graph = run.Graph.StartName,
@@ -129,7 +129,7 @@ internal sealed class RunEvents(EventHub hub, TimeProvider time)
     public ValueTask EmitFinalAsync(RunExecution run, RunState state)
     {
         var kind = RunOutcome.EventKind(state);
-        if (!run.Policy.Admits(kind))
+        if (!Wanted(run, kind))
         {
             return default;
         }
@@ -146,7 +146,7 @@ internal sealed class RunEvents(EventHub hub, TimeProvider time)
     }
 
     public ValueTask EmitGateAsync(RunExecution run, PendingGate gate)
-        => run.Policy.Admits(EventKind.Gate)
+        => Wanted(run, EventKind.Gate)
             ? PublishAsync(new GraphEvent(run.Id, EventKind.Gate, $"{run.Id} waiting at gate {gate.Id}: {gate.Display}", time.GetUtcNow(), run.NextSequence())
             {
                 Graph = run.Graph.StartName,
@@ -163,13 +163,34 @@ internal sealed class RunEvents(EventHub hub, TimeProvider time)
 
     /// <summary>A problem around a run that does not change its outcome, such as its services failing to dispose.</summary>
     public ValueTask EmitErrorAsync(RunExecution run, string content, Exception error)
-        => run.Policy.Admits(EventKind.Error)
+        => Wanted(run, EventKind.Error)
             ? PublishAsync(new GraphEvent(run.Id, EventKind.Error, content, time.GetUtcNow(), run.NextSequence())
             {
                 Graph = run.Graph.StartName,
                 Error = $"{error.GetType().Name}: {error.Message}",
             })
             : default;
+
+    /// <summary>
+    /// Whether to build and publish an event of <paramref name="kind"/> for <paramref name="run"/>: its policy admits it
+    /// and some sink would take it. An admitted event that no sink would take still uses up its sequence number, so that
+    /// a run's events are numbered the same whoever listens.
+    /// </summary>
+    private bool Wanted(RunExecution run, EventKind kind)
+    {
+        if (!run.Policy.Admits(kind))
+        {
+            return false;
+        }
+
+        if (hub.Wants(kind))
+        {
+            return true;
+        }
+
+        run.NextSequence();
+        return false;
+    }
 
     private static string Bounded(string? text)
         => text is null ? string.Empty : text.Length <= MaxInputLength ? text : string.Concat(text.AsSpan(0, MaxInputLength), "…");

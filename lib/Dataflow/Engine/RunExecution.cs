@@ -78,6 +78,7 @@ internal enum RunOwner
 internal sealed partial class RunExecution : GraphRun, IRunSource
 {
     private readonly IRunHost _host;
+    private string? _id;
     private NodeContext? _context;
     private CancellationTokenSource? _cancellation;
     private TaskCompletionSource? _completion;
@@ -88,9 +89,22 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
     private int _sequence;
     private int _completed;
 
-    public RunExecution(string id, Graph graph, INode start, RunSettings settings, IRunHost host, AdmissionLease lease, int traceCapacity = 4)
+    /// <summary>A run of this engine, known by its <paramref name="number"/>; its id is formatted when first read.</summary>
+    public RunExecution(long number, Graph graph, INode start, RunSettings settings, IRunHost host, AdmissionLease lease, int traceCapacity = 4)
+        : this(graph, start, settings, host, lease, traceCapacity)
     {
-        Id = id;
+        Number = number;
+    }
+
+    /// <summary>A run resumed from a checkpoint, which keeps the <paramref name="id"/> it was given when it started.</summary>
+    public RunExecution(string id, Graph graph, INode start, RunSettings settings, IRunHost host, AdmissionLease lease, int traceCapacity = 4)
+        : this(graph, start, settings, host, lease, traceCapacity)
+    {
+        _id = id;
+    }
+
+    private RunExecution(Graph graph, INode start, RunSettings settings, IRunHost host, AdmissionLease lease, int traceCapacity)
+    {
         Graph = graph;
         Policy = settings.Policy;
         MaxIterations = settings.MaxIterations;
@@ -120,7 +134,10 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
         _context = new NodeContext(this, own ?? settings.Services);
     }
 
-    public override string Id { get; }
+    public override string Id => Volatile.Read(ref _id) ?? FormatId();
+
+    /// <summary>Its number among this engine's runs (the registry's key); 0 for a run resumed under another engine's id.</summary>
+    public long Number { get; }
 
     public override Graph Graph { get; }
 
@@ -416,6 +433,12 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
 
     /// <inheritdoc/>
     public override string ToString() => $"{Id} {State} at {Graph.NameOf(CurrentNode.GetType())}";
+
+    private string FormatId()
+    {
+        var made = _host.FormatRunId(Number);
+        return Interlocked.CompareExchange(ref _id, made, null) ?? made;
+    }
 
     /// <summary>Executing → <paramref name="waiter"/>: the run leaves the network, giving back its admission slot, and is Waiting.</summary>
     private void LeaveNetwork(RunOwner waiter)

@@ -26,6 +26,8 @@ internal sealed class RunLifecycle : IRunHost
 
     public TimeProvider TimeProvider { get; }
 
+    public string FormatRunId(long number) => Registry.Format(number);
+
     public RunRegistry Registry { get; }
 
     public RunEvents Events { get; }

@@ -1,33 +1,80 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 
 namespace Dataflow.Engine;
 
 /// <summary>The engine's runs: ids, the active runs, and a bounded history of ended ones. Thread-safe.</summary>
 /// <remarks>
-/// Ids are <c>&lt;prefix&gt;&lt;n&gt;</c>: <c>g1</c>, <c>g2</c>, … on an engine without a checkpoint store; with one, the store
+/// <para>Ids are <c>&lt;prefix&gt;&lt;n&gt;</c>: <c>g1</c>, <c>g2</c>, … on an engine without a checkpoint store; with one, the store
 /// reserves a prefix unique among every engine that shares it (<c>d7-1</c>, <c>d7-2</c>, …), so that ids stay unique
-/// across processes and sessions and short to read.
+/// across processes and sessions and short to read.</para>
+/// <para>A run of this engine is known by its number <c>n</c>: its id string is formatted only when someone reads it
+/// (<see cref="Format"/>), and a lookup by id parses the number back. The active runs sit in a few shards, each a
+/// plain dictionary by number behind its own lock, so that adding and removing a run allocates nothing (a concurrent
+/// dictionary allocates a node per entry) and two threads rarely meet at one lock. A run resumed from a checkpoint
+/// keeps the id it was given by another engine: those few are kept by their id string.</para>
 /// </remarks>
 internal sealed class RunRegistry(int historyCapacity, string prefix = "g")
 {
-    private readonly ConcurrentDictionary<string, RunExecution> _active = new(StringComparer.Ordinal);
+    private const int ShardCount = 16;
+
+    private readonly Shard[] _shards = [.. Enumerable.Range(0, ShardCount).Select(_ => new Shard())];
+    private readonly Lock _foreignGate = new();
+    private readonly Dictionary<string, RunExecution> _foreign = new(StringComparer.Ordinal);
     private readonly Lock _historyGate = new();
     private readonly Queue<RunExecution> _history = new();
-    private readonly Dictionary<string, RunExecution> _historyById = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RunExecution> _historyByForeignId = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, RunExecution> _historyByNumber = [];
     private long _nextId;
 
-    public string NextId() => string.Create(CultureInfo.InvariantCulture, $"{prefix}{Interlocked.Increment(ref _nextId)}");
+    /// <summary>The number of the next run of this engine (its id is <see cref="Format"/> of it).</summary>
+    public long NextNumber() => Interlocked.Increment(ref _nextId);
 
-    public void Add(RunExecution run) => _active[run.Id] = run;
+    /// <summary>The id of this engine's run number <paramref name="number"/>.</summary>
+    public string Format(long number) => string.Create(CultureInfo.InvariantCulture, $"{prefix}{number}");
+
+    public void Add(RunExecution run)
+    {
+        if (run.Number == 0)
+        {
+            lock (_foreignGate)
+            {
+                _foreign[run.Id] = run;
+            }
+
+            return;
+        }
+
+        var shard = ShardOf(run.Number);
+        lock (shard.Gate)
+        {
+            shard.Runs[run.Number] = run;
+        }
+    }
 
     /// <summary>Forgets a run that never started (its network refused it).</summary>
-    public void Remove(RunExecution run) => _active.TryRemove(run.Id, out _);
+    public void Remove(RunExecution run)
+    {
+        if (run.Number == 0)
+        {
+            lock (_foreignGate)
+            {
+                _foreign.Remove(run.Id);
+            }
+
+            return;
+        }
+
+        var shard = ShardOf(run.Number);
+        lock (shard.Gate)
+        {
+            shard.Runs.Remove(run.Number);
+        }
+    }
 
     /// <summary>Moves an ended run from the active runs to the history.</summary>
     public void Ended(RunExecution run)
     {
-        _active.TryRemove(run.Id, out _);
+        Remove(run);
         if (historyCapacity == 0)
         {
             return;
@@ -36,29 +83,65 @@ internal sealed class RunRegistry(int historyCapacity, string prefix = "g")
         lock (_historyGate)
         {
             _history.Enqueue(run);
-            _historyById[run.Id] = run;
+            Index(run, add: true);
             while (_history.Count > historyCapacity)
             {
-                _historyById.Remove(_history.Dequeue().Id);
+                Index(_history.Dequeue(), add: false);
             }
         }
     }
 
     public RunExecution? Find(string runId)
     {
-        if (_active.TryGetValue(runId, out var run))
+        var number = NumberOf(runId);
+        if (number != 0)
         {
-            return run;
+            var shard = ShardOf(number);
+            lock (shard.Gate)
+            {
+                if (shard.Runs.TryGetValue(number, out var active))
+                {
+                    return active;
+                }
+            }
+        }
+
+        lock (_foreignGate)
+        {
+            if (_foreign.TryGetValue(runId, out var active))
+            {
+                return active;
+            }
         }
 
         lock (_historyGate)
         {
-            return _historyById.GetValueOrDefault(runId);
+            return (number != 0 ? _historyByNumber.GetValueOrDefault(number) : null) ?? _historyByForeignId.GetValueOrDefault(runId);
         }
     }
 
     /// <summary>The active runs (a snapshot; some may end while it is read).</summary>
-    public ICollection<RunExecution> ActiveRuns => _active.Values;
+    public IReadOnlyList<RunExecution> ActiveRuns
+    {
+        get
+        {
+            var runs = new List<RunExecution>();
+            foreach (var shard in _shards)
+            {
+                lock (shard.Gate)
+                {
+                    runs.AddRange(shard.Runs.Values);
+                }
+            }
+
+            lock (_foreignGate)
+            {
+                runs.AddRange(_foreign.Values);
+            }
+
+            return runs;
+        }
+    }
 
     public IReadOnlyList<RunExecution> History()
     {
@@ -66,5 +149,53 @@ internal sealed class RunRegistry(int historyCapacity, string prefix = "g")
         {
             return [.. _history];
         }
+    }
+
+    private Shard ShardOf(long number) => _shards[(int)(number & (ShardCount - 1))];
+
+    /// <summary>
+    /// The number of this engine's run whose id is <paramref name="runId"/>, or 0 when it is not such an id: another
+    /// prefix, or a number that <see cref="Format"/> would not write (a sign, leading zeros).
+    /// </summary>
+    private long NumberOf(string runId)
+    {
+        if (!runId.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return 0;
+        }
+
+        var digits = runId.AsSpan(prefix.Length);
+        return digits is [>= '1' and <= '9', ..] && long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var number) ? number : 0;
+    }
+
+    private void Index(RunExecution run, bool add)
+    {
+        if (run.Number == 0)
+        {
+            if (add)
+            {
+                _historyByForeignId[run.Id] = run;
+            }
+            else
+            {
+                _historyByForeignId.Remove(run.Id);
+            }
+        }
+        else if (add)
+        {
+            _historyByNumber[run.Number] = run;
+        }
+        else
+        {
+            _historyByNumber.Remove(run.Number);
+        }
+    }
+
+    /// <summary>One lock and the active runs whose numbers fall to it.</summary>
+    private sealed class Shard
+    {
+        public Lock Gate { get; } = new();
+
+        public Dictionary<long, RunExecution> Runs { get; } = [];
     }
 }

@@ -103,6 +103,28 @@ public sealed class EventHub : IAsyncDisposable
         return Task.WhenAll(waits).WaitAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Whether an event of <paramref name="kind"/> published now would reach a sink, or throw because the hub is disposed:
+    /// when false, a publisher need not build the event at all (it would reach nobody).
+    /// </summary>
+    internal bool Wants(EventKind kind)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return true;
+        }
+
+        foreach (var sink in Volatile.Read(ref _sinks))
+        {
+            if (sink.Accepts(kind) && !sink.IsClosed)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     internal SinkRegistration AddSink(IEventSink sink, SinkOptions? options, string defaultName)
     {
         var validated = (options ?? new SinkOptions()).Validated(defaultName);

@@ -53,7 +53,7 @@ internal sealed class BackoffWaiter(RunLifecycle lifecycle)
         Interlocked.Decrement(ref _waiting);
 
         // The run is Idle with a new slot: post it back, or, if the network no longer takes runs, end it.
-        if (!step.Block!.Post(run) && run.TryTakeIdle())
+        if (!step.Post(run) && run.TryTakeIdle())
         {
             var stop = lifecycle.Stopped(run);
             await lifecycle.FinishAsync(run, stop.State, null, stop.Error).ConfigureAwait(false);
