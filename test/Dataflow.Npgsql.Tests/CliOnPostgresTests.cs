@@ -51,6 +51,42 @@ public sealed class CliOnPostgresTests
     }
 
     [Test]
+    [CancelAfter(120_000)]
+    public async Task DurableRun_Resume_RerunAndShow_WorkOnPostgres(CancellationToken cancellationToken)
+    {
+        var database = await PostgresSetUp.Server.CreateDatabaseAsync("clidurable", cancellationToken);
+        var run = await RunCliAsync(cancellationToken, "run", "--count", "60", "--durable", "--db", database);
+        Assert.That(run.ExitCode, Is.EqualTo(1), "the sample fails some orders on purpose: " + run);
+
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync(cancellationToken);
+        await using var query = new NpgsqlCommand("SELECT count(*) FILTER (WHERE state = 'Failed'), count(*), min(run_id) FROM dataflow.durable_runs", connection);
+        long failed;
+        long total;
+        string someRun;
+        await using (var reader = await query.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            (failed, total, someRun) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2));
+        }
+
+        var resume = await RunCliAsync(cancellationToken, "resume", "--db", database);
+        var rerun = await RunCliAsync(cancellationToken, "rerun", "--failed", "--db", database);
+        var show = await RunCliAsync(cancellationToken, "show", someRun, "--db", database);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(total, Is.EqualTo(60), "every run of the batch is in the checkpoint tables");
+            Assert.That(failed, Is.GreaterThan(0));
+            Assert.That(resume.ExitCode, Is.Zero, resume.ToString());
+            Assert.That(resume.Output, Does.Contain("durable: 0 runs resumed, 60 finished earlier"));
+            Assert.That(rerun.Output, Does.Contain($"{failed} rerun"), rerun.ToString());
+            Assert.That(show.ExitCode, Is.Zero, show.ToString());
+            Assert.That(show.Output, Does.Contain("checkpoint").IgnoreCase);
+        }
+    }
+
+    [Test]
     [CancelAfter(60_000)]
     public async Task UnknownDatabaseOrEmptySchema_IsAMessage_WithoutThePassword(CancellationToken cancellationToken)
     {
