@@ -13,7 +13,8 @@ internal sealed record ItemOutcome(long Id, string? State, string? Result, strin
 /// <summary>
 /// The workers' side of the queue: claims, heartbeats, outcomes and releases. Every statement names the worker, so a
 /// worker can only renew, finish or give back the inputs it holds: once its lease expired and another worker claimed
-/// an input, its late writes to that input change nothing.
+/// an input, its late writes to that input change nothing. A worker's heartbeat and its outcome writes run at once
+/// and touch the same rows: both lock them in id order first, so they queue behind each other instead of deadlocking.
 /// </summary>
 public sealed partial class JobQueue
 {
@@ -83,7 +84,8 @@ public sealed partial class JobQueue
     /// <summary>The heartbeat: extends every lease the worker holds; returns how many it holds.</summary>
     internal Task<int> RenewAsync(string workerId, TimeSpan lease, CancellationToken cancellationToken)
         => WriteAsync("renew the leases in", connection => connection.ExecuteScalarAsync<int>(new CommandDefinition(
-            $"WITH r AS (UPDATE {_database.Table("job_items")} SET lease_expires = now() + @LeaseMs * interval '1 millisecond' WHERE worker = @Worker AND state = 'leased' RETURNING 1), " +
+            $"WITH l AS (SELECT id FROM {_database.Table("job_items")} WHERE worker = @Worker AND state = 'leased' ORDER BY id FOR UPDATE), " +
+            $"r AS (UPDATE {_database.Table("job_items")} SET lease_expires = now() + @LeaseMs * interval '1 millisecond' WHERE id IN (SELECT id FROM l) RETURNING 1), " +
             $"w AS (UPDATE {_database.Table("workers")} SET heartbeat_at = now() WHERE id = @Worker) SELECT count(*)::int FROM r",
             new { Worker = workerId, LeaseMs = lease.TotalMilliseconds },
             cancellationToken: cancellationToken)), cancellationToken);
@@ -108,8 +110,9 @@ public sealed partial class JobQueue
                         if (final.Length > 0)
                         {
                             var command = new NpgsqlBatchCommand(
-                                $"WITH u AS (UPDATE {_database.Table("job_items")} i SET state = u.state, result = u.result, error = u.error, lease_expires = NULL, finished_at = now() " +
-                                "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(id, state, result, error) WHERE i.id = u.id AND i.worker = $5 AND i.state = 'leased' RETURNING i.state) " +
+                                $"WITH l AS (SELECT id FROM {_database.Table("job_items")} WHERE id = ANY($1) AND worker = $5 AND state = 'leased' ORDER BY id FOR UPDATE), " +
+                                $"u AS (UPDATE {_database.Table("job_items")} i SET state = u.state, result = u.result, error = u.error, lease_expires = NULL, finished_at = now() " +
+                                "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(id, state, result, error) WHERE i.id = u.id AND i.id IN (SELECT id FROM l) RETURNING i.state) " +
                                 $"UPDATE {_database.Table("workers")} SET done = done + (SELECT count(*) FROM u WHERE state = 'done'), failed = failed + (SELECT count(*) FROM u WHERE state = 'failed'), " +
                                 "cancelled = cancelled + (SELECT count(*) FROM u WHERE state = 'cancelled') WHERE id = $5");
                             command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. final.Select(o => o.Id)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
