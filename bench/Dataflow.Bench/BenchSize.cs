@@ -26,7 +26,7 @@ internal sealed record BenchSize(
     /// <summary>How long the throughput and fan-out cases warm both sides up before measuring.</summary>
     public TimeSpan WarmUp => Repetitions > 1 ? TimeSpan.FromSeconds(1) : TimeSpan.Zero;
 
-    public static readonly BenchSize Smoke = new("smoke", 1, 2_000, 500, 60, 8, 50, 1, 20_000, 20_000, 2_000, 200, 5_000, 10, 300, 150);
+    public static readonly BenchSize Smoke = new("smoke", 1, 2_000, 500, 60, 8, 50, 1, 20_000, 20_000, 2_000, 200, 5_000, 10, 300, 100);
 
     public static readonly BenchSize Quick = new("quick", 5, 50_000, 20_000, 1_000, 64, 200, 3, 400_000, 200_000, 100_000, 2_000, 100_000, 200, 10_000, 3_000);
 
