@@ -18,6 +18,7 @@ internal static class ReportCommand
         new ThroughputNormalCase(),
         new StarvationAsyncCase(),
         new EventsFanoutCase(),
+        new FanOutMapCase(),
         new MemorySlowSinkCase(),
         new StoreWriteCase(),
         new StoreSearchCase(),

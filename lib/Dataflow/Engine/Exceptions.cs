@@ -107,3 +107,37 @@ public sealed class EffectException : DataflowException
     /// <summary>The effect's name.</summary>
     public string Effect { get; }
 }
+
+/// <summary>
+/// A child run of a fail-fast fan-out, or a subgraph's run, did not end Done, so its parent's node failed: the child's
+/// own exception is the inner exception. The parent's siblings were cancelled and the join was not called.
+/// </summary>
+public sealed class ChildRunFailedException : DataflowException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="runId">The parent run.</param>
+    /// <param name="node">The parent's node that started the children.</param>
+    /// <param name="childRunId">The child that did not end Done.</param>
+    /// <param name="childState">How it ended.</param>
+    /// <param name="innerException">Why it ended so.</param>
+    public ChildRunFailedException(string runId, string node, string childRunId, RunState childState, Exception? innerException)
+        : base($"Run {runId}: child run {childRunId} of node '{node}' ended {childState}{(innerException is null ? string.Empty : $" ({innerException.GetType().Name}: {innerException.Message})")}, so its siblings were cancelled and the join was not called; use FanOutPolicy.Settle to hand failures to the join, or a recovery route on '{node}'.", innerException)
+    {
+        RunId = runId;
+        Node = node;
+        ChildRunId = childRunId;
+        ChildState = childState;
+    }
+
+    /// <summary>The parent run.</summary>
+    public string RunId { get; }
+
+    /// <summary>The parent's node that started the children.</summary>
+    public string Node { get; }
+
+    /// <summary>The child that did not end Done.</summary>
+    public string ChildRunId { get; }
+
+    /// <summary>How the child ended: Failed or Cancelled.</summary>
+    public RunState ChildState { get; }
+}

@@ -18,7 +18,8 @@ namespace Dataflow.Engine;
 /// reached its final state and left its network, and finally drains every sink of <see cref="Events"/>.
 /// A node that ignores its cancellation token is waited for (unless it has a timeout: then only until the token fires).
 /// A run waiting at a gate cannot finish by itself, and one in a backoff would come back to a network that is shutting
-/// down, so both are cancelled in either mode.</para>
+/// down, and the children of a run waiting for them would enter one, so all three are cancelled in either mode (a
+/// parent's children with it).</para>
 /// <para>The engine is a front: the runs' ownership scheme is in <see cref="RunExecution"/>, the compiled
 /// networks in <see cref="GraphNetwork"/> and <see cref="NetworkStep"/>, ending, cancelling and expiring runs in
 /// <see cref="RunLifecycle"/>, ids and history in <see cref="RunRegistry"/>, gates in <see cref="GateCoordinator"/>,
@@ -44,7 +45,7 @@ public sealed partial class GraphEngine : IAsyncDisposable
         _options = (options ?? new GraphEngineOptions()).Validated();
         Events = events ?? new EventHub(_options.TimeProvider);
         _ownsEvents = events is null;
-        _lifecycle = new RunLifecycle(_options, Events);
+        _lifecycle = new RunLifecycle(_options, Events) { Networks = SubgraphNetwork };
     }
 
     /// <summary>The hub that the engine publishes lifecycle events to.</summary>
@@ -219,6 +220,20 @@ public sealed partial class GraphEngine : IAsyncDisposable
         {
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
             return (NetworkFor(graph), settings);
+        }
+    }
+
+    /// <summary>The network that a subgraph's runs go into, made on first use; null once the engine is disposed.</summary>
+    private GraphNetwork? SubgraphNetwork(Graph graph)
+    {
+        if (_networks.TryGetValue(graph, out var network))
+        {
+            return network;
+        }
+
+        lock (_networksGate)
+        {
+            return Volatile.Read(ref _disposed) != 0 ? null : NetworkFor(graph);
         }
     }
 

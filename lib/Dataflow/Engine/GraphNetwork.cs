@@ -17,6 +17,16 @@ namespace Dataflow.Engine;
 /// until it leaves the network, and a run is in exactly one buffer or one node at a time, so all buffers together
 /// never hold more live runs than that bound. With no wait-for edge between blocks there is no cycle of waits,
 /// whatever the graph's shape. A run at a gate has left: it holds no slot, and takes one again to come back.
+/// <para><b>Fan-outs and subgraphs cannot deadlock either.</b> A parent whose node returned a fan-out leaves the network
+/// like a run at a gate: it gives back its node slot (its step returns) and its admission slot before any child starts,
+/// and takes a new slot only when every child has ended, to run its join. Its children are ordinary runs: each takes an
+/// admission slot of its network through the same semaphore as a submit (waiting, never failing) and gives it back
+/// when it ends, parks, or fans out in turn. So every slot is held by a run that is executing or buffered, and such a
+/// run needs nothing from any other run to reach its end or its next park: the slots always come free, whoever waits
+/// for them. In the worst shape (one admission slot, parallelism 1 everywhere, every run a parent whose children fan
+/// out again) the parents all wait outside, holding nothing, while the slot serves one child at a time, the deepest
+/// first to finish; nothing waits for a slot that a waiter holds. The bound on children in flight only throttles how
+/// many of one parent's children wait for admission; it is counted outside the network and frees as children end.</para>
 /// <para>One shortcut: when a run moves from one asynchronous node type without a parallelism bound to another,
 /// the next node executes at once in the same flow instead of queueing in its block. Such a block would bound
 /// nothing and only add a hand-off; the run stays in flight under admission as before.</para>

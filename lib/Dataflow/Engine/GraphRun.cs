@@ -69,6 +69,18 @@ public abstract class GraphRun
     /// <summary>One timing per dependency computed for the run (each at most once), in the order they finished.</summary>
     public abstract IReadOnlyList<DependencyTiming> DepTimings { get; }
 
+    /// <summary>
+    /// The id of the run this one is a child of (a fan-out's child, or a subgraph's run), such as <c>g7</c> for
+    /// <c>g7/3</c>; <see langword="null"/> for a run submitted on its own.
+    /// </summary>
+    public abstract string? ParentId { get; }
+
+    /// <summary>
+    /// The run's fan-outs and subgraphs so far, in order, each with its children's ids and how they ended: the children
+    /// part of the run's trace summary. Empty for a run that started no children.
+    /// </summary>
+    public abstract IReadOnlyList<ChildRunGroup> Children { get; }
+
     /// <summary>The gates the run waits at now, in id order; empty unless it is <see cref="RunState.Waiting"/>.</summary>
     public abstract IReadOnlyList<PendingGate> PendingGates { get; }
 

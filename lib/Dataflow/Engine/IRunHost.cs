@@ -36,6 +36,18 @@ internal interface IRunHost
     /// </summary>
     void ParkForBackoff(RunExecution run, NetworkStep step, int attempt, TimeSpan delay, Exception error);
 
+    /// <summary>
+    /// Parks an executing run whose node <paramref name="node"/> returned <paramref name="request"/>, outside the network,
+    /// while its children run in <paramref name="network"/>; then continues it at the join (or ends it).
+    /// </summary>
+    void ParkForChildren(RunExecution run, NetworkStep step, INode node, IChildRunRequest request, GraphNetwork network);
+
+    /// <summary>Publishes the transition of a run whose children ended to its join (or a subgraph's next node).</summary>
+    ValueTask EmitJoinAsync(RunExecution run, string from, string to, ChildRunGroup children);
+
+    /// <summary>The engine's network of <paramref name="graph"/> (a subgraph), made on first use; null once the engine is disposed.</summary>
+    GraphNetwork? NetworkFor(Graph graph);
+
     /// <summary>Publishes the transition of a failed node to its recovery node, with the error.</summary>
     ValueTask EmitRecoveryAsync(RunExecution run, string to, NodeFailure failure);
 

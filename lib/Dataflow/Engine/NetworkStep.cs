@@ -262,6 +262,11 @@ internal sealed partial class NetworkStep
     private async ValueTask<Outcome> AfterAsync(RunExecution run, INode node, INode? next, Exception? failure, long started, long ended, Activity? activity)
     {
         var duration = _host.TimeProvider.GetElapsedTime(started, ended).TotalSeconds;
+        if (failure is null && Node.Children is not null && next is IChildRunRequest request)
+        {
+            return StartChildren(run, request, node, started, ended, duration, activity);
+        }
+
         NetworkStep? nextStep = null;
         if (failure is null && next is null)
         {

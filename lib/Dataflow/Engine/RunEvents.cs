@@ -36,10 +36,12 @@ internal sealed class RunEvents(EventHub hub, TimeProvider time)
         }
 
         var input = Bounded(run.StartNode.ToString());
+        var parent = run.ParentLink;
         return PublishAsync(new GraphEvent(run.Id, EventKind.Start, $"{run.Id} started: {input}", run.StartedAt, run.NextSequence())
         {
             Graph = run.Graph.StartName,
-            Node = run.Graph.StartName,
+            Node = parent is not null ? run.Graph.NameOf(run.StartNode.GetType()) : run.Graph.StartName,
+            Extra = parent is null ? null : new Dictionary<string, object?> { ["parent_run_id"] = parent.ParentId },
         });
     }
 
@@ -50,6 +52,41 @@ internal sealed class RunEvents(EventHub hub, TimeProvider time)
                 Graph = run.Graph.StartName,
                 Node = from,
                 NextNode = to,
+            })
+            : default;
+
+    /// <summary>A node started children (a fan-out or a subgraph): a transition event to the children's start, with the route.</summary>
+    public ValueTask EmitChildrenAsync(RunExecution run, string from, string childStart, bool isSubgraph)
+    {
+        if (!run.Policy.Admits(EventKind.Transition))
+        {
+            return default;
+        }
+
+        var route = isSubgraph ? "subgraph" : "fanout";
+        return PublishAsync(new GraphEvent(run.Id, EventKind.Transition, $"{run.Id} {from} -> {childStart} ({(isSubgraph ? "subgraph" : "fan-out")})", time.GetUtcNow(), run.NextSequence())
+        {
+            Graph = run.Graph.StartName,
+            Node = from,
+            NextNode = childStart,
+            Extra = new Dictionary<string, object?> { ["route"] = route },
+        });
+    }
+
+    /// <summary>The children of a node ended and its join (or a subgraph's next node) continues the run.</summary>
+    public ValueTask EmitJoinAsync(RunExecution run, string from, string to, ChildRunGroup children)
+        => run.Policy.Admits(EventKind.Transition)
+            ? PublishAsync(new GraphEvent(run.Id, EventKind.Transition, $"{run.Id} {from} -> {to} (join: {children.Done} done, {children.Failed + children.Cancelled} failed of {children.Started})", time.GetUtcNow(), run.NextSequence())
+            {
+                Graph = run.Graph.StartName,
+                Node = from,
+                NextNode = to,
+                Extra = new Dictionary<string, object?>
+                {
+                    ["route"] = "join",
+                    ["children"] = children.Started,
+                    ["failed_children"] = children.Failed + children.Cancelled,
+                },
             })
             : default;
 

@@ -113,5 +113,12 @@ internal sealed partial class RunExecution
         public Activity? Activity;
         public INode? PreparedNode;
         public int NextGateNumber;
+
+        // Fan-outs and subgraphs (RunExecution.Children.cs): a child's link to its parent, a parent's child numbering
+        // and its fan-outs so far.
+        public FanOutWait? Parent;
+        public int ChildIndex;
+        public int NextChildNumber;
+        public List<FanOutWait>? FanOuts;
     }
 }

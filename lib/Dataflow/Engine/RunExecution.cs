@@ -19,6 +19,9 @@ internal enum RunOwner
     /// <summary>Outside the network, parked by its last executor: in a backoff, waiting for its next attempt.</summary>
     BackingOff,
 
+    /// <summary>Outside the network, parked by its last executor: waiting for the child runs of its fan-out or subgraph.</summary>
+    AwaitingChildren,
+
     /// <summary>Taken for good by whoever ends it. It never moves again.</summary>
     Finishing,
 }
@@ -37,8 +40,10 @@ internal enum RunOwner
 ///                          Executing ──Park─────► Waiting ──Unpark──► Idle   (gate resolved, posted back)
 ///                          Executing ──ParkForBackoff──► BackingOff ──ResumeFromBackoff──► Idle
 ///                                                                    (backoff over, posted back to the same step)
+///                          Executing ──ParkForChildren──► AwaitingChildren ──ResumeFromChildren──► Idle
+///                                                                    (children ended, posted to the join's step)
 ///   Idle ──TryTakeIdle───► Finishing                            (cancelled or past its deadline while buffered)
-///   Executing / Waiting / BackingOff ──TakeForFinish──► Finishing   (the owner ends the run)
+///   Executing / Waiting / BackingOff / AwaitingChildren ──TakeForFinish──► Finishing   (the owner ends the run)
 /// </code>
 /// <para>The backoff waiter (<see cref="Resilience.BackoffWaiter"/>) owns a run between a failed attempt and its next
 /// one, as the gate waiter (<see cref="GateCoordinator"/>) owns a run at a gate: the run has given back its admission
@@ -254,20 +259,19 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
     /// Executing → BackingOff: after a failed attempt the run leaves the network until its next one, giving back its
     /// admission slot; from now on the backoff waiter owns it. Its state turns Waiting; no gate signal is raised.
     /// </summary>
-    public void ParkForBackoff()
-    {
-        Move(RunOwner.Executing, RunOwner.BackingOff);
-        ReleaseAdmission();
-        Interlocked.CompareExchange(ref _state, (int)RunState.Waiting, (int)RunState.Running);
-    }
+    public void ParkForBackoff() => LeaveNetwork(RunOwner.BackingOff);
 
     /// <summary>BackingOff → Idle: the backoff is over and the run has a new admission slot; it is about to be posted back.</summary>
-    public void ResumeFromBackoff(AdmissionLease lease)
-    {
-        Interlocked.CompareExchange(ref _state, (int)RunState.Running, (int)RunState.Waiting);
-        Volatile.Write(ref _admittedTo, lease.Network);
-        Move(RunOwner.BackingOff, RunOwner.Idle);
-    }
+    public void ResumeFromBackoff(AdmissionLease lease) => ReturnToNetwork(RunOwner.BackingOff, lease);
+
+    /// <summary>
+    /// Executing → AwaitingChildren: the run leaves the network while its children run, giving back its admission slot;
+    /// from now on its fan-out (<see cref="FanOutWait"/>) owns it. Its state turns Waiting; no gate signal is raised.
+    /// </summary>
+    public void ParkForChildren() => LeaveNetwork(RunOwner.AwaitingChildren);
+
+    /// <summary>AwaitingChildren → Idle: the join is the current node and the run has a new admission slot; it is about to be posted.</summary>
+    public void ResumeFromChildren(AdmissionLease lease) => ReturnToNetwork(RunOwner.AwaitingChildren, lease);
 
     /// <summary>Idle → Finishing: a canceller takes a buffered run for good. False when an executor has it.</summary>
     public bool TryTakeIdle() => Interlocked.CompareExchange(ref _owner, (int)RunOwner.Finishing, (int)RunOwner.Idle) == (int)RunOwner.Idle;
@@ -276,10 +280,10 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
     public void TakeForFinish()
     {
         var owner = Volatile.Read(ref _owner);
-        if (owner is not ((int)RunOwner.Executing or (int)RunOwner.Waiting or (int)RunOwner.BackingOff)
+        if (owner is not ((int)RunOwner.Executing or (int)RunOwner.Waiting or (int)RunOwner.BackingOff or (int)RunOwner.AwaitingChildren)
             || Interlocked.CompareExchange(ref _owner, (int)RunOwner.Finishing, owner) != owner)
         {
-            throw new InvalidOperationException($"Run {Id}: only its executor, gate waiter or backoff waiter can end it, but its owner is {(RunOwner)owner}.");
+            throw new InvalidOperationException($"Run {Id}: only its executor, gate waiter, backoff waiter or fan-out can end it, but its owner is {(RunOwner)owner}.");
         }
     }
 
@@ -412,6 +416,22 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
 
     /// <inheritdoc/>
     public override string ToString() => $"{Id} {State} at {Graph.NameOf(CurrentNode.GetType())}";
+
+    /// <summary>Executing → <paramref name="waiter"/>: the run leaves the network, giving back its admission slot, and is Waiting.</summary>
+    private void LeaveNetwork(RunOwner waiter)
+    {
+        Move(RunOwner.Executing, waiter);
+        ReleaseAdmission();
+        Interlocked.CompareExchange(ref _state, (int)RunState.Waiting, (int)RunState.Running);
+    }
+
+    /// <summary><paramref name="waiter"/> → Idle: the run is Running again with a new slot, about to be posted back.</summary>
+    private void ReturnToNetwork(RunOwner waiter, AdmissionLease lease)
+    {
+        Interlocked.CompareExchange(ref _state, (int)RunState.Running, (int)RunState.Waiting);
+        Volatile.Write(ref _admittedTo, lease.Network);
+        Move(waiter, RunOwner.Idle);
+    }
 
     private void Move(RunOwner from, RunOwner to)
     {

@@ -12,7 +12,8 @@ namespace Dataflow.Engine;
 /// Spans nest run → node → dependency. A <c>dataflow.node</c> span is one attempt of a node: it starts before the
 /// node's inputs are resolved, so the <c>dataflow.dependency</c> spans of the dependencies computed for it are its
 /// children, and ends when the node returned or threw. A dependency already in the run's cache is not computed and
-/// makes no span. A run that waits at gates ends the span of its node with the outcome <c>waiting</c> when it parks
+/// makes no span. A child run's span (a fan-out's or a subgraph's) is a child of its parent run's span and carries
+/// <c>dataflow.parent_run_id</c>. A run that waits at gates ends the span of its node with the outcome <c>waiting</c> when it parks
 /// (its dependencies are resolved by then); the node gets a new span when the gates are resolved and it runs.
 /// </remarks>
 internal static class RunInstrumentation
@@ -26,7 +27,17 @@ internal static class RunInstrumentation
         if (DataflowTelemetry.ActivitySource.HasListeners())
         {
             var previous = Activity.Current;
-            run.Activity = DataflowTelemetry.ActivitySource.StartActivity("dataflow.run", ActivityKind.Internal);
+            if (run.ParentLink is { } parent)
+            {
+                // A child run (a fan-out's, a subgraph's) is traced under its parent's run span.
+                run.Activity = DataflowTelemetry.ActivitySource.StartActivity("dataflow.run", ActivityKind.Internal, parent.ParentActivity?.Context ?? default);
+                run.Activity?.SetTag("dataflow.parent_run_id", parent.ParentId);
+            }
+            else
+            {
+                run.Activity = DataflowTelemetry.ActivitySource.StartActivity("dataflow.run", ActivityKind.Internal);
+            }
+
             run.Activity?.SetTag("dataflow.run_id", run.Id);
             run.Activity?.SetTag("dataflow.graph", run.Graph.StartName);
             Activity.Current = previous;

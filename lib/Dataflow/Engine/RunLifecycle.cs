@@ -21,6 +21,7 @@ internal sealed class RunLifecycle : IRunHost
         Events = new RunEvents(hub, options.TimeProvider);
         Gates = new GateCoordinator(this);
         Backoffs = new BackoffWaiter(this);
+        FanOuts = new FanOutCoordinator(this);
     }
 
     public TimeProvider TimeProvider { get; }
@@ -32,6 +33,11 @@ internal sealed class RunLifecycle : IRunHost
     public GateCoordinator Gates { get; }
 
     public BackoffWaiter Backoffs { get; }
+
+    public FanOutCoordinator FanOuts { get; }
+
+    /// <summary>Finds or makes the engine's network of a graph (for subgraphs); null once the engine is disposed. Set by the engine.</summary>
+    public Func<Graph, GraphNetwork?>? Networks { get; set; }
 
     public BackgroundWork Background { get; } = new();
 
@@ -49,6 +55,12 @@ internal sealed class RunLifecycle : IRunHost
     public void ParkForBackoff(RunExecution run, NetworkStep step, int attempt, TimeSpan delay, Exception error) => Backoffs.Park(run, step, attempt, delay, error);
 
     public ValueTask EmitRecoveryAsync(RunExecution run, string to, NodeFailure failure) => Events.EmitRecoveryAsync(run, to, failure);
+
+    public void ParkForChildren(RunExecution run, NetworkStep step, INode node, IChildRunRequest request, GraphNetwork network) => FanOuts.Park(run, step, node, request, network);
+
+    public GraphNetwork? NetworkFor(Graph graph) => Networks?.Invoke(graph);
+
+    public ValueTask EmitJoinAsync(RunExecution run, string from, string to, ChildRunGroup children) => Events.EmitJoinAsync(run, from, to, children);
 
     public async ValueTask FinishAsync(RunExecution run, RunState state, INode? result, Exception? error)
     {
@@ -73,6 +85,9 @@ internal sealed class RunLifecycle : IRunHost
             RunInstrumentation.RunEnded(run, state);
             run.SignalCompletion();
             run.ReleaseAdmission();
+
+            // A child tells its fan-out last, once its slot is free for the next child.
+            run.ParentLink?.ChildEnded(run, state);
         }
     }
 

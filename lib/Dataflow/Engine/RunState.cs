@@ -9,7 +9,10 @@ public enum RunState
     /// <summary>Admitted and executing or queued for its next node.</summary>
     Running,
 
-    /// <summary>Outside its network, holding no slot: at a gate until a value arrives, or in a backoff until its next attempt.</summary>
+    /// <summary>
+    /// Outside its network, holding no slot: at a gate until a value arrives, in a backoff until its next attempt, or
+    /// waiting for the child runs of its fan-out or subgraph.
+    /// </summary>
     Waiting,
 
     /// <summary>Reached a terminal node; <see cref="GraphRun.Result"/> holds it.</summary>

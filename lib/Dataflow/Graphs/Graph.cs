@@ -11,7 +11,7 @@ namespace Dataflow.Graphs;
 /// successor types that each node's <see cref="INode{TNext}.RunAsync"/> declares, and validated.
 /// A graph is immutable and may serve any number of runs on any number of engines.
 /// </summary>
-public sealed class Graph
+public sealed partial class Graph
 {
     private readonly FrozenDictionary<Type, GraphNode> _byType;
     private GraphFingerprint? _fingerprint;
@@ -27,6 +27,8 @@ public sealed class Graph
         TerminalNodes = nodes.Where(n => n.IsTerminal).Select(n => n.Type).ToArray();
         Edges = nodes.SelectMany(n => n.Successors.Select(s => new GraphEdge(n.Type, s))).ToArray();
         RecoveryEdges = nodes.Where(n => n.Resilience.Recovery is not null).Select(n => new GraphEdge(n.Type, n.Resilience.Recovery!)).ToArray();
+        FanOutEdges = nodes.Where(n => n.Children is { Subgraph: null }).Select(n => new GraphEdge(n.Type, n.Children!.Start)).ToArray();
+        Subgraphs = nodes.Where(n => n.Children?.Subgraph is not null).ToDictionary(n => n.Type, n => n.Children!.Subgraph!);
     }
 
     /// <summary>The start node type.</summary>
@@ -43,6 +45,18 @@ public sealed class Graph
     /// (<see cref="RecoverWithAttribute"/>, <see cref="NodeOptions.RecoverWith"/>). Not part of <see cref="Edges"/>.
     /// </summary>
     public IReadOnlyList<GraphEdge> RecoveryEdges { get; }
+
+    /// <summary>
+    /// Every fan-out: a node type that returns a <see cref="FanOut{TChild, TResult, TJoin}"/> and its children's start
+    /// type. Not part of <see cref="Edges"/>, which holds the edge to the join.
+    /// </summary>
+    public IReadOnlyList<GraphEdge> FanOutEdges { get; }
+
+    /// <summary>
+    /// The other graphs that nodes of this one run as one step (<see cref="Subgraph{TStart, TResult, TNext}"/>), by the
+    /// node type that runs each.
+    /// </summary>
+    public IReadOnlyDictionary<Type, Graph> Subgraphs { get; }
 
     /// <summary>The node types that have no successors; reaching one ends a run.</summary>
     public IReadOnlyList<Type> TerminalNodes { get; }
@@ -88,6 +102,9 @@ public sealed class Graph
     /// <returns>The validated graph.</returns>
     /// <exception cref="InvalidGraphException">The graph is broken; the message names each node at fault.</exception>
     public static Graph Create(Type startType, GraphOptions? options = null)
+        => Create(startType, options, []);
+
+    private static Graph Create(Type startType, GraphOptions? options, HashSet<Type> creating)
     {
         ArgumentNullException.ThrowIfNull(startType);
         options ??= new GraphOptions();
@@ -116,6 +133,9 @@ public sealed class Graph
                 Resilience = NodeResilience.Resolve(nodes[i].Type, nodes[i].Name, options, recoveries.GetValueOrDefault(nodes[i].Type), errors),
             };
         }
+        creating.Add(startType);
+        ResolveChildren(nodes, options, creating, errors);
+        creating.Remove(startType);
         if (options.Durable)
         {
             foreach (var node in nodes)
@@ -154,41 +174,6 @@ public sealed class Graph
 
     internal GraphNode? Find(Type nodeType) => _byType.GetValueOrDefault(nodeType);
 
-    /// <summary>
-    /// Renders the graph as a Mermaid flowchart: the start node drawn as a rounded box, terminal nodes
-    /// as stadiums with the <c>terminal</c> class, every other node as a box; recovery routes as dotted
-    /// edges labelled <c>error</c> (<c>A -. error .-> B</c>).
-    /// </summary>
-    /// <returns>The Mermaid source text.</returns>
-    public string ToMermaid()
-    {
-        var text = new StringBuilder("graph TD\n");
-        foreach (var node in NodeInfos)
-        {
-            var id = MermaidId(node.Name);
-            var shape = node.IsTerminal ? $"([\"{node.Name}\"])" : node.Type == Start ? $"(\"{node.Name}\")" : $"[\"{node.Name}\"]";
-            text.Append("    ").Append(id).Append(shape).Append('\n');
-        }
-
-        foreach (var edge in Edges)
-        {
-            text.Append("    ").Append(MermaidId(NameOf(edge.From))).Append(" --> ").Append(MermaidId(NameOf(edge.To))).Append('\n');
-        }
-
-        foreach (var edge in RecoveryEdges)
-        {
-            text.Append("    ").Append(MermaidId(NameOf(edge.From))).Append(" -. error .-> ").Append(MermaidId(NameOf(edge.To))).Append('\n');
-        }
-
-        if (TerminalNodes.Count > 0)
-        {
-            text.Append("    classDef terminal stroke-width:3px\n");
-            text.Append("    class ").Append(string.Join(',', TerminalNodes.Select(t => MermaidId(NameOf(t))))).Append(" terminal\n");
-        }
-
-        return text.ToString();
-    }
-
     private HashSet<Type> FindRecallable()
     {
         var wanted = NodeInfos.SelectMany(n => n.Inputs.Recalls).Select(r => r.Property.PropertyType).Distinct().ToArray();
@@ -198,22 +183,11 @@ public sealed class Graph
             .ToHashSet();
     }
 
-    private static string MermaidId(string name)
-    {
-        var id = new StringBuilder(name.Length);
-        foreach (var c in name)
-        {
-            id.Append(char.IsAsciiLetterOrDigit(c) ? c : '_');
-        }
-
-        return id.ToString();
-    }
-
-    private static bool IsConcrete(Type type) => !type.IsAbstract && !type.IsInterface && !type.ContainsGenericParameters;
+    internal static bool IsConcrete(Type type) => !type.IsAbstract && !type.IsInterface && !type.ContainsGenericParameters;
 
     private static List<GraphNode> Discover(Type start, GraphOptions options, Dictionary<Type, ConstructorInfo?> recoveries, List<string> errors)
     {
-        var found = new List<(Type Type, Type[] Successors, Type? Declared)>();
+        var found = new List<(Type Type, Type[] Successors, Type? Declared, ChildShape? Children)>();
         var seen = new HashSet<Type> { start };
         var pending = new Queue<Type>();
         pending.Enqueue(start);
@@ -240,27 +214,35 @@ public sealed class Graph
             if (declarations.Length > 1)
             {
                 errors.Add($"Node '{type.Name}' declares {declarations.Length} successor types ({string.Join(", ", declarations.Select(d => d.Name))}); declare one, using an interface or abstract base type for a choice.");
-                found.Add((type, [], null));
+                found.Add((type, [], null, null));
                 continue;
             }
 
             if (declarations.Length == 0)
             {
-                found.Add((type, [], null));
+                found.Add((type, [], null, null));
                 continue;
             }
 
             var declared = declarations[0];
+            var children = ChildShape.Of(declared);
+            var next = children?.Next ?? declared;
             assemblies.Add(type.Assembly);
-            assemblies.Add(declared.Assembly);
+            assemblies.Add(next.Assembly);
             assemblies.Add(start.Assembly);
-            var successors = Implementations(declared, assemblies);
+            var successors = Implementations(next, assemblies);
             if (successors.Length == 0)
             {
-                errors.Add($"Node '{type.Name}' declares successor '{declared.Name}', which is abstract and has no concrete implementation in {string.Join(", ", assemblies.Select(a => a.GetName().Name).Order(StringComparer.Ordinal))}.");
+                errors.Add($"Node '{type.Name}' declares successor '{next.Name}', which is abstract and has no concrete implementation in {string.Join(", ", assemblies.Select(a => a.GetName().Name).Order(StringComparer.Ordinal))}.");
             }
 
-            found.Add((type, successors, declared));
+            found.Add((type, successors, declared, children));
+            if (children is { IsSubgraph: false } && IsConcrete(children.Start) && seen.Add(children.Start))
+            {
+                // A fan-out's children run in this graph: their start type and what it reaches join it.
+                pending.Enqueue(children.Start);
+            }
+
             foreach (var successor in successors)
             {
                 if (seen.Add(successor))
@@ -275,7 +257,7 @@ public sealed class Graph
             f.Type,
             names[f.Type.Name] > 1 ? (f.Type.FullName ?? f.Type.Name) : f.Type.Name,
             f.Successors,
-            f.Declared)).ToList();
+            f.Declared) { Children = f.Children }).ToList();
     }
 
     private static Type[] Implementations(Type declared, IEnumerable<Assembly> assemblies)
@@ -393,6 +375,9 @@ internal sealed record GraphNode(Type Type, string Name, IReadOnlyList<Type> Suc
 {
     /// <summary>The inputs the engine fills in before the node runs.</summary>
     public InputPlan Inputs { get; init; } = InputPlan.None;
+
+    /// <summary>The node's fan-out or subgraph, when it returns one.</summary>
+    public ChildShape? Children { get; init; }
 
     /// <summary>Retry, timeout and recovery route of the node type.</summary>
     public NodeResilience Resilience { get; init; } = NodeResilience.None;

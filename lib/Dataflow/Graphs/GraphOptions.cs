@@ -22,7 +22,8 @@ public sealed class GraphOptions
     /// <summary>
     /// How many runs of this graph may be in flight at once (admission control). Once reached,
     /// <c>GraphEngine.SubmitAsync</c> waits for a run to finish and <c>GraphEngine.Submit</c> refuses
-    /// with <see cref="Dataflow.Engine.RunRejectedException"/>. Runs waiting at a gate do not count.
+    /// with <see cref="Dataflow.Engine.RunRejectedException"/>. Runs waiting at a gate, in a backoff or for their
+    /// children do not count; each child of a fan-out counts while it is in flight.
     /// </summary>
     /// <value>The default value is 1024.</value>
     public int MaxRunsInFlight { get; set; } = 1024;
@@ -98,7 +99,27 @@ public sealed class GraphOptions
             name);
     }
 
+    /// <summary>
+    /// Registers the graph that a <see cref="Subgraph{TStart, TResult, TNext}"/> of its start type runs, with its own
+    /// options; a subgraph whose start type is not registered runs a graph created with default options.
+    /// </summary>
+    /// <param name="graph">The other graph.</param>
+    /// <returns>These options, for chaining.</returns>
+    /// <exception cref="ArgumentException">A graph with the same start type is registered already.</exception>
+    public GraphOptions Subgraph(Graph graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        if (!Subgraphs.TryAdd(graph.Start, graph))
+        {
+            throw new ArgumentException($"A subgraph that starts at '{graph.Start.Name}' is registered already.", nameof(graph));
+        }
+
+        return this;
+    }
+
     internal List<TransitionEffect> Effects { get; } = [];
+
+    internal Dictionary<Type, Graph> Subgraphs { get; } = [];
 
     internal GraphOptions Clone()
     {
@@ -109,6 +130,11 @@ public sealed class GraphOptions
             Durable = Durable,
         };
         copy.Effects.AddRange(Effects);
+        foreach (var (start, graph) in Subgraphs)
+        {
+            copy.Subgraphs[start] = graph;
+        }
+
         foreach (var (type, node) in Nodes)
         {
             copy.Nodes[type] = new NodeOptions { MaxDegreeOfParallelism = node.MaxDegreeOfParallelism, Blocking = node.Blocking, Retry = node.Retry?.Clone(), Timeout = node.Timeout, RecoverWith = node.RecoverWith };

@@ -28,13 +28,7 @@ public sealed class TelemetryTests
     public async Task Runs_ProduceRunAndNodeSpans_WithOutcomeTags()
     {
         var stopped = new ConcurrentQueue<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == DataflowTelemetry.Name,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = stopped.Enqueue,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = ListenToSpans(stopped);
 
         await using (var engine = new GraphEngine())
         {
@@ -57,6 +51,42 @@ public sealed class TelemetryTests
         }
 
         Assert.That(runs.Single(r => Equals(r.GetTagItem("dataflow.outcome"), "failed")).Status, Is.EqualTo(ActivityStatusCode.Error));
+    }
+
+    [Test]
+    public async Task ChildRuns_AreTracedUnderTheirParentsRunSpan()
+    {
+        var stopped = new ConcurrentQueue<Activity>();
+        using var listener = ListenToSpans(stopped);
+
+        string parentId;
+        await using (var engine = new GraphEngine())
+        {
+            var run = engine.Submit(Graph.Create<Dataflow.Tests.FanOut.Document>(), new Dataflow.Tests.FanOut.Document("traced"));
+            await run.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+            parentId = run.Id;
+        }
+
+        var runs = stopped.Where(a => a.OperationName == "dataflow.run").ToList();
+        var parent = runs.Single(a => Equals(a.GetTagItem("dataflow.run_id"), parentId));
+        var child = runs.Single(a => Equals(a.GetTagItem("dataflow.run_id"), $"{parentId}/1"));
+        Assert.That(child.ParentSpanId, Is.EqualTo(parent.SpanId));
+        Assert.That(child.TraceId, Is.EqualTo(parent.TraceId));
+        Assert.That(child.GetTagItem("dataflow.parent_run_id"), Is.EqualTo(parentId));
+        Assert.That(child.GetTagItem("dataflow.graph"), Is.EqualTo("Ocr"));
+    }
+
+    /// <summary>Starts listening to the library's spans, keeping each one as it stops.</summary>
+    private static ActivityListener ListenToSpans(ConcurrentQueue<Activity> stopped)
+    {
+        var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == DataflowTelemetry.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = stopped.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+        return listener;
     }
 
     [Test]

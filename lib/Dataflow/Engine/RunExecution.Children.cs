@@ -1,0 +1,94 @@
+using Dataflow.Graphs;
+
+namespace Dataflow.Engine;
+
+/// <summary>
+/// A run's place among fan-outs and subgraphs: a child's link to the fan-out it belongs to (set before it is
+/// dispatched, read by its finisher), a parent's numbering of its children and the fan-outs of its trace summary.
+/// </summary>
+internal sealed partial class RunExecution
+{
+    /// <summary>The fan-out this run is a child of; null for a run submitted on its own.</summary>
+    public FanOutWait? ParentLink => _extras?.Parent;
+
+    /// <summary>The item position of this child in its fan-out.</summary>
+    public int ChildIndex => _extras?.ChildIndex ?? 0;
+
+    /// <inheritdoc/>
+    public override string? ParentId => _extras?.Parent?.ParentId;
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<ChildRunGroup> Children
+    {
+        get
+        {
+            if (Volatile.Read(ref _extras) is not { } extras)
+            {
+                return [];
+            }
+
+            FanOutWait[] waits;
+            var taken = false;
+            try
+            {
+                _lock.Enter(ref taken);
+                waits = extras.FanOuts is { } fanOuts ? [.. fanOuts] : [];
+            }
+            finally
+            {
+                Exit(taken);
+            }
+
+            return [.. waits.Select(w => w.Summary())];
+        }
+    }
+
+    /// <summary>Makes this run a child of <paramref name="wait"/> at item <paramref name="index"/>. Before dispatch only.</summary>
+    public void LinkToParent(FanOutWait wait, int index)
+    {
+        var extras = Extras;
+        extras.ChildIndex = index;
+        extras.Parent = wait;
+    }
+
+    /// <summary>How many children this run has started so far: the next child's number is one more. Its owner only.</summary>
+    public int ChildrenStarted
+    {
+        get => _extras?.NextChildNumber ?? 0;
+        set => Extras.NextChildNumber = value;
+    }
+
+    /// <summary>Records a fan-out of this run in its trace summary; its owner only.</summary>
+    public void AddFanOut(FanOutWait wait)
+    {
+        var extras = Extras;
+        var taken = false;
+        try
+        {
+            _lock.Enter(ref taken);
+            (extras.FanOuts ??= []).Add(wait);
+        }
+        finally
+        {
+            Exit(taken);
+        }
+    }
+
+    /// <summary>Moves the run on to <paramref name="next"/> (a join or recovery node after its children); its owner only.</summary>
+    public void MoveTo(INode next)
+    {
+        var taken = false;
+        try
+        {
+            _lock.Enter(ref taken);
+            Append(new TraceEntry(next));
+            Volatile.Write(ref _current, next);
+        }
+        finally
+        {
+            Exit(taken);
+        }
+
+        Attempt = 1;
+    }
+}

@@ -1,0 +1,80 @@
+using Dataflow.Graphs;
+using NUnit.Framework;
+
+namespace Dataflow.Tests.FanOut;
+
+[TestFixture]
+public sealed class FanOutGraphTests
+{
+    [Test]
+    public void Discovery_AddsTheChildrenAndTheJoin()
+    {
+        var graph = Graph.Create<Order>();
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(graph.Nodes, Is.EquivalentTo(new[] { typeof(Order), typeof(PriceLine), typeof(LinePrice), typeof(Total), typeof(Invoiced) }));
+            Assert.That(graph.Successors(typeof(Order)), Is.EqualTo(new[] { typeof(Total) }));
+            Assert.That(graph.FanOutEdges, Is.EqualTo(new[] { new GraphEdge(typeof(Order), typeof(PriceLine)) }));
+            Assert.That(graph.TerminalNodes, Is.EquivalentTo(new[] { typeof(LinePrice), typeof(Invoiced) }));
+        }
+    }
+
+    [Test]
+    public void Mermaid_LabelsTheFanOutAndTheJoin()
+    {
+        var mermaid = Graph.Create<Order>().ToMermaid();
+        Assert.That(mermaid, Does.Contain("    Order == fan-out ==> PriceLine\n")
+            .And.Contain("    Order -- join --> Total\n")
+            .And.Contain("    PriceLine --> LinePrice\n")
+            .And.Contain("    Total --> Invoiced\n")
+            .And.Not.Contain("Order --> "));
+    }
+
+    [Test]
+    public void Nested_AndCyclic_FanOutsAreDiscovered()
+    {
+        Assert.That(Graph.Create<Batch>().FanOutEdges, Is.EquivalentTo(new[] { new GraphEdge(typeof(Batch), typeof(Order)), new GraphEdge(typeof(Order), typeof(PriceLine)) }));
+        var rounds = Graph.Create<Round>();
+        Assert.That(rounds.Successors(typeof(RoundJoin)), Is.EquivalentTo(new[] { typeof(Round), typeof(RoundsDone) }));
+    }
+
+    [Test]
+    public void AResultTypeTheChildrenDoNotEndAt_IsRefused_NamingTheNode()
+    {
+        var error = Assert.Throws<InvalidGraphException>(() => Graph.Create<WrongResult>());
+        Assert.That(error!.Errors, Has.Some.EqualTo("Node 'WrongResult' fans out to 'PriceLine', whose runs can end at 'LinePrice', which is not a 'Recognized'; declare a result type that every terminal node of the children is."));
+    }
+
+    [Test]
+    public void AnAbstractChildStart_IsRefused()
+    {
+        var error = Assert.Throws<InvalidGraphException>(() => Graph.Create<AbstractChildren>());
+        Assert.That(error!.Errors, Has.Some.Contains("Node 'AbstractChildren' fans out to 'AbstractLine', which is abstract"));
+    }
+
+    [Test]
+    public void ADurableGraph_RefusesFanOutsAndSubgraphs_Clearly()
+    {
+        var fanOut = Assert.Throws<InvalidGraphException>(() => Graph.Create<Order>(new GraphOptions { Durable = true }));
+        var subgraph = Assert.Throws<InvalidGraphException>(() => Graph.Create<Document>(new GraphOptions { Durable = true }));
+        Assert.That(fanOut!.Errors, Has.Some.StartsWith("Node 'Order' fans out to 'PriceLine', but the graph is durable"));
+        Assert.That(subgraph!.Errors, Has.Some.StartsWith("Node 'Document' runs the subgraph that starts at 'Ocr', but the graph is durable"));
+    }
+
+    [Test]
+    public void ADurableSubgraph_IsRefused()
+    {
+        var options = new GraphOptions().Subgraph(Graph.Create<PlainOcr>(new GraphOptions { Durable = true }));
+        var error = Assert.Throws<InvalidGraphException>(() => Graph.Create<Scanned>(options));
+        Assert.That(error!.Errors, Is.EqualTo(new[] { "Node 'Scanned' runs the subgraph that starts at 'PlainOcr', which is durable: a subgraph's run is not checkpointed yet; register a graph of it that is not durable." }));
+    }
+
+    [Test]
+    public void ASubgraphRegisteredButNotRun_IsRefused()
+    {
+        var options = new GraphOptions().Subgraph(Graph.Create<Ocr>());
+        var error = Assert.Throws<InvalidGraphException>(() => Graph.Create<Order>(options));
+        Assert.That(error!.Errors, Has.Some.EqualTo("A subgraph that starts at 'Ocr' is registered, but no node of this graph runs it."));
+        Assert.Throws<ArgumentException>(() => options.Subgraph(Graph.Create<Ocr>()));
+    }
+}
