@@ -28,6 +28,12 @@ internal static class Program
             return 0;
         }
 
+        if (args.Length == 3 && args[0] == "worker")
+        {
+            // A worker process of the scaleout.workers case (ScaleoutWorkload), started by the report itself.
+            return await Workloads.ScaleoutWorkload.RunWorkerAsync(args[1], args[2]);
+        }
+
         if (args.Length == 0 || args[0] != "report")
         {
             Console.Error.WriteLine(Usage);

@@ -5,8 +5,8 @@ namespace Dataflow.Npgsql;
 /// <summary>
 /// The one place that turns a connection string and a schema name into connections: a pooled <see cref="NpgsqlDataSource"/>,
 /// the quoted schema for SQL, the name shown in messages (host, port, database and schema; never the password), and the
-/// translation of Npgsql's errors into the store's exceptions. The session store, the read-only history and, later, the
-/// work queue and checkpoints each own one.
+/// translation of Npgsql's errors into the store's exceptions. The session store (with its checkpoints), the read-only history and
+/// the work queue each own one.
 /// </summary>
 internal sealed class PostgresDatabase : IAsyncDisposable
 {
@@ -52,6 +52,21 @@ internal sealed class PostgresDatabase : IAsyncDisposable
         try
         {
             return await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException ex)
+        {
+            throw Error(ex, doing);
+        }
+    }
+
+    /// <summary>Opens a pooled connection synchronously, for the rare call that cannot wait asynchronously.</summary>
+    /// <exception cref="StoreUnavailableException">The server cannot be reached (transient).</exception>
+    /// <exception cref="StoreException">The server refused the connection.</exception>
+    public NpgsqlConnection Open(string doing)
+    {
+        try
+        {
+            return _dataSource.OpenConnection();
         }
         catch (NpgsqlException ex)
         {

@@ -11,6 +11,7 @@ namespace Dataflow.Npgsql;
 public sealed class PostgresSessionHistory : IAsyncDisposable
 {
     private readonly PostgresDatabase _database;
+    private long _version;
     private readonly HistoryQueries _queries;
     private int _disposed;
 
@@ -39,6 +40,7 @@ public sealed class PostgresSessionHistory : IAsyncDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         var validated = new PostgresStoreOptions { Schema = schema ?? "dataflow" }.Validated();
         var database = PostgresDatabase.Create(connectionString, validated.Schema, readOnly: true);
+        long version;
         try
         {
             var connection = await database.OpenAsync("open", cancellationToken).ConfigureAwait(false);
@@ -46,7 +48,8 @@ public sealed class PostgresSessionHistory : IAsyncDisposable
             {
                 try
                 {
-                    if (await Schema.RecognizeAsync(connection, database, null, cancellationToken).ConfigureAwait(false) == 0)
+                    version = await Schema.RecognizeAsync(connection, database, null, cancellationToken).ConfigureAwait(false);
+                    if (version == 0)
                     {
                         throw new StoreNotFoundException(
                             $"No session store in the {database.Target}: the schema does not exist or holds no tables (a read-only view never creates one). " +
@@ -59,12 +62,42 @@ public sealed class PostgresSessionHistory : IAsyncDisposable
                 }
             }
 
-            return new PostgresSessionHistory(database);
+            return new PostgresSessionHistory(database) { _version = version };
         }
         catch
         {
             await database.DisposeAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    /// <summary>Every committed checkpoint of one durable run, oldest first; empty when the store has none of that run.</summary>
+    /// <param name="runId">The run.</param>
+    /// <param name="cancellationToken">Stops reading.</param>
+    /// <returns>The checkpoints.</returns>
+    /// <exception cref="Dataflow.Checkpoints.CheckpointsUnavailableException">The store's schema predates checkpoints (version 1).</exception>
+    /// <exception cref="StoreException">The database cannot be read.</exception>
+    public async Task<IReadOnlyList<Dataflow.Checkpoints.RunCheckpoint>> RunCheckpointsAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(runId);
+        if (_version < 2)
+        {
+            throw new Dataflow.Checkpoints.CheckpointsUnavailableException(
+                $"The session store ({Target}) has schema version {_version}, which has no checkpoint tables (they came with version 2). " +
+                "Open it once for writing (a PostgresSessionStore, or `dataflow run --db …`) to migrate it; read-only, it has no checkpoints to show.");
+        }
+
+        var connection = await _database.OpenAsync("read the checkpoints of", cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            try
+            {
+                return await Checkpoints.CheckpointQueries.RunAsync(connection, _database, runId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (NpgsqlException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw _database.Error(ex, "read the checkpoints of");
+            }
         }
     }
 

@@ -24,7 +24,7 @@ namespace Dataflow.Npgsql;
 /// error is retried a few times; then the store stops writing, counts what it could not write in <see cref="Unwritten"/>,
 /// and every later call throws a <see cref="StoreException"/> with the cause.</para>
 /// </remarks>
-public sealed class PostgresSessionStore : IEntryStore, IAsyncDisposable
+public sealed partial class PostgresSessionStore : IEntryStore, IAsyncDisposable
 {
     /// <summary>The longest content stored; longer content is cut, with <c>truncated: true</c> and <c>original_length</c> in its metadata.</summary>
     public const int MaxContentLength = 10_000;
@@ -238,6 +238,7 @@ public sealed class PostgresSessionStore : IEntryStore, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _writer.DisposeAsync().ConfigureAwait(false);
+        await DisposeCheckpointsAsync().ConfigureAwait(false);
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             await _database.DisposeAsync().ConfigureAwait(false);

@@ -12,13 +12,13 @@ namespace Dataflow.Cli.Tests;
 /// </summary>
 public sealed partial class HostileInputTests : CliTestBase
 {
-    private static readonly string[] Commands = ["run", "search", "recent", "sessions", "show", "graph", "frobnicate", "", "--help"];
+    private static readonly string[] Commands = ["run", "search", "recent", "sessions", "show", "graph", "submit", "worker", "status", "frobnicate", "", "--help"];
 
     private static readonly string[] OptionNames =
     [
         "--assembly", "-a", "--start", "-s", "--input", "-i", "--count", "-n", "--parallelism", "-p", "--max-in-flight",
         "--policy", "--max-iterations", "--progress-interval", "--max-line-bytes", "--fts", "--session", "--channel",
-        "--since", "--until", "--limit", "--rank", "--json", "--verbose", "--bogus", "-x", "--", "---", "-",
+        "--since", "--until", "--limit", "--rank", "--json", "--verbose", "--job", "--lease", "--claim-batch", "--drain-timeout", "--bogus", "-x", "--", "---", "-",
     ];
 
     private static readonly string[] HostileValues =

@@ -51,6 +51,101 @@ public sealed class CliOnPostgresTests
     }
 
     [Test]
+    [CancelAfter(120_000)]
+    public async Task DurableRun_Resume_RerunAndShow_WorkOnPostgres(CancellationToken cancellationToken)
+    {
+        var database = await PostgresSetUp.Server.CreateDatabaseAsync("clidurable", cancellationToken);
+        var run = await RunCliAsync(cancellationToken, "run", "--count", "60", "--durable", "--db", database);
+        Assert.That(run.ExitCode, Is.EqualTo(1), "the sample fails some orders on purpose: " + run);
+
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync(cancellationToken);
+        await using var query = new NpgsqlCommand("SELECT count(*) FILTER (WHERE state = 'Failed'), count(*), min(run_id) FROM dataflow.durable_runs", connection);
+        long failed;
+        long total;
+        string someRun;
+        await using (var reader = await query.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            (failed, total, someRun) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2));
+        }
+
+        var resume = await RunCliAsync(cancellationToken, "resume", "--db", database);
+        var rerun = await RunCliAsync(cancellationToken, "rerun", "--failed", "--db", database);
+        var show = await RunCliAsync(cancellationToken, "show", someRun, "--db", database);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(total, Is.EqualTo(60), "every run of the batch is in the checkpoint tables");
+            Assert.That(failed, Is.GreaterThan(0));
+            Assert.That(resume.ExitCode, Is.Zero, resume.ToString());
+            Assert.That(resume.Output, Does.Contain("durable: 0 runs resumed, 60 finished earlier"));
+            Assert.That(rerun.Output, Does.Contain($"{failed} rerun"), rerun.ToString());
+            Assert.That(show.ExitCode, Is.Zero, show.ToString());
+            Assert.That(show.Output, Does.Contain("checkpoint").IgnoreCase);
+        }
+    }
+
+    [Test]
+    [CancelAfter(120_000)]
+    public async Task Submit_Workers_Status_RunAJobToTheEnd_OnPostgres(CancellationToken cancellationToken)
+    {
+        var database = await PostgresSetUp.Server.CreateDatabaseAsync("clijobs", cancellationToken);
+        var submit = await RunCliAsync(cancellationToken, "submit", "--count", "200", "--job", "orders", "--db", database);
+        var again = await RunCliAsync(cancellationToken, "submit", "--count", "1", "--job", "orders", "--db", database);
+        var before = await RunCliAsync(cancellationToken, "status", "--job", "orders", "--db", database);
+        var workers = await Task.WhenAll(
+            RunCliAsync(cancellationToken, "worker", "--job", "orders", "--claim-batch", "4", "--db", database),
+            RunCliAsync(cancellationToken, "worker", "--claim-batch", "4", "--db", database));
+        var after = await RunCliAsync(cancellationToken, "status", "--json", "--db", database);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(submit.ExitCode, Is.Zero, submit.ToString());
+            Assert.That(submit.Output, Does.Contain("job 'orders': 200 inputs of sample (Order) queued"));
+            Assert.That(again.ExitCode, Is.EqualTo(2), again.ToString());
+            Assert.That(again.Error, Does.Contain("already has a job named 'orders'"));
+            Assert.That(before.Output, Does.Contain("200 inputs: 200 queued, 0 leased, 0 done"), before.ToString());
+            Assert.That(workers.Select(w => w.ExitCode), Is.All.EqualTo(1), "the sample fails some orders on purpose: " + string.Join(" | ", workers));
+            Assert.That(workers.Select(w => w.Output), Is.All.Contain("given back to the queue"));
+            Assert.That(after.ExitCode, Is.Zero, after.ToString());
+            using var status = JsonDocument.Parse(after.Output);
+            var job = status.RootElement[0];
+            Assert.That(job.GetProperty("finished").GetBoolean(), Is.True);
+            Assert.That(job.GetProperty("done").GetInt64() + job.GetProperty("failed").GetInt64(), Is.EqualTo(200));
+            Assert.That(job.GetProperty("failed").GetInt64(), Is.GreaterThan(0));
+            Assert.That(job.GetProperty("workers").GetArrayLength(), Is.EqualTo(2));
+            Assert.That(job.GetProperty("workers").EnumerateArray().Sum(w => w.GetProperty("done").GetInt64()), Is.EqualTo(job.GetProperty("done").GetInt64()));
+        }
+    }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task QueueCommands_RefuseBadArguments_NamingTheOption(CancellationToken cancellationToken)
+    {
+        var sqlite = await RunCliAsync(cancellationToken, "submit", "--count", "3", "--db", Path.Combine(Path.GetTempPath(), "x.db"));
+        var lease = await RunCliAsync(cancellationToken, "worker", "--lease", "-1", "--claim-batch", "0", "--db", _keywords);
+        var job = await RunCliAsync(cancellationToken, "status", "--job", "bad\u001bname", "--db", _keywords);
+        var unknown = await RunCliAsync(cancellationToken, "status", "--job", "no-such-job", "--db", _keywords);
+        var noJob = await RunCliAsync(cancellationToken, "worker", "--job", "no-such-job", "--db", _keywords);
+        var sessions = await RunCliAsync(cancellationToken, "sessions", "--json", "--db", _keywords);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(sqlite.ExitCode, Is.EqualTo(2));
+            Assert.That(sqlite.Error, Does.Contain("--db must be a PostgreSQL connection string").And.Contain("for `dataflow submit`"));
+            Assert.That(lease.ExitCode, Is.EqualTo(2));
+            Assert.That(lease.Error, Does.Contain("--lease must be").And.Contain("--claim-batch must be"));
+            Assert.That(job.ExitCode, Is.EqualTo(2));
+            Assert.That(job.Error, Does.Contain("--job must be"));
+            Assert.That(unknown.ExitCode, Is.EqualTo(2));
+            Assert.That(unknown.Error, Does.Contain("no job named 'no-such-job'"));
+            Assert.That(noJob.ExitCode, Is.EqualTo(2), noJob.ToString());
+            Assert.That(noJob.Error, Does.Contain("no job named 'no-such-job'"));
+            Assert.That(sessions.Output, Does.Not.Contain("\"worker\""), "a refused worker opened no session");
+        }
+    }
+
+    [Test]
     [CancelAfter(60_000)]
     public async Task UnknownDatabaseOrEmptySchema_IsAMessage_WithoutThePassword(CancellationToken cancellationToken)
     {

@@ -23,6 +23,7 @@ internal static class ReportCommand
         new StoreWriteCase(),
         new StoreSearchCase(),
         new PostgresStoreCase(),
+        new ScaleoutWorkersCase(),
         new ResilienceFlakyCase(),
         new DurableOverheadCase(),
         new DurableResumeCase(),

@@ -158,7 +158,7 @@ internal static class ReadCommands
                 shown = await WriteEntriesAsync(console, events, parse.GetValue(json), empty: null, title: $"run {id} in session {sessionId}", cancellationToken).ConfigureAwait(false) > 0;
             }
 
-            if (!parse.GetValue(json) && WriteCheckpoints(console, store, id, mustHave: !shown))
+            if (!parse.GetValue(json) && await WriteCheckpointsAsync(console, store, id, mustHave: !shown, cancellationToken).ConfigureAwait(false))
             {
                 shown = true;
             }
@@ -176,12 +176,12 @@ internal static class ReadCommands
     }
 
     /// <summary>Writes a durable run's checkpoints as a table; false when it has none. A file without checkpoint tables has none, unless they are all that was asked for.</summary>
-    private static bool WriteCheckpoints(CliConsole console, IHistoryReader store, string runId, bool mustHave)
+    private static async Task<bool> WriteCheckpointsAsync(CliConsole console, IHistoryReader store, string runId, bool mustHave, CancellationToken cancellationToken)
     {
         IReadOnlyList<RunCheckpoint> checkpoints;
         try
         {
-            checkpoints = store.RunCheckpoints(runId);
+            checkpoints = await store.RunCheckpointsAsync(runId, cancellationToken).ConfigureAwait(false);
         }
         catch (CheckpointsUnavailableException e) when (!mustHave)
         {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Dataflow.Cli.History;
 using Dataflow.Cli.Loading;
 using Dataflow.Cli.Reporting;
 using Dataflow.Checkpoints;
@@ -73,7 +74,7 @@ internal static partial class RunCommand
     }
 
     /// <summary><c>resume</c> or <c>rerun --failed</c>: brings the durable graph's runs back and waits for them (not for runs waiting at gates).</summary>
-    private static async Task DurableBatchAsync(CliConsole console, RunSettings settings, SessionStore store, Graph graph, GraphEngine engine, RunStatistics stats, DurableCounts counts, CancellationToken cancellationToken)
+    private static async Task DurableBatchAsync(CliConsole console, RunSettings settings, IHistoryWriter store, Graph graph, GraphEngine engine, RunStatistics stats, DurableCounts counts, CancellationToken cancellationToken)
     {
         var outstanding = new CountdownSignal();
         void Track(GraphRun run)
@@ -114,7 +115,7 @@ internal static partial class RunCommand
             }
             else
             {
-                var failed = store.FailedRuns(graph.Start.FullName ?? graph.Start.Name, settings.Session);
+                var failed = await store.FailedRunsAsync(graph.Start.FullName ?? graph.Start.Name, settings.Session, cancellationToken).ConfigureAwait(false);
                 console.Trace($"{failed.Count} failed runs to rerun");
                 foreach (var runId in failed)
                 {

@@ -126,11 +126,6 @@ internal static partial class RunCommand
                 ["policy"] = settings.Policy.ToString(),
             },
             cancellationToken).ConfigureAwait(false);
-        if (settings.Durable && store.Durable is null)
-        {
-            await store.DisposeAsync().ConfigureAwait(false);
-            throw new CliException($"durable runs keep their checkpoints in a SQLite store; '{store.Name}' is PostgreSQL, which keeps history only so far: use a SQLite --db, or run without --durable.");
-        }
         var stats = new RunStatistics();
         var durability = new DurableCounts();
         long eventsWritten;
@@ -140,7 +135,7 @@ internal static partial class RunCommand
         {
             // Listening before the engine runs anything, so every run's spans and every measurement are exported.
             using var export = settings.Otlp is null ? null : OtlpExport.Start(settings.Otlp, TimeSpan.FromSeconds(settings.OtlpTimeoutSeconds), store.SessionId);
-            var engine = new GraphEngine(new GraphEngineOptions { MaxIterations = settings.MaxIterations, HistoryCapacity = 0, Checkpoints = settings.Durable ? store.Durable!.Checkpoints : null });
+            var engine = new GraphEngine(new GraphEngineOptions { MaxIterations = settings.MaxIterations, HistoryCapacity = 0, Checkpoints = settings.Durable ? store.Checkpoints : null });
             await using (engine.ConfigureAwait(false))
             {
                 // From here on the first signal cancels the runs gracefully instead of exiting at once.
@@ -156,7 +151,7 @@ internal static partial class RunCommand
 
                 var batch = settings.Mode == BatchMode.Run
                     ? RunBatchAsync(console, settings, source, graph, engine, reader, stats, live, cancellationToken)
-                    : DurableBatchAsync(console, settings, store.Durable!, graph, engine, stats, durability, cancellationToken);
+                    : DurableBatchAsync(console, settings, store, graph, engine, stats, durability, cancellationToken);
                 await ProgressDisplay.ShowAsync(console, stats, TimeSpan.FromSeconds(settings.ProgressIntervalSeconds), batch, () => StoreStatus(store)).ConfigureAwait(false);
                 await batch.ConfigureAwait(false);
                 stats.Stop();

@@ -24,7 +24,7 @@ internal interface IHistoryReader : IAsyncDisposable
     Task<IReadOnlyList<SessionInfo>> SessionsAsync(CancellationToken cancellationToken);
 
     /// <summary>A durable run's checkpoints; throws <see cref="CheckpointsUnavailableException"/> where the store keeps none.</summary>
-    IReadOnlyList<RunCheckpoint> RunCheckpoints(string runId);
+    Task<IReadOnlyList<RunCheckpoint>> RunCheckpointsAsync(string runId, CancellationToken cancellationToken);
 }
 
 /// <summary>The write side <c>run</c> uses: a session of either store.</summary>
@@ -38,8 +38,11 @@ internal interface IHistoryWriter : IAsyncDisposable
 
     BatchWriterHealth Health { get; }
 
-    /// <summary>The SQLite store behind this writer, which durable runs need (their checkpoints); null on PostgreSQL.</summary>
-    SessionStore? Durable { get; }
+    /// <summary>Where durable runs keep their checkpoints: the same database as the history, either backend.</summary>
+    ICheckpointStore Checkpoints { get; }
+
+    /// <summary>The failed durable runs of a graph in one session (null: the latest with any) not yet rerun, oldest first.</summary>
+    Task<IReadOnlyList<string>> FailedRunsAsync(string graph, string? sessionId, CancellationToken cancellationToken);
 
     Task FlushAsync(CancellationToken cancellationToken);
 }
@@ -58,7 +61,7 @@ internal sealed class SqliteHistoryReader(SessionHistory history) : IHistoryRead
 
     public Task<IReadOnlyList<SessionInfo>> SessionsAsync(CancellationToken cancellationToken) => Task.FromResult(history.Sessions());
 
-    public IReadOnlyList<RunCheckpoint> RunCheckpoints(string runId) => history.RunCheckpoints(runId);
+    public Task<IReadOnlyList<RunCheckpoint>> RunCheckpointsAsync(string runId, CancellationToken cancellationToken) => Task.FromResult(history.RunCheckpoints(runId));
 
     public ValueTask DisposeAsync()
     {
@@ -97,8 +100,7 @@ internal sealed class PostgresHistoryReader(Pg.PostgresSessionHistory history) :
     public async Task<IReadOnlyList<SessionInfo>> SessionsAsync(CancellationToken cancellationToken)
         => [.. (await history.SessionsAsync(cancellationToken).ConfigureAwait(false)).Select(s => new SessionInfo(s.Id, s.StartedAt, s.Cwd, s.MetadataJson, s.EntryCount))];
 
-    public IReadOnlyList<RunCheckpoint> RunCheckpoints(string runId)
-        => throw new CheckpointsUnavailableException("Checkpoints are kept in SQLite stores only so far; this PostgreSQL database has none.");
+    public Task<IReadOnlyList<RunCheckpoint>> RunCheckpointsAsync(string runId, CancellationToken cancellationToken) => history.RunCheckpointsAsync(runId, cancellationToken);
 
     public ValueTask DisposeAsync() => history.DisposeAsync();
 
@@ -115,7 +117,9 @@ internal sealed class SqliteHistoryWriter(SessionStore store) : IHistoryWriter
 {
     public string Name => store.Path;
 
-    public SessionStore? Durable => store;
+    public ICheckpointStore Checkpoints => store.Checkpoints;
+
+    public Task<IReadOnlyList<string>> FailedRunsAsync(string graph, string? sessionId, CancellationToken cancellationToken) => Task.FromResult(store.FailedRuns(graph, sessionId));
 
     public string SessionId => store.SessionId;
 
@@ -132,7 +136,9 @@ internal sealed class PostgresHistoryWriter(Pg.PostgresSessionStore store) : IHi
 {
     public string Name => store.Target;
 
-    public SessionStore? Durable => null;
+    public ICheckpointStore Checkpoints => store.Checkpoints;
+
+    public Task<IReadOnlyList<string>> FailedRunsAsync(string graph, string? sessionId, CancellationToken cancellationToken) => store.FailedRunsAsync(graph, sessionId, cancellationToken);
 
     public string SessionId => store.SessionId;
 

@@ -57,6 +57,33 @@ internal static class HistoryStores
             ? new PostgresHistoryReader(await OpenPostgresAsync(() => Pg.PostgresSessionHistory.OpenAsync(db, cancellationToken: cancellationToken)).ConfigureAwait(false))
             : new SqliteHistoryReader(OpenForRead(db));
 
+    /// <summary>Opens the work queue in the PostgreSQL database named by <c>--db</c> (creating the store's schema as needed): <c>submit</c>, <c>worker</c>, <c>status</c>.</summary>
+    /// <exception cref="CliException">--db is a SQLite path, or the database cannot be opened or is not a Dataflow store.</exception>
+    public static Task<Pg.Jobs.JobQueue> OpenQueueAsync(string db, string command, CancellationToken cancellationToken)
+    {
+        RequirePostgres(db, command);
+        return OpenPostgresAsync(() => Pg.Jobs.JobQueue.OpenAsync(db, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Opens the PostgreSQL store named by <c>--db</c> and starts a session: a worker's history and checkpoints.</summary>
+    /// <exception cref="CliException">--db is a SQLite path, or the database cannot be opened or is not a Dataflow store.</exception>
+    public static Task<Pg.PostgresSessionStore> OpenPostgresStoreAsync(string db, string command, IReadOnlyDictionary<string, object?> sessionMetadata, CancellationToken cancellationToken)
+    {
+        RequirePostgres(db, command);
+        return OpenPostgresAsync(() => Pg.PostgresSessionStore.OpenAsync(db, new Pg.PostgresStoreOptions { SessionMetadata = sessionMetadata }, cancellationToken));
+    }
+
+    /// <summary>The message for a failure of the queue or a worker's store while in use.</summary>
+    public static CliException QueueFailure(Exception exception) => PostgresFailure(exception);
+
+    private static void RequirePostgres(string db, string command)
+    {
+        if (!IsPostgres(db))
+        {
+            throw new CliException($"--db must be a PostgreSQL connection string (postgresql://user@host/db or Host=…;Database=…) for `dataflow {command}`: the work queue lives in PostgreSQL, so that workers on several machines share it; '{TerminalText.Escape(db)}' is a SQLite path.");
+        }
+    }
+
     /// <summary>The message for a failure while reading or writing an open store of either kind.</summary>
     public static CliException Failure(string db, bool write, Exception exception)
         => IsPostgres(db) ? PostgresFailure(exception) : new(Describe(db, write, exception), exception);

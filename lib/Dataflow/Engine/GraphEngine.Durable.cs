@@ -31,6 +31,12 @@ public sealed partial class GraphEngine
     {
         var (network, recorder) = DurableNetwork(graph);
         var stored = await recorder.Store.LoadResumableAsync(graph.Identity, cancellationToken).ConfigureAwait(false);
+        return await ResumeStoredAsync(network, recorder, stored, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Resumes the unfinished runs of <paramref name="stored"/> in <paramref name="network"/>: all of them, or none when one cannot be restored.</summary>
+    private async Task<ResumeResult> ResumeStoredAsync(GraphNetwork network, CheckpointRecorder recorder, ResumableRuns stored, CancellationToken cancellationToken)
+    {
         await CheckFingerprintsAsync(recorder, stored.Unfinished.Select(c => c.Fingerprint), "resume", cancellationToken).ConfigureAwait(false);
 
         // Every node is restored before any run starts: a checkpoint that cannot be read resumes nothing.
@@ -282,7 +288,7 @@ public sealed partial class GraphEngine
     }
 }
 
-/// <summary>What <see cref="GraphEngine.ResumeAsync"/> brought back.</summary>
+/// <summary>What <see cref="GraphEngine.ResumeAsync(Graph, CancellationToken)"/> (or its overload for chosen runs) brought back.</summary>
 public sealed class ResumeResult
 {
     internal ResumeResult(IReadOnlyList<GraphRun> resumed, long finishedEarlier, int alreadyActive)

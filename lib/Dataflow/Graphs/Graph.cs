@@ -67,6 +67,12 @@ public sealed partial class Graph
     /// <summary>The options the graph was created with (a copy; read-only in effect).</summary>
     internal GraphOptions Options { get; }
 
+    /// <summary>Whether the graph's runs are checkpointed (<see cref="GraphOptions.Durable"/>), as it was created.</summary>
+    public bool IsDurable => Options.Durable;
+
+    /// <summary>How many runs of the graph may be in flight at once in one engine (<see cref="GraphOptions.MaxRunsInFlight"/>), as it was created.</summary>
+    public int MaxRunsInFlight => Options.MaxRunsInFlight;
+
     internal IReadOnlyList<GraphNode> NodeInfos { get; }
 
     /// <summary>The graph's identity in a checkpoint store: its start node type's full name.</summary>

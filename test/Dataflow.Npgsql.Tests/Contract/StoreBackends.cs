@@ -1,4 +1,5 @@
 using Dapper;
+using Dataflow.Checkpoints;
 using Dataflow.Storage;
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -48,6 +49,14 @@ public abstract class StoreUnderTest : IAsyncDisposable
     public abstract Task<string?> SessionOfRunAsync(string runId);
 
     public abstract Task<List<(string Id, long EntryCount)>> SessionsAsync();
+
+    /// <summary>The store's checkpoints of durable runs (the engine's seam).</summary>
+    public abstract ICheckpointStore Checkpoints { get; }
+
+    /// <summary>A run's committed checkpoints, as the store's own read API (not the seam) returns them.</summary>
+    public abstract Task<IReadOnlyList<RunCheckpoint>> RunCheckpointsAsync(string runId);
+
+    public abstract Task<IReadOnlyList<string>> FailedRunsAsync(string graph, string? sessionId = null);
 
     public abstract ValueTask DisposeAsync();
 }
@@ -137,6 +146,12 @@ public sealed class SqliteBackend(string directory) : StoreBackend
 
         public override Task<List<(string Id, long EntryCount)>> SessionsAsync() => Task.FromResult(store.Sessions().Select(s => (s.Id, s.EntryCount)).ToList());
 
+        public override ICheckpointStore Checkpoints => store.Checkpoints;
+
+        public override Task<IReadOnlyList<RunCheckpoint>> RunCheckpointsAsync(string runId) => Task.FromResult(store.RunCheckpoints(runId));
+
+        public override Task<IReadOnlyList<string>> FailedRunsAsync(string graph, string? sessionId = null) => Task.FromResult(store.FailedRuns(graph, sessionId));
+
         public override ValueTask DisposeAsync() => store.DisposeAsync();
 
         private static async Task<List<Hit>> ToHits(IAsyncEnumerable<Lite.StoreEntry> entries)
@@ -215,6 +230,12 @@ public sealed class PostgresBackend(string connectionString) : StoreBackend
         public override Task<string?> SessionOfRunAsync(string runId) => store.SessionOfRunAsync(runId);
 
         public override async Task<List<(string Id, long EntryCount)>> SessionsAsync() => (await store.SessionsAsync()).Select(s => (s.Id, s.EntryCount)).ToList();
+
+        public override ICheckpointStore Checkpoints => store.Checkpoints;
+
+        public override Task<IReadOnlyList<RunCheckpoint>> RunCheckpointsAsync(string runId) => store.RunCheckpointsAsync(runId);
+
+        public override Task<IReadOnlyList<string>> FailedRunsAsync(string graph, string? sessionId = null) => store.FailedRunsAsync(graph, sessionId);
 
         public override ValueTask DisposeAsync() => store.DisposeAsync();
 

@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using System.Globalization;
+using Dapper;
+using Dataflow.Graphs;
+using Dataflow.Npgsql;
+using Dataflow.Npgsql.Jobs;
+using Dataflow.Testing;
+using Npgsql;
+
+namespace Dataflow.Bench.Workloads;
+
+/// <summary>
+/// One job of I/O-bound runs (three nodes, each awaiting 20 ms) worked by 1, 2 or 3 worker processes (this bench
+/// executable, <c>worker</c> mode) on one throwaway PostgreSQL server, each worker holding at most
+/// <see cref="InFlight"/> inputs. The workers start, open their stores, then are told to go at the same moment;
+/// throughput is the job's inputs over the span from the first input finished to the last, from the queue's own
+/// <c>finished_at</c> times, so process start-up is not counted.
+/// </summary>
+internal sealed class ScaleoutWorkload : IAsyncDisposable
+{
+    /// <summary>Each worker's in-flight bound (the graph's <c>MaxRunsInFlight</c>).</summary>
+    public const int InFlight = 50;
+
+    private static readonly TimeSpan NodeLatency = TimeSpan.FromMilliseconds(20);
+    private readonly PostgresServer _server;
+    private int _jobs;
+
+    private ScaleoutWorkload(PostgresServer server) => _server = server;
+
+    public static async Task<ScaleoutWorkload> StartAsync() => new(await PostgresServer.StartAsync(durable: false));
+
+    public static Graph CreateGraph() => Graph.Create<Call>(new GraphOptions { Durable = true, MaxRunsInFlight = InFlight });
+
+    /// <summary>Runs <paramref name="runs"/> inputs with <paramref name="workers"/> worker processes; returns inputs per second.</summary>
+    public async Task<double> MeasureAsync(int workers, int runs)
+    {
+        var database = await _server.CreateDatabaseAsync("scaleout");
+        var job = "scaleout-" + Interlocked.Increment(ref _jobs).ToString(CultureInfo.InvariantCulture);
+        await using (var queue = await JobQueue.OpenAsync(database))
+        {
+            await queue.SubmitAsync(job, CreateGraph(), Enumerable.Range(0, runs).Select(i => (INode)new Call(i)));
+        }
+
+        var processes = Enumerable.Range(0, workers).Select(_ => StartWorker(database, job)).ToList();
+        try
+        {
+            foreach (var process in processes)
+            {
+                var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2));
+                if (line != "ready")
+                {
+                    throw new InvalidOperationException($"A worker said '{line}' instead of 'ready': {await process.StandardError.ReadToEndAsync()}");
+                }
+            }
+
+            foreach (var process in processes)
+            {
+                await process.StandardInput.WriteLineAsync("go");
+                await process.StandardInput.FlushAsync();
+            }
+
+            foreach (var process in processes)
+            {
+                await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(10));
+                if (process.ExitCode != 0)
+                {
+                    throw new InvalidOperationException($"A worker exited with {process.ExitCode}: {await process.StandardError.ReadToEndAsync()}");
+                }
+            }
+        }
+        finally
+        {
+            foreach (var process in processes)
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+
+                process.Dispose();
+            }
+        }
+
+        await using var connection = new NpgsqlConnection(database);
+        var (done, seconds) = await connection.QuerySingleAsync<(long, double)>(
+            "SELECT count(*) FILTER (WHERE state = 'done'), extract(epoch FROM max(finished_at) - min(finished_at))::float8 FROM dataflow.job_items WHERE job = @Job", new { Job = job });
+        if (done != runs)
+        {
+            throw new InvalidOperationException($"{done} of {runs} inputs ended Done.");
+        }
+
+        return (runs - 1) / seconds;
+    }
+
+    /// <summary>The worker process: opens the queue and a store, says "ready", waits for "go", works until the job is done.</summary>
+    public static async Task<int> RunWorkerAsync(string connectionString, string job)
+    {
+        await using var queue = await JobQueue.OpenAsync(connectionString);
+        await using var store = await PostgresSessionStore.OpenAsync(connectionString);
+        await using var worker = new Worker(queue, store, CreateGraph(), new WorkerOptions { Job = job, PollInterval = TimeSpan.FromMilliseconds(50) });
+        Console.Out.WriteLine("ready");
+        Console.Out.Flush();
+        await Console.In.ReadLineAsync();
+        await worker.RunAsync();
+        return 0;
+    }
+
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
+
+    private static Process StartWorker(string database, string job)
+    {
+        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(typeof(ScaleoutWorkload).Assembly.Location);
+        info.ArgumentList.Add("worker");
+        info.ArgumentList.Add(database);
+        info.ArgumentList.Add(job);
+        return Process.Start(info) ?? throw new InvalidOperationException("Could not start a worker process.");
+    }
+
+    public sealed record Call(int Id) : INode<Enrich>
+    {
+        public async ValueTask<Enrich> RunAsync(NodeContext context)
+        {
+            await Task.Delay(NodeLatency, context.CancellationToken);
+            return new Enrich(Id);
+        }
+    }
+
+    public sealed record Enrich(int Id) : INode<Store>
+    {
+        public async ValueTask<Store> RunAsync(NodeContext context)
+        {
+            await Task.Delay(NodeLatency, context.CancellationToken);
+            return new Store(Id);
+        }
+    }
+
+    public sealed record Store(int Id) : INode<Stored>
+    {
+        public async ValueTask<Stored> RunAsync(NodeContext context)
+        {
+            await Task.Delay(NodeLatency, context.CancellationToken);
+            return new Stored(Id);
+        }
+    }
+
+    public sealed record Stored(int Id) : INode;
+}

@@ -1,0 +1,187 @@
+using Dapper;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Dataflow.Npgsql.Jobs;
+
+/// <summary>One claimed input: its id, position, JSON, and the run it already has if a worker started it before.</summary>
+internal sealed record ClaimedItem(long Id, string Job, long Line, string Input, string? RunId, bool TakenOver);
+
+/// <summary>How a worker finished an input (or gives it back: <see cref="State"/> null).</summary>
+internal sealed record ItemOutcome(long Id, string? State, string? Result, string? Error);
+
+/// <summary>
+/// The workers' side of the queue: claims, heartbeats, outcomes and releases. Every statement names the worker, so a
+/// worker can only renew, finish or give back the inputs it holds: once its lease expired and another worker claimed
+/// an input, its late writes to that input change nothing. A worker's heartbeat and its outcome writes run at once
+/// and touch the same rows: both lock them in id order first, so they queue behind each other instead of deadlocking.
+/// </summary>
+public sealed partial class JobQueue
+{
+    private const string ItemColumns = "i.id AS Id, i.job AS Job, i.line AS Line, i.input AS Input, i.run_id AS RunId";
+
+    /// <summary>Registers a worker (one row, for status).</summary>
+    internal Task RegisterAsync(string workerId, string? job, string graph, CancellationToken cancellationToken)
+        => WriteAsync("register a worker in", connection => connection.ExecuteAsync(new CommandDefinition(
+            $"INSERT INTO {_database.Table("workers")} (id, job, graph, host, pid) VALUES (@Id, @Job, @Graph, @Host, @Pid)",
+            new { Id = workerId, Job = job, Graph = graph, Host = PgText.Clean(Environment.MachineName), Pid = Environment.ProcessId },
+            cancellationToken: cancellationToken)), cancellationToken);
+
+    /// <summary>
+    /// Claims up to <paramref name="count"/> inputs of the graph's jobs (or of one job) for <paramref name="lease"/>:
+    /// first inputs whose lease expired, then queued ones, each in one statement that skips rows other workers hold.
+    /// </summary>
+    internal Task<IReadOnlyList<ClaimedItem>> ClaimAsync(string workerId, string graph, string? job, int count, TimeSpan lease, CancellationToken cancellationToken)
+        => WriteAsync<IReadOnlyList<ClaimedItem>>("claim inputs from", async connection =>
+        {
+            var jobs = job is null ? $"i.job IN (SELECT name FROM {_database.Table("jobs")} WHERE graph = @Graph)" : "i.job = @Job";
+            var parameters = new { Worker = workerId, Graph = graph, Job = job, Count = count, LeaseMs = lease.TotalMilliseconds };
+            var expired = await connection.QueryAsync<ClaimedRow>(new CommandDefinition(
+                $"WITH c AS (SELECT i.id FROM {_database.Table("job_items")} i WHERE {jobs} AND i.state = 'leased' AND i.lease_expires < now() ORDER BY i.lease_expires LIMIT @Count FOR UPDATE SKIP LOCKED) " +
+                $"UPDATE {_database.Table("job_items")} i SET worker = @Worker, lease_expires = now() + @LeaseMs * interval '1 millisecond', attempts = i.attempts + 1 FROM c WHERE i.id = c.id " +
+                $"RETURNING {ItemColumns}",
+                parameters,
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var claimed = expired.Select(r => r.ToItem(takenOver: true)).ToList();
+            if (claimed.Count < count)
+            {
+                var queued = await connection.QueryAsync<ClaimedRow>(new CommandDefinition(
+                    $"WITH c AS (SELECT i.id FROM {_database.Table("job_items")} i WHERE {jobs} AND i.state = 'queued' ORDER BY i.id LIMIT @Count FOR UPDATE SKIP LOCKED) " +
+                    $"UPDATE {_database.Table("job_items")} i SET state = 'leased', worker = @Worker, lease_expires = now() + @LeaseMs * interval '1 millisecond', attempts = i.attempts + 1 FROM c WHERE i.id = c.id " +
+                    $"RETURNING {ItemColumns}",
+                    parameters with { Count = count - claimed.Count },
+                    cancellationToken: cancellationToken)).ConfigureAwait(false);
+                claimed.AddRange(queued.Select(r => r.ToItem(takenOver: false)));
+            }
+
+            if (claimed.Any(c => c.TakenOver))
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    $"UPDATE {_database.Table("workers")} SET taken_over = taken_over + @N WHERE id = @Worker",
+                    new { N = claimed.Count(c => c.TakenOver), Worker = workerId },
+                    cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+
+            return claimed;
+        }, cancellationToken);
+
+    /// <summary>Whether the graph's jobs (or the one job) have inputs that are not final (queued, or leased by anyone).</summary>
+    internal Task<bool> HasOpenItemsAsync(string graph, string? job, CancellationToken cancellationToken)
+        => WriteAsync("read the queue of", connection => connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            job is null
+                ? $"SELECT EXISTS (SELECT 1 FROM {_database.Table("job_items")} i WHERE i.job IN (SELECT name FROM {_database.Table("jobs")} WHERE graph = @Graph) AND i.state IN ('queued', 'leased'))"
+                : $"SELECT EXISTS (SELECT 1 FROM {_database.Table("job_items")} i WHERE i.job = @Job AND i.state IN ('queued', 'leased'))",
+            new { Graph = graph, Job = job },
+            cancellationToken: cancellationToken)), cancellationToken);
+
+    /// <summary>Whether the queue has a job of that name for the graph.</summary>
+    internal Task<bool> HasJobAsync(string job, string graph, CancellationToken cancellationToken)
+        => WriteAsync("read the jobs of", connection => connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            $"SELECT EXISTS (SELECT 1 FROM {_database.Table("jobs")} WHERE name = @Job AND graph = @Graph)",
+            new { Job = job, Graph = graph },
+            cancellationToken: cancellationToken)), cancellationToken);
+
+    /// <summary>The heartbeat: extends every lease the worker holds; returns how many it holds.</summary>
+    internal Task<int> RenewAsync(string workerId, TimeSpan lease, CancellationToken cancellationToken)
+        => WriteAsync("renew the leases in", connection => connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            $"WITH l AS (SELECT id FROM {_database.Table("job_items")} WHERE worker = @Worker AND state = 'leased' ORDER BY id FOR UPDATE), " +
+            $"r AS (UPDATE {_database.Table("job_items")} SET lease_expires = now() + @LeaseMs * interval '1 millisecond' WHERE id IN (SELECT id FROM l) RETURNING 1), " +
+            $"w AS (UPDATE {_database.Table("workers")} SET heartbeat_at = now() WHERE id = @Worker) SELECT count(*)::int FROM r",
+            new { Worker = workerId, LeaseMs = lease.TotalMilliseconds },
+            cancellationToken: cancellationToken)), cancellationToken);
+
+    /// <summary>Records a batch of outcomes in one transaction: final states with results, or inputs given back to the queue.</summary>
+    internal async Task WriteOutcomesAsync(string workerId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken)
+    {
+        var doing = $"record {outcomes.Count} outcomes in";
+        var connection = await _database.OpenAsync(doing, cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            try
+            {
+                var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                await using (transaction.ConfigureAwait(false))
+                {
+                    var batch = new NpgsqlBatch(connection, transaction);
+                    await using (batch.ConfigureAwait(false))
+                    {
+                        var final = outcomes.Where(o => o.State is not null).ToArray();
+                        var released = outcomes.Where(o => o.State is null).Select(o => o.Id).ToArray();
+                        if (final.Length > 0)
+                        {
+                            var command = new NpgsqlBatchCommand(
+                                $"WITH l AS (SELECT id FROM {_database.Table("job_items")} WHERE id = ANY($1) AND worker = $5 AND state = 'leased' ORDER BY id FOR UPDATE), " +
+                                $"u AS (UPDATE {_database.Table("job_items")} i SET state = u.state, result = u.result, error = u.error, lease_expires = NULL, finished_at = now() " +
+                                "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(id, state, result, error) WHERE i.id = u.id AND i.id IN (SELECT id FROM l) RETURNING i.state) " +
+                                $"UPDATE {_database.Table("workers")} SET done = done + (SELECT count(*) FROM u WHERE state = 'done'), failed = failed + (SELECT count(*) FROM u WHERE state = 'failed'), " +
+                                "cancelled = cancelled + (SELECT count(*) FROM u WHERE state = 'cancelled') WHERE id = $5");
+                            command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = [.. final.Select(o => o.Id)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+                            command.Parameters.Add(new NpgsqlParameter { Value = final.Select(o => o.State).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+                            command.Parameters.Add(new NpgsqlParameter { Value = final.Select(o => PgText.CleanOrNull(o.Result)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+                            command.Parameters.Add(new NpgsqlParameter { Value = final.Select(o => PgText.CleanOrNull(o.Error)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+                            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = workerId });
+                            batch.BatchCommands.Add(command);
+                        }
+
+                        if (released.Length > 0)
+                        {
+                            var command = new NpgsqlBatchCommand(
+                                $"UPDATE {_database.Table("job_items")} SET state = 'queued', worker = NULL, lease_expires = NULL WHERE id = ANY($1) AND worker = $2 AND state = 'leased'");
+                            command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = released, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+                            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = workerId });
+                            batch.BatchCommands.Add(command);
+                        }
+
+                        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (NpgsqlException ex)
+            {
+                throw _database.Error(ex, doing);
+            }
+        }
+    }
+
+    /// <summary>A worker's clean stop: gives back every input it still holds (their runs stay resumable) and marks it stopped.</summary>
+    internal Task<int> StopAsync(string workerId, CancellationToken cancellationToken)
+        => WriteAsync("stop a worker in", connection => connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            $"WITH r AS (UPDATE {_database.Table("job_items")} SET state = 'queued', worker = NULL, lease_expires = NULL WHERE worker = @Worker AND state = 'leased' RETURNING 1), " +
+            $"w AS (UPDATE {_database.Table("workers")} SET stopped_at = now(), heartbeat_at = now() WHERE id = @Worker) SELECT count(*)::int FROM r",
+            new { Worker = workerId },
+            cancellationToken: cancellationToken)), cancellationToken);
+
+    private async Task<T> WriteAsync<T>(string doing, Func<NpgsqlConnection, Task<T>> statement, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var connection = await _database.OpenAsync(doing, cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            try
+            {
+                return await statement(connection).ConfigureAwait(false);
+            }
+            catch (NpgsqlException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw _database.Error(ex, doing);
+            }
+        }
+    }
+
+    private sealed class ClaimedRow
+    {
+        public long Id { get; init; }
+
+        public string Job { get; init; } = string.Empty;
+
+        public long Line { get; init; }
+
+        public string Input { get; init; } = string.Empty;
+
+        public string? RunId { get; init; }
+
+        public ClaimedItem ToItem(bool takenOver) => new(Id, Job, Line, Input, RunId, takenOver);
+    }
+}
