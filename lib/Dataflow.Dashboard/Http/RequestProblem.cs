@@ -48,11 +48,11 @@ internal static partial class RequestValues
     /// <summary>A session id from the path: letters, digits and dashes (sessions are UUIDs).</summary>
     public static string SessionId(HttpRequest request) => Id(request, "session", SessionPattern(), "a session id (letters, digits and dashes, as in the sessions list)");
 
-    /// <summary>A run id from the path, such as <c>g7</c>.</summary>
-    public static string RunId(HttpRequest request) => Id(request, "run", RunPattern(), "a run id such as g7 (letters, digits, '.', '_', ':' and '-')");
+    /// <summary>A run id from the path, such as <c>g7</c>, or <c>g7/3</c> for a fan-out's child (its '/' escaped in the path).</summary>
+    public static string RunId(HttpRequest request) => Id(request, "run", RunPattern(), "a run id such as g7 or g7/3 (letters, digits, '.', '_', ':', '-' and '/')", unescape: true);
 
-    /// <summary>A gate id from the path, such as <c>g7.0</c>.</summary>
-    public static string GateId(HttpRequest request) => Id(request, "gate", RunPattern(), "a gate id such as g7.0");
+    /// <summary>A gate id from the path, such as <c>g7.0</c> (or <c>g7/3.0</c>, a child's).</summary>
+    public static string GateId(HttpRequest request) => Id(request, "gate", RunPattern(), "a gate id such as g7.0", unescape: true);
 
     /// <summary>A positive keyset cursor, or null.</summary>
     public static long? Cursor(HttpRequest request, string name)
@@ -114,9 +114,11 @@ internal static partial class RequestValues
         return string.Concat(cut.Select(c => char.IsControl(c) ? '?' : c));
     }
 
-    private static string Id(HttpRequest request, string name, Regex pattern, string what)
+    private static string Id(HttpRequest request, string name, Regex pattern, string what, bool unescape = false)
     {
+        // The server leaves an escaped '/' (%2F) escaped in a path segment: a child run's id comes as g7%2F3.
         var value = request.RouteValues[name] as string ?? string.Empty;
+        value = unescape && value.Contains('%', StringComparison.Ordinal) ? Uri.UnescapeDataString(value) : value;
         return pattern.IsMatch(value)
             ? value
             : throw new RequestProblem(StatusCodes.Status400BadRequest, $"'{Shorten(value)}' is not {what}.");
@@ -125,7 +127,7 @@ internal static partial class RequestValues
     [GeneratedRegex(@"^[A-Za-z0-9-]{1,64}\z")]
     private static partial Regex SessionPattern();
 
-    [GeneratedRegex(@"^[A-Za-z0-9._:-]{1,128}\z")]
+    [GeneratedRegex(@"^[A-Za-z0-9._:/-]{1,128}\z")]
     private static partial Regex RunPattern();
 
     [GeneratedRegex(@"^(\d+(?:\.\d+)?)([smhd])\z")]
