@@ -294,8 +294,9 @@ public sealed class BatchWriter<T> : IAsyncDisposable
 
     /// <summary>
     /// Fills <paramref name="batch"/> until it is full, a flush marker arrives or the interval runs out. It sleeps
-    /// through the interval on one timer and is woken early only when the queue holds a full batch or a flush marker
-    /// (<see cref="Queued"/>), not by every item: with group commit hundreds of producers enqueue within one interval.
+    /// through the interval on one timer and is woken early (<see cref="Queued"/>) only when the queue holds the rest
+    /// of a batch, is full, holds a flush marker, or, under group commit, holds as many items as the last batch
+    /// released waiters; not by every item: with group commit hundreds of producers enqueue within one interval.
     /// </summary>
     private async Task GatherAsync(ChannelReader<Work> reader, List<T> batch, List<TaskCompletionSource> flushes, List<TaskCompletionSource> commits)
     {
