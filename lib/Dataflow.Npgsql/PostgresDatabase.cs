@@ -39,6 +39,20 @@ internal sealed class PostgresDatabase : IAsyncDisposable
             builder.Options = string.IsNullOrEmpty(builder.Options) ? "-c default_transaction_read_only=on" : builder.Options + " -c default_transaction_read_only=on";
         }
 
+        // Every statement of the store, the checkpoints and the queue is constant text over parameters, run again and again
+        // (a worker writes a checkpoint batch every few milliseconds): prepared once per connection, the server parses and
+        // plans each once instead of on every call. A caller's own setting wins.
+        if (builder.MaxAutoPrepare == 0)
+        {
+            builder.MaxAutoPrepare = 64;
+            builder.AutoPrepareMinUsages = 2;
+        }
+
+        // Only this data source uses its connections, and nothing of ours leaves state in a session (no SET, no temporary
+        // tables, advisory locks only per transaction), so a connection going back to the pool needs no DISCARD ALL, which
+        // would also drop the prepared statements.
+        builder.NoResetOnClose = true;
+
         var port = builder.Port == NpgsqlConnection.DefaultPort ? string.Empty : $":{builder.Port}";
         var target = $"schema '{schema}' of database '{builder.Database ?? builder.Username}' on {builder.Host}{port}";
         return new PostgresDatabase(NpgsqlDataSource.Create(builder), schema, target);
