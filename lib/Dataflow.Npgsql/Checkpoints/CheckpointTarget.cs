@@ -1,3 +1,4 @@
+using Dataflow.Checkpoints;
 using Dataflow.Storage;
 using Npgsql;
 using NpgsqlTypes;
@@ -57,9 +58,23 @@ internal sealed class CheckpointWrite
 /// batch. An earlier checkpoint of the same run in the same batch is superseded before it was ever committed, so it is
 /// not written (as in the SQLite store). Called from the writer's loop only.
 /// </summary>
+/// <remarks>
+/// While a worker serves the queue from this store (<see cref="QueueWorker"/>), a run's final checkpoint also records
+/// its queue item's final state and result, in the same statement round trip and transaction: the item is final exactly
+/// when its run's end is committed, and only if that worker still holds its lease (a worker whose lease was taken over
+/// changes nothing). So a worker's runs need no outcome write of their own.
+/// </remarks>
 internal sealed class CheckpointTarget(PostgresDatabase database) : IBatchTarget<CheckpointWrite>
 {
     private readonly Dictionary<string, CheckpointWrite> _latest = new(StringComparer.Ordinal);
+    private volatile string? _queueWorker;
+
+    /// <summary>The worker whose queue items the final checkpoints finish; null when no worker serves the queue from this store.</summary>
+    public string? QueueWorker
+    {
+        get => _queueWorker;
+        set => _queueWorker = value;
+    }
 
     public async ValueTask WriteBatchAsync(IReadOnlyList<CheckpointWrite> batch, CancellationToken cancellationToken)
     {
@@ -112,6 +127,11 @@ internal sealed class CheckpointTarget(PostgresDatabase database) : IBatchTarget
                         if (items is not null)
                         {
                             statements.BatchCommands.Add(Items(items));
+                        }
+
+                        if (QueueWorker is { } worker && Finals() is { Length: > 0 } finals)
+                        {
+                            statements.BatchCommands.Add(Finish(finals, worker));
                         }
 
                         await statements.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -178,6 +198,29 @@ internal sealed class CheckpointTarget(PostgresDatabase database) : IBatchTarget
             Text(rows, w => w.SessionId),
             Text(rows, w => w.RerunOf),
             new NpgsqlParameter<DateTime[]> { TypedValue = [.. rows.Select(w => w.Timestamp)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+
+    /// <summary>The batch's final checkpoints (a final one is always its run's latest).</summary>
+    private CheckpointWrite[] Finals()
+        => [.. _latest.Values.Where(w => w.State is nameof(CheckpointState.Done) or nameof(CheckpointState.Failed) or nameof(CheckpointState.Cancelled))];
+
+    /// <summary>
+    /// Finishes the queue items of runs that ended, if <paramref name="worker"/> still leases them, and counts them on
+    /// the worker's row: the result of a Done run is its final node's JSON, the error of a failed or cancelled one its
+    /// reason. The rows are locked in id order, as every other write of the queue locks them.
+    /// </summary>
+    private NpgsqlBatchCommand Finish(CheckpointWrite[] finals, string worker)
+        => Command(
+            $"WITH f AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS f(run_id, state, result, error)), " +
+            $"l AS (SELECT id FROM {database.Table("job_items")} WHERE run_id IN (SELECT run_id FROM f) AND worker = $5 AND state = 'leased' ORDER BY id FOR UPDATE), " +
+            $"u AS (UPDATE {database.Table("job_items")} i SET state = f.state, result = f.result, error = f.error, lease_expires = NULL, finished_at = now() " +
+            "FROM f WHERE i.run_id = f.run_id AND i.id IN (SELECT id FROM l) RETURNING i.state) " +
+            $"UPDATE {database.Table("workers")} SET done = done + (SELECT count(*) FROM u WHERE state = 'done'), failed = failed + (SELECT count(*) FROM u WHERE state = 'failed'), " +
+            "cancelled = cancelled + (SELECT count(*) FROM u WHERE state = 'cancelled') WHERE id = $5",
+            Text(finals, w => w.RunId),
+            Text(finals, w => w.State.ToLowerInvariant()),
+            Text(finals, w => w.State == nameof(CheckpointState.Done) ? w.Node : null),
+            Text(finals, w => w.State == nameof(CheckpointState.Done) ? null : w.Error),
+            new NpgsqlParameter<string> { TypedValue = worker });
 
     private NpgsqlBatchCommand Items(List<CheckpointWrite> items)
         => Command(

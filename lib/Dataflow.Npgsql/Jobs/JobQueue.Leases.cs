@@ -13,8 +13,9 @@ internal sealed record ItemOutcome(long Id, string? State, string? Result, strin
 /// <summary>
 /// The workers' side of the queue: claims, heartbeats, outcomes and releases. Every statement names the worker, so a
 /// worker can only renew, finish or give back the inputs it holds: once its lease expired and another worker claimed
-/// an input, its late writes to that input change nothing. A worker's heartbeat and its outcome writes run at once
-/// and touch the same rows: both lock them in id order first, so they queue behind each other instead of deadlocking.
+/// an input, its late writes to that input change nothing. A worker's heartbeat and its outcome and checkpoint writes
+/// run at once and touch the same rows: the writes lock them in id order, and the heartbeat skips the rows a write
+/// holds (that write is finishing them, or the next beat renews them), so they never deadlock.
 /// </summary>
 public sealed partial class JobQueue
 {
@@ -81,10 +82,10 @@ public sealed partial class JobQueue
             new { Job = job, Graph = graph },
             cancellationToken: cancellationToken)), cancellationToken);
 
-    /// <summary>The heartbeat: extends every lease the worker holds; returns how many it holds.</summary>
+    /// <summary>The heartbeat: extends every lease the worker holds (but those a write of its own holds at that moment); returns how many it renewed.</summary>
     internal Task<int> RenewAsync(string workerId, TimeSpan lease, CancellationToken cancellationToken)
         => WriteAsync("renew the leases in", connection => connection.ExecuteScalarAsync<int>(new CommandDefinition(
-            $"WITH l AS (SELECT id FROM {_database.Table("job_items")} WHERE worker = @Worker AND state = 'leased' ORDER BY id FOR UPDATE), " +
+            $"WITH l AS (SELECT id FROM {_database.Table("job_items")} WHERE worker = @Worker AND state = 'leased' ORDER BY id FOR UPDATE SKIP LOCKED), " +
             $"r AS (UPDATE {_database.Table("job_items")} SET lease_expires = now() + @LeaseMs * interval '1 millisecond' WHERE id IN (SELECT id FROM l) RETURNING 1), " +
             $"w AS (UPDATE {_database.Table("workers")} SET heartbeat_at = now() WHERE id = @Worker) SELECT count(*)::int FROM r",
             new { Worker = workerId, LeaseMs = lease.TotalMilliseconds },
