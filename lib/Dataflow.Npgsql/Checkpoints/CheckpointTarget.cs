@@ -117,19 +117,21 @@ internal sealed class CheckpointTarget(PostgresDatabase database) : IBatchTarget
                             statements.BatchCommands.Add(Graphs(graphs));
                         }
 
+                        // Read once: every statement of the batch is fenced on the same worker (or none).
+                        var worker = QueueWorker;
+                        if (items is not null)
+                        {
+                            statements.BatchCommands.Add(Items(items, worker));
+                        }
+
                         if (_latest.Count > 0)
                         {
                             var rows = _latest.Values.ToArray();
-                            statements.BatchCommands.Add(Checkpoints(rows));
-                            statements.BatchCommands.Add(Runs(rows));
+                            statements.BatchCommands.Add(Checkpoints(rows, worker));
+                            statements.BatchCommands.Add(Runs(rows, worker));
                         }
 
-                        if (items is not null)
-                        {
-                            statements.BatchCommands.Add(Items(items));
-                        }
-
-                        if (QueueWorker is { } worker && Finals() is { Length: > 0 } finals)
+                        if (worker is not null && Finals() is { Length: > 0 } finals)
                         {
                             statements.BatchCommands.Add(Finish(finals, worker));
                         }
@@ -160,10 +162,13 @@ internal sealed class CheckpointTarget(PostgresDatabase database) : IBatchTarget
             Text(graphs, w => w.Graph),
             Text(graphs, w => PgText.Clean(w.Description!)));
 
-    private NpgsqlBatchCommand Checkpoints(CheckpointWrite[] rows)
-        => Command(
+    private NpgsqlBatchCommand Checkpoints(CheckpointWrite[] rows, string? worker)
+        => Fenced(
+            worker,
             $"INSERT INTO {database.Table("checkpoints")} (run_id, seq, session_id, graph, fingerprint, state, step, node_type, node, trace, gates, gates_resolved, gate_number, iterations, options, error, rerun_of, timestamp) " +
             "SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bool[], $13::int[], $14::int[], $15::text[], $16::text[], $17::text[], $18::timestamptz[]) " +
+            "AS c(run_id, seq, session_id, graph, fingerprint, state, step, node_type, node, trace, gates, gates_resolved, gate_number, iterations, options, error, rerun_of, timestamp) " +
+            (worker is null ? string.Empty : OwnedBy(19)) +
             "ON CONFLICT (run_id, seq) DO UPDATE SET session_id = excluded.session_id, graph = excluded.graph, fingerprint = excluded.fingerprint, state = excluded.state, step = excluded.step, " +
             "node_type = excluded.node_type, node = excluded.node, trace = excluded.trace, gates = excluded.gates, gates_resolved = excluded.gates_resolved, gate_number = excluded.gate_number, " +
             "iterations = excluded.iterations, options = excluded.options, error = excluded.error, rerun_of = excluded.rerun_of, timestamp = excluded.timestamp",
@@ -186,10 +191,12 @@ internal sealed class CheckpointTarget(PostgresDatabase database) : IBatchTarget
             Text(rows, w => w.RerunOf),
             new NpgsqlParameter<DateTime[]> { TypedValue = [.. rows.Select(w => w.Timestamp)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
 
-    private NpgsqlBatchCommand Runs(CheckpointWrite[] rows)
-        => Command(
+    private NpgsqlBatchCommand Runs(CheckpointWrite[] rows, string? worker)
+        => Fenced(
+            worker,
             $"INSERT INTO {database.Table("durable_runs")} AS r (run_id, graph, state, seq, session_id, rerun_of, updated_at) " +
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[]) " +
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[]) AS c(run_id, graph, state, seq, session_id, rerun_of, updated_at) " +
+            (worker is null ? string.Empty : OwnedBy(8)) +
             "ON CONFLICT (run_id) DO UPDATE SET state = excluded.state, seq = excluded.seq, session_id = excluded.session_id, updated_at = excluded.updated_at WHERE excluded.seq >= r.seq",
             Text(rows, w => w.RunId),
             Text(rows, w => w.Graph),
@@ -222,11 +229,32 @@ internal sealed class CheckpointTarget(PostgresDatabase database) : IBatchTarget
             Text(finals, w => w.State == nameof(CheckpointState.Done) ? null : w.Error),
             new NpgsqlParameter<string> { TypedValue = worker });
 
-    private NpgsqlBatchCommand Items(List<CheckpointWrite> items)
-        => Command(
-            $"UPDATE {database.Table("job_items")} i SET run_id = u.run_id FROM unnest($1::bigint[], $2::text[]) AS u(id, run_id) WHERE i.id = u.id AND i.run_id IS NULL",
+    private NpgsqlBatchCommand Items(List<CheckpointWrite> items, string? worker)
+        => Fenced(
+            worker,
+            $"UPDATE {database.Table("job_items")} i SET run_id = u.run_id FROM unnest($1::bigint[], $2::text[]) AS u(id, run_id) WHERE i.id = u.id AND i.run_id IS NULL" +
+            (worker is null ? string.Empty : " AND i.worker = $3 AND i.state = 'leased'"),
             new NpgsqlParameter<long[]> { TypedValue = [.. items.Select(w => w.QueueItem!.Value)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint },
             Text(items, w => w.RunId));
+
+    /// <summary>
+    /// Fencing, while a worker serves the queue: a checkpoint of a run tied to a queue item is written only while this
+    /// worker leases that item. A worker whose lease lapsed and was taken over (a long pause, a cut network) still runs
+    /// its copy of the run; its late checkpoints must not overwrite those of the worker that resumed the run.
+    /// </summary>
+    private string OwnedBy(int workerParameter)
+        => $"WHERE NOT EXISTS (SELECT 1 FROM {database.Table("job_items")} i WHERE i.run_id = c.run_id AND (i.worker IS DISTINCT FROM ${workerParameter} OR i.state <> 'leased')) ";
+
+    private static NpgsqlBatchCommand Fenced(string? worker, string sql, params NpgsqlParameter[] parameters)
+    {
+        var command = Command(sql, parameters);
+        if (worker is not null)
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker });
+        }
+
+        return command;
+    }
 
     private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
     {

@@ -30,16 +30,21 @@ public sealed partial class JobQueue
 
     /// <summary>
     /// Claims up to <paramref name="count"/> inputs of the graph's jobs (or of one job) for <paramref name="lease"/>:
-    /// first inputs whose lease expired, then queued ones, each in one statement that skips rows other workers hold.
+    /// first inputs whose lease expired, then queued ones, each in one statement that skips rows other workers hold. An
+    /// expired input already claimed <paramref name="maxAttempts"/> times is failed instead, in the same statement.
     /// </summary>
-    internal Task<IReadOnlyList<ClaimedItem>> ClaimAsync(string workerId, string graph, string? job, int count, TimeSpan lease, CancellationToken cancellationToken)
+    internal Task<IReadOnlyList<ClaimedItem>> ClaimAsync(string workerId, string graph, string? job, int count, TimeSpan lease, int maxAttempts, CancellationToken cancellationToken)
         => WriteAsync<IReadOnlyList<ClaimedItem>>("claim inputs from", async connection =>
         {
             var jobs = job is null ? $"i.job IN (SELECT name FROM {_database.Table("jobs")} WHERE graph = @Graph)" : "i.job = @Job";
-            var parameters = new { Worker = workerId, Graph = graph, Job = job, Count = count, LeaseMs = lease.TotalMilliseconds };
+            var parameters = new { Worker = workerId, Graph = graph, Job = job, Count = count, LeaseMs = lease.TotalMilliseconds, Max = maxAttempts };
             var expired = await connection.QueryAsync<ClaimedRow>(new CommandDefinition(
-                $"WITH c AS (SELECT i.id FROM {_database.Table("job_items")} i WHERE {jobs} AND i.state = 'leased' AND i.lease_expires < now() ORDER BY i.lease_expires LIMIT @Count FOR UPDATE SKIP LOCKED) " +
-                $"UPDATE {_database.Table("job_items")} i SET worker = @Worker, lease_expires = now() + @LeaseMs * interval '1 millisecond', attempts = i.attempts + 1 FROM c WHERE i.id = c.id " +
+                $"WITH c AS (SELECT i.id, i.attempts >= @Max AS poison FROM {_database.Table("job_items")} i WHERE {jobs} AND i.state = 'leased' AND i.lease_expires < now() ORDER BY i.lease_expires LIMIT @Count FOR UPDATE SKIP LOCKED), " +
+                $"p AS (UPDATE {_database.Table("job_items")} i SET state = 'failed', worker = @Worker, lease_expires = NULL, finished_at = now(), " +
+                "error = format('Gave up on input %s of job ''%s'' after %s claims: each worker that claimed it died or stopped renewing its lease before it finished (WorkerOptions.MaxAttempts is %s). A run it had stays as its last checkpoint left it.', i.line, i.job, i.attempts, @Max) " +
+                "FROM c WHERE i.id = c.id AND c.poison RETURNING 1), " +
+                $"w AS (UPDATE {_database.Table("workers")} SET failed = failed + (SELECT count(*) FROM p) WHERE id = @Worker AND EXISTS (SELECT 1 FROM p)) " +
+                $"UPDATE {_database.Table("job_items")} i SET worker = @Worker, lease_expires = now() + @LeaseMs * interval '1 millisecond', attempts = i.attempts + 1 FROM c WHERE i.id = c.id AND NOT c.poison " +
                 $"RETURNING {ItemColumns}",
                 parameters,
                 cancellationToken: cancellationToken)).ConfigureAwait(false);

@@ -191,7 +191,7 @@ public sealed partial class Worker : IAsyncDisposable
             IReadOnlyList<ClaimedItem> claimed;
             try
             {
-                claimed = await _queue.ClaimAsync(Id, _graphId, _options.Job, wanted, _options.Lease, cancellationToken).ConfigureAwait(false);
+                claimed = await _queue.ClaimAsync(Id, _graphId, _options.Job, wanted, _options.Lease, _options.MaxAttempts, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or StoreUnavailableException)
             {
