@@ -103,43 +103,16 @@ internal sealed class CheckpointTarget(PostgresDatabase database) : IBatchTarget
         var doing = $"write a batch of {batch.Count} checkpoints to";
         try
         {
-            var connection = await database.OpenAsync(doing, cancellationToken).ConfigureAwait(false);
+            var connection = await database.OpenWriterAsync(doing, cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
-                var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-                await using (transaction.ConfigureAwait(false))
+                try
                 {
-                    var statements = new NpgsqlBatch(connection, transaction);
-                    await using (statements.ConfigureAwait(false))
-                    {
-                        if (graphs is not null)
-                        {
-                            statements.BatchCommands.Add(Graphs(graphs));
-                        }
-
-                        // Read once: every statement of the batch is fenced on the same worker (or none).
-                        var worker = QueueWorker;
-                        if (items is not null)
-                        {
-                            statements.BatchCommands.Add(Items(items, worker));
-                        }
-
-                        if (_latest.Count > 0)
-                        {
-                            var rows = _latest.Values.ToArray();
-                            statements.BatchCommands.Add(Checkpoints(rows, worker));
-                            statements.BatchCommands.Add(Runs(rows, worker));
-                        }
-
-                        if (worker is not null && Finals() is { Length: > 0 } finals)
-                        {
-                            statements.BatchCommands.Add(Finish(finals, worker));
-                        }
-
-                        await statements.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                    }
-
-                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    await WriteAsync(connection, graphs, items, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception) when (PostgresDatabase.DiscardWriters(connection))
+                {
+                    throw;
                 }
             }
         }
@@ -154,6 +127,45 @@ internal sealed class CheckpointTarget(PostgresDatabase database) : IBatchTarget
     }
 
     public bool IsTransient(Exception exception) => exception is StoreUnavailableException;
+
+    private async Task WriteAsync(NpgsqlConnection connection, List<CheckpointWrite>? graphs, List<CheckpointWrite>? items, CancellationToken cancellationToken)
+    {
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            var statements = new NpgsqlBatch(connection, transaction);
+            await using (statements.ConfigureAwait(false))
+            {
+                if (graphs is not null)
+                {
+                    statements.BatchCommands.Add(Graphs(graphs));
+                }
+
+                // Read once: every statement of the batch is fenced on the same worker (or none).
+                var worker = QueueWorker;
+                if (items is not null)
+                {
+                    statements.BatchCommands.Add(Items(items, worker));
+                }
+
+                if (_latest.Count > 0)
+                {
+                    var rows = _latest.Values.ToArray();
+                    statements.BatchCommands.Add(Checkpoints(rows, worker));
+                    statements.BatchCommands.Add(Runs(rows, worker));
+                }
+
+                if (worker is not null && Finals() is { Length: > 0 } finals)
+                {
+                    statements.BatchCommands.Add(Finish(finals, worker));
+                }
+
+                await statements.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     private NpgsqlBatchCommand Graphs(List<CheckpointWrite> graphs)
         => Command(

@@ -100,7 +100,7 @@ public sealed partial class JobQueue
     internal async Task WriteOutcomesAsync(string workerId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken)
     {
         var doing = $"record {outcomes.Count} outcomes in";
-        var connection = await _database.OpenAsync(doing, cancellationToken).ConfigureAwait(false);
+        var connection = await _database.OpenWriterAsync(doing, cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             try
@@ -144,6 +144,10 @@ public sealed partial class JobQueue
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 }
             }
+            catch (Exception) when (PostgresDatabase.DiscardWriters(connection))
+            {
+                throw;
+            }
             catch (NpgsqlException ex)
             {
                 throw _database.Error(ex, doing);
@@ -162,12 +166,16 @@ public sealed partial class JobQueue
     private async Task<T> WriteAsync<T>(string doing, Func<NpgsqlConnection, Task<T>> statement, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var connection = await _database.OpenAsync(doing, cancellationToken).ConfigureAwait(false);
+        var connection = await _database.OpenWriterAsync(doing, cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             try
             {
                 return await statement(connection).ConfigureAwait(false);
+            }
+            catch (Exception) when (PostgresDatabase.DiscardWriters(connection))
+            {
+                throw;
             }
             catch (NpgsqlException ex) when (!cancellationToken.IsCancellationRequested)
             {
