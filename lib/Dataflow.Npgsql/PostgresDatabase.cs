@@ -84,9 +84,9 @@ internal sealed class PostgresDatabase : IAsyncDisposable
     /// come back (not reused), so that no prepared statement a failure left inconsistent is run again. Returns false,
     /// to be used as an exception filter that lets the exception go on.
     /// </summary>
-    public static bool DiscardWriters(NpgsqlConnection connection)
+    public bool DiscardWriters()
     {
-        NpgsqlConnection.ClearPool(connection);
+        _writers.Clear();
         return false;
     }
 

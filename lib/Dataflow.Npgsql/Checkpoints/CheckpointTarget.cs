@@ -110,7 +110,7 @@ internal sealed class CheckpointTarget(PostgresDatabase database) : IBatchTarget
                 {
                     await WriteAsync(connection, graphs, items, cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception) when (PostgresDatabase.DiscardWriters(connection))
+                catch (Exception) when (database.DiscardWriters())
                 {
                     throw;
                 }

@@ -144,7 +144,7 @@ public sealed partial class JobQueue
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 }
             }
-            catch (Exception) when (PostgresDatabase.DiscardWriters(connection))
+            catch (Exception) when (_database.DiscardWriters())
             {
                 throw;
             }
@@ -173,7 +173,7 @@ public sealed partial class JobQueue
             {
                 return await statement(connection).ConfigureAwait(false);
             }
-            catch (Exception) when (PostgresDatabase.DiscardWriters(connection))
+            catch (Exception) when (_database.DiscardWriters())
             {
                 throw;
             }
