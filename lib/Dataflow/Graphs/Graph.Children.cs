@@ -29,6 +29,14 @@ public sealed partial class Graph
                 continue;
             }
 
+            shape = shape with { JoinConstructor = ChildShape.JoinConstructorOf(shape) };
+            if (options.Durable && shape.JoinConstructor is null)
+            {
+                errors.Add(shape.IsSubgraph
+                    ? $"Node '{node.Name}' runs the subgraph that starts at '{shape.Start.Name}' in a durable graph, so its next node must be made without a function after a crash: give '{shape.Next.Name}' a public constructor that takes a '{shape.Result.Name}', and return new Subgraph<{shape.Start.Name}, {shape.Result.Name}, {shape.Next.Name}>(start)."
+                    : $"Node '{node.Name}' fans out to '{shape.Start.Name}' in a durable graph, so its join must be made without a function after a crash: give '{shape.Next.Name}' a public constructor that takes a FanOutResults<{shape.Result.Name}>, and return new FanOut<{shape.Start.Name}, {shape.Result.Name}, {shape.Next.Name}>(children).");
+            }
+
             IEnumerable<Type> terminals;
             if (shape.IsSubgraph)
             {
@@ -53,15 +61,7 @@ public sealed partial class Graph
                 terminals = Reachable(shape.Start, byType).Where(t => byType[t].IsTerminal);
             }
 
-            shape = shape with { JoinConstructor = ChildShape.JoinConstructorOf(shape) };
             nodes[i] = node with { Children = shape };
-            if (options.Durable && shape.JoinConstructor is null)
-            {
-                errors.Add(shape.IsSubgraph
-                    ? $"Node '{node.Name}' runs the subgraph that starts at '{shape.Start.Name}' in a durable graph, so its next node must be made without a function after a crash: give '{shape.Next.Name}' a public constructor that takes a '{shape.Result.Name}', and return new Subgraph<{shape.Start.Name}, {shape.Result.Name}, {shape.Next.Name}>(start)."
-                    : $"Node '{node.Name}' fans out to '{shape.Start.Name}' in a durable graph, so its join must be made without a function after a crash: give '{shape.Next.Name}' a public constructor that takes a FanOutResults<{shape.Result.Name}>, and return new FanOut<{shape.Start.Name}, {shape.Result.Name}, {shape.Next.Name}>(children).");
-            }
-
             foreach (var terminal in terminals.Where(t => !shape.Result.IsAssignableFrom(t)))
             {
                 errors.Add($"Node '{node.Name}' {what} '{shape.Start.Name}', whose runs can end at '{terminal.Name}', which is not a '{shape.Result.Name}'; declare a result type that every terminal node of the children is.");
