@@ -137,7 +137,8 @@ public abstract class CheckpointContractTests
         }));
 
         await using var resumed = new GraphEngine(new GraphEngineOptions { Checkpoints = second.Checkpoints });
-        var again = (await resumed.ResumeAsync(graph).WaitAsync(Guard)).Resumed.Single();
+        // The named-runs resume, as a worker resumes the runs of the queue items it took over.
+        var again = (await resumed.ResumeAsync(graph, [runId]).WaitAsync(Guard)).Resumed.Single();
         var waitingAgain = new List<string>();
         foreach (var child in new[] { 2, 3 }.Select(n => resumed.Get($"{runId}/{n}")!))
         {
