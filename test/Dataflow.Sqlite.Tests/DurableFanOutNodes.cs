@@ -180,3 +180,10 @@ public sealed record Spell(string Key, string Text) : INode<Spelled>
 public sealed record Spelled(string Text) : INode;
 
 public sealed record Posted(Spelled Spelled) : INode;
+
+/// <summary>Returns its fan-out with a join function, which a durable graph cannot checkpoint.</summary>
+public sealed record Hasty(string Key) : INode<FanOut<Item, Priced, Tally>>
+{
+    public ValueTask<FanOut<Item, Priced, Tally>> RunAsync(NodeContext context)
+        => ValueTask.FromResult(new FanOut<Item, Priced, Tally>([new Item(Key, 0, 0, false)], results => new Tally(results)));
+}

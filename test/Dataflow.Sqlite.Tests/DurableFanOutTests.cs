@@ -176,4 +176,20 @@ public sealed class DurableFanOutTests : StoreTestBase
             Assert.That(store.RunCheckpoints(rerun.Id)[0].RerunOf, Is.EqualTo(run.Id));
         }
     }
+
+    [Test]
+    public async Task DurableFanOut_WithAJoinFunction_FailsTheParent_SayingToUseTheConstructor()
+    {
+        var store = Open();
+        await using var engine = new GraphEngine(new GraphEngineOptions { Checkpoints = store.Checkpoints });
+        var key = Guid.NewGuid().ToString("N");
+        var run = await engine.SubmitAsync(Graph.Create<Hasty>(Durable), new Hasty(key));
+        await run.Completion.WaitAsync(Guard);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(run.State, Is.EqualTo(RunState.Failed));
+            Assert.That(run.Exception, Is.TypeOf<NodeContractException>().With.Message.EqualTo("Node 'Hasty' of a durable graph returned a fan-out with a join function, which a checkpoint cannot hold; return it without the function, so that its join is made by the constructor of 'Tally'."));
+            Assert.That(FanOutLog.Count(key, "item 0.0"), Is.Zero, "no child started");
+        }
+    }
 }

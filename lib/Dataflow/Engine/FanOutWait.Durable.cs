@@ -30,7 +30,7 @@ internal sealed partial class FanOutWait
         {
             if (_request!.HasJoinFunction)
             {
-                return new NodeContractException($"Node '{_step.Name}' of a durable graph returned a {(IsSubgraph ? "subgraph step" : "fan-out")} with a join function, which a checkpoint cannot hold; return it without the function, so that its join is made by '{_step.Node.Children!.Next.Name}''s constructor.");
+                return new NodeContractException($"Node '{_step.Name}' of a durable graph returned a {(IsSubgraph ? "subgraph step" : "fan-out")} with a join function, which a checkpoint cannot hold; return it without the function, so that its join is made by the constructor of '{_step.Node.Children!.Next.Name}'.");
             }
 
             var items = new List<INode>();
