@@ -192,4 +192,43 @@ public sealed class DurableFanOutTests : StoreTestBase
             Assert.That(FanOutLog.Count(key, "item 0.0"), Is.Zero, "no child started");
         }
     }
+
+    [Test]
+    public async Task FailFastParent_WhoseChildHadFailedBeforeTheCrash_FailsOnResume_AndItsUnfinishedChildrenAreRecordedCancelled()
+    {
+        var key = Guid.NewGuid().ToString("N");
+        var graph = Graph.Create<Basket>(Durable);
+        var hold = FanOutLog.HoldFrom(key, round: 0, from: 0, expected: 2);
+        string runId;
+        var first = Open();
+        await using (var engine = new GraphEngine(new GraphEngineOptions { Checkpoints = first.Checkpoints }))
+        {
+            runId = (await engine.SubmitAsync(graph, new Basket(key, Items: 4, Policy: FanOutPolicy.FailFast))).Id;
+            await hold.Reached.WaitAsync(Guard);
+        }
+
+        // As if the process had died just after child 1 failed, before its sibling was cancelled: its failure is committed.
+        var child1 = first.RunCheckpoints($"{runId}/1")[^1];
+        await first.Checkpoints.SaveAsync(child1 with { Sequence = child1.Sequence + 1, State = CheckpointState.Failed, Error = "InvalidOperationException: boom" }, CheckpointCommitMode.GroupCommit);
+        await first.DisposeAsync();
+        hold.Release();
+
+        var second = Open();
+        await using var resumed = new GraphEngine(new GraphEngineOptions { Checkpoints = second.Checkpoints });
+        var again = (await resumed.ResumeAsync(graph).WaitAsync(Guard)).Resumed.Single();
+        await again.Completion.WaitAsync(Guard);
+        await second.Checkpoints.FlushAsync();
+        var error = again.Exception as ChildRunFailedException;
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(again.State, Is.EqualTo(RunState.Failed));
+            Assert.That(error?.ChildRunId, Is.EqualTo($"{runId}/1"));
+            Assert.That(error?.InnerException, Is.TypeOf<RecordedFailureException>().With.Message.EqualTo("boom").And.Property(nameof(RecordedFailureException.RecordedType)).EqualTo("InvalidOperationException"));
+            Assert.That(second.RunCheckpoints($"{runId}/2")[^1].State, Is.EqualTo(CheckpointState.Cancelled), "the unfinished sibling is recorded cancelled");
+            Assert.That(second.RunCheckpoints($"{runId}/3"), Is.Empty, "children held back by the bound never start");
+            Assert.That(FanOutLog.Count(key, "item 0.1"), Is.EqualTo(1), "the unfinished sibling was not run again");
+            Assert.That(FanOutLog.Count(key, "tally 0"), Is.Zero, "a failed fail-fast fan-out does not join");
+            Assert.That((await second.Checkpoints.LoadResumableAsync(typeof(Basket).FullName!)).Unfinished, Is.Empty);
+        }
+    }
 }
