@@ -74,6 +74,108 @@ public sealed class BatchWriterTests
         }
     }
 
+    [Test]
+    public async Task ManyProducers_OnASmallQueue_EveryAcceptedItemIsWrittenOnce_InEachProducersOrder()
+    {
+        // Eight producers on a queue of 16: most writes find it full and wait for room; a third wait for their commit.
+        var target = new ScriptedTarget();
+        await using var writer = new BatchWriter<int>(target, new BatchWriterOptions { BatchSize = 5, QueueCapacity = 16, FlushInterval = TimeSpan.FromMilliseconds(1) });
+        const int Producers = 8, PerProducer = 2_000;
+        var producers = Enumerable.Range(0, Producers).Select(p => Task.Run(async () =>
+        {
+            for (var i = 0; i < PerProducer; i++)
+            {
+                var item = (p * PerProducer) + i;
+                if (i % 3 == 0)
+                {
+                    await writer.WriteAsync(item);
+                    Assert.That(writer.Written, Is.GreaterThan(0), "a write completed before anything was committed");
+                }
+                else if (i % 3 == 1 && writer.TryEnqueue(item))
+                {
+                }
+                else
+                {
+                    await writer.EnqueueAsync(item);
+                }
+
+                if (i % 500 == 499)
+                {
+                    await writer.FlushAsync();
+                }
+            }
+        })).ToArray();
+        await Task.WhenAll(producers).WaitAsync(Guard);
+        await writer.FlushAsync().WaitAsync(Guard);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(target.Written, Is.EquivalentTo(Enumerable.Range(0, Producers * PerProducer)));
+            for (var p = 0; p < Producers; p++)
+            {
+                var own = target.Written.Where(item => item / PerProducer == p).ToList();
+                Assert.That(own, Is.Ordered, $"producer {p}'s items were written out of order");
+            }
+
+            Assert.That(target.LargestBatch, Is.LessThanOrEqualTo(5));
+            Assert.That(writer.Health.Queued, Is.Zero);
+        }
+    }
+
+    [Test]
+    public async Task ProducersWaitingForRoom_WhenTheWriterIsDisposed_AreWrittenOrRefused_NothingAcceptedIsLost()
+    {
+        var target = new ScriptedTarget { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        var writer = new BatchWriter<int>(target, new BatchWriterOptions { BatchSize = 2, QueueCapacity = 4, FlushInterval = TimeSpan.Zero });
+        var accepted = new System.Collections.Concurrent.ConcurrentBag<int>();
+        var refused = 0;
+        var producers = Enumerable.Range(0, 40).Select(i => Task.Run(async () =>
+        {
+            try
+            {
+                await writer.EnqueueAsync(i);
+                accepted.Add(i);
+            }
+            catch (ObjectDisposedException)
+            {
+                Interlocked.Increment(ref refused);
+            }
+        })).ToArray();
+
+        // The target holds its first batch until the writer is being disposed: the queue is full and producers wait.
+        await target.Entered.Task.WaitAsync(Guard);
+        var disposing = writer.DisposeAsync().AsTask();
+        target.Gate.TrySetResult();
+        await disposing.WaitAsync(Guard);
+        await Task.WhenAll(producers).WaitAsync(Guard);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(target.Written, Is.EquivalentTo(accepted), "every accepted item, and only those, was written");
+            Assert.That(accepted.Count + refused, Is.EqualTo(40));
+            Assert.That(refused, Is.GreaterThan(0), "some producers were still waiting for room when the writer closed");
+        }
+    }
+
+    [Test]
+    public async Task CancellingAWaitForRoom_LeavesTheItemOut()
+    {
+        var target = new ScriptedTarget { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        await using var writer = new BatchWriter<int>(target, new BatchWriterOptions { BatchSize = 1, QueueCapacity = 1, FlushInterval = TimeSpan.Zero });
+        await writer.EnqueueAsync(1);
+        await target.Entered.Task.WaitAsync(Guard);
+        Assert.That(writer.TryEnqueue(2), Is.True);
+        using var cancel = new CancellationTokenSource();
+        var waiting = writer.EnqueueAsync(3, cancel.Token).AsTask();
+        Assert.That(waiting.IsCompleted, Is.False, "the queue is full, so the third item waits for room");
+        await cancel.CancelAsync();
+
+        Assert.That(async () => await waiting.WaitAsync(Guard), Throws.InstanceOf<OperationCanceledException>());
+        target.Gate.TrySetResult();
+        await writer.FlushAsync().WaitAsync(Guard);
+        Assert.That(target.Written, Is.EqualTo(new[] { 1, 2 }));
+    }
+
     private sealed class ScriptedTarget : IBatchTarget<int>
     {
         public List<int> Written { get; } = [];
@@ -88,8 +190,19 @@ public sealed class BatchWriterTests
 
         public Action? OnFailure { get; set; }
 
-        public ValueTask WriteBatchAsync(IReadOnlyList<int> batch, CancellationToken cancellationToken)
+        /// <summary>When set, the first batch waits for it (after <see cref="Entered"/>), holding the loop.</summary>
+        public TaskCompletionSource? Gate { get; init; }
+
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async ValueTask WriteBatchAsync(IReadOnlyList<int> batch, CancellationToken cancellationToken)
         {
+            if (Gate is { } gate)
+            {
+                Entered.TrySetResult();
+                await gate.Task.ConfigureAwait(false);
+            }
+
             if (FatalFailures)
             {
                 throw new IOException("disk on fire");
@@ -104,7 +217,6 @@ public sealed class BatchWriterTests
 
             Written.AddRange(batch);
             LargestBatch = Math.Max(LargestBatch, batch.Count);
-            return default;
         }
 
         public bool IsTransient(Exception exception) => exception is TimeoutException;

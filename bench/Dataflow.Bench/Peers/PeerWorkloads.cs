@@ -52,6 +52,24 @@ internal sealed class PeerWorkloads : IAsyncDisposable
         });
     }
 
+    /// <summary>A through <see cref="GraphEngine.SubmitManyAsync(Graph, IEnumerable{INode}, RunOptions?, CancellationToken)"/>: one batch, the items generated as admission takes them.</summary>
+    public static async Task<(double ItemsPerSecond, double BytesPerItem)> DataflowManyAAsync(int items)
+    {
+        var graph = Graph.Create<PingStart>();
+        await using var engine = new GraphEngine();
+        return await MeasureAsync(items, async () =>
+        {
+            var completions = new Task[items];
+            var i = 0;
+            await foreach (var run in engine.SubmitManyAsync(graph, Enumerable.Range(0, items).Select(n => (INode)new PingStart(n))))
+            {
+                completions[i++] = run.Completion;
+            }
+
+            await Task.WhenAll(completions);
+        });
+    }
+
     public Task<(double ItemsPerSecond, double BytesPerItem)> AkkaAAsync(int items)
     {
         var context = BaselineContext.Create("akka", new PingStart(0));

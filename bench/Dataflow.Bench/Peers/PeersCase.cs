@@ -29,13 +29,14 @@ internal sealed class PeersCase : IBenchCase
 
         // Warm-up: every side once, small, so that JIT and the actor system's start are not measured.
         await PeerWorkloads.DataflowAAsync(Math.Min(itemsA, 20_000));
+        await PeerWorkloads.DataflowManyAAsync(Math.Min(itemsA, 20_000));
         await peers.AkkaAAsync(Math.Min(itemsA, 20_000));
         await PeerWorkloads.SyncChainAAsync(Math.Min(itemsA, 20_000));
         await PeerWorkloads.DataflowCAsync(Math.Min(runsC, 1_000));
         await peers.AkkaCAsync(Math.Min(runsC, 1_000));
         await AgentWorkflowPeer.AAsync(Math.Min(itemsAgentA, 1_000), agentInFlight);
 
-        var a = new List<(double Ours, double Akka, double Chain, double OursBytes, double AkkaBytes, double Agent, double AgentBytes)>();
+        var a = new List<(double Ours, double Akka, double Chain, double OursBytes, double AkkaBytes, double Agent, double AgentBytes, double Many)>();
         var c = new List<(double Ours, double Akka, double Agent)>();
         for (var round = 0; round < size.Repetitions; round++)
         {
@@ -43,7 +44,8 @@ internal sealed class PeersCase : IBenchCase
             var akka = await peers.AkkaAAsync(itemsA);
             var chain = await PeerWorkloads.SyncChainAAsync(itemsA);
             var agent = await AgentWorkflowPeer.AAsync(itemsAgentA, agentInFlight);
-            a.Add((ours.ItemsPerSecond, akka.ItemsPerSecond, chain.ItemsPerSecond, ours.BytesPerItem, akka.BytesPerItem, agent.ItemsPerSecond, agent.BytesPerItem));
+            var many = await PeerWorkloads.DataflowManyAAsync(itemsA);
+            a.Add((ours.ItemsPerSecond, akka.ItemsPerSecond, chain.ItemsPerSecond, ours.BytesPerItem, akka.BytesPerItem, agent.ItemsPerSecond, agent.BytesPerItem, many.ItemsPerSecond));
             c.Add(((await PeerWorkloads.DataflowCAsync(runsC)).P50, (await peers.AkkaCAsync(runsC)).P50, (await AgentWorkflowPeer.CAsync(Math.Max(runsC / 10, 100))).P50));
         }
 
@@ -58,6 +60,7 @@ internal sealed class PeersCase : IBenchCase
             new ReportRow(Name, "a_items_per_s", Median(a.Select(r => r.Ours)), "items/s", Akka, Median(a.Select(r => r.Akka)), Target.RatioAtLeast(1.0), Median(a.Select(r => r.Ours / r.Akka))),
             new ReportRow(Name, "a_items_per_s", Median(a.Select(r => r.Ours)), "items/s", "sync TPL Dataflow chain", Median(a.Select(r => r.Chain)), Target.RatioAtLeast(0.3), Median(a.Select(r => r.Ours / r.Chain))),
             new ReportRow(Name, "a_items_per_s", Median(a.Select(r => r.Ours)), "items/s", AgentWorkflows, Median(a.Select(r => r.Agent)), null, Median(a.Select(r => r.Ours / r.Agent))),
+            new ReportRow(Name, "a_submit_many_items_per_s", Median(a.Select(r => r.Many)), "items/s", Akka, Median(a.Select(r => r.Akka)), null, Median(a.Select(r => r.Many / r.Akka))),
             new ReportRow(Name, "a_bytes_per_item", Median(a.Select(r => r.OursBytes)), "B", Akka, Median(a.Select(r => r.AkkaBytes)), Target.ValueAtMost(400, "B")),
             new ReportRow(Name, "a_bytes_per_item", Median(a.Select(r => r.OursBytes)), "B", AgentWorkflows, Median(a.Select(r => r.AgentBytes))),
             new ReportRow(Name, "b_wall_ms", oursB.WallMs, "ms", Akka, akkaB.WallMs, Target.RatioAtMost(1.0)),

@@ -204,12 +204,20 @@ public sealed partial class GraphEngine : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(start);
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (start.GetType() != graph.Start)
         {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
             throw new ArgumentException($"The start node is a '{start.GetType().Name}', but the graph starts at '{graph.StartName}'.", nameof(start));
         }
 
+        return Prepare(graph, options);
+    }
+
+    /// <summary>The graph's network (made on first use) and the runs' settings, checked once.</summary>
+    private (GraphNetwork Network, RunSettings Settings) Prepare(Graph graph, RunOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var settings = RunOptions.Settle(options, _options);
         if (_networks.TryGetValue(graph, out var network))
         {
@@ -239,6 +247,13 @@ public sealed partial class GraphEngine : IAsyncDisposable
 
     private async ValueTask<GraphRun> WaitAndLaunchAsync(GraphNetwork network, INode start, RunSettings settings, CancellationToken cancellationToken)
     {
+        var lease = await WaitForRoomAsync(network, cancellationToken).ConfigureAwait(false);
+        return Launch(network, start, settings, lease, cancellationToken);
+    }
+
+    /// <summary>Waits for an admission slot while the graph is full; refuses once the engine is being disposed.</summary>
+    private async ValueTask<AdmissionLease> WaitForRoomAsync(GraphNetwork network, CancellationToken cancellationToken)
+    {
         AdmissionLease lease;
         using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopAdmitting.Token))
         {
@@ -259,7 +274,7 @@ public sealed partial class GraphEngine : IAsyncDisposable
             throw new ObjectDisposedException(nameof(GraphEngine), "The engine was disposed while the run waited for admission.");
         }
 
-        return Launch(network, start, settings, lease, cancellationToken);
+        return lease;
     }
 
     private GraphRun Launch(GraphNetwork network, INode start, RunSettings settings, AdmissionLease lease, CancellationToken cancellationToken)

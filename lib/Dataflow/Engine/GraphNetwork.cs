@@ -20,7 +20,7 @@ namespace Dataflow.Engine;
 /// <para><b>Fan-outs and subgraphs cannot deadlock either.</b> A parent whose node returned a fan-out leaves the network
 /// like a run at a gate: it gives back its node slot (its step returns) and its admission slot before any child starts,
 /// and takes a new slot only when every child has ended, to run its join. Its children are ordinary runs: each takes an
-/// admission slot of its network through the same semaphore as a submit (waiting, never failing) and gives it back
+/// admission slot of its network through the same gate as a submit (waiting, never failing) and gives it back
 /// when it ends, parks, or fans out in turn. So every slot is held by a run that is executing or buffered, and such a
 /// run needs nothing from any other run to reach its end or its next park: the slots always come free, whoever waits
 /// for them. In the worst shape (one admission slot, parallelism 1 everywhere, every run a parent whose children fan
@@ -38,7 +38,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
     internal const int MaxBlockingThreads = 256;
 
     private readonly FrozenDictionary<Type, NetworkStep> _steps;
-    private readonly SemaphoreSlim _admission;
+    private readonly AdmissionGate _admission;
     private readonly List<DedicatedThreadScheduler> _schedulers = [];
     private readonly CountdownSignal _inFlight = new();
 
@@ -47,7 +47,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
         Host = host;
         Graph = graph;
         var options = graph.Options;
-        _admission = new SemaphoreSlim(options.MaxRunsInFlight, options.MaxRunsInFlight);
+        _admission = new AdmissionGate(options.MaxRunsInFlight);
         _steps = graph.NodeInfos.ToFrozenDictionary(node => node.Type, node => new NetworkStep(this, node));
         foreach (var node in graph.NodeInfos)
         {
@@ -82,7 +82,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
     /// <summary>Takes an admission slot if one is free.</summary>
     public bool TryEnter(out AdmissionLease lease)
     {
-        if (!_admission.Wait(0))
+        if (!_admission.TryEnter())
         {
             lease = default;
             return false;
@@ -96,7 +96,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
     /// <summary>Waits for an admission slot.</summary>
     public async ValueTask<AdmissionLease> EnterAsync(CancellationToken cancellationToken)
     {
-        await _admission.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _admission.EnterAsync(cancellationToken).ConfigureAwait(false);
         _inFlight.Add();
         return new AdmissionLease(this);
     }
@@ -104,7 +104,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
     /// <summary>Gives a slot back: the run that held it (once), or the taker of a lease that never reached a run.</summary>
     public void Leave()
     {
-        _admission.Release();
+        _admission.Leave();
         _inFlight.Signal();
     }
 

@@ -1,5 +1,3 @@
-using System.Threading.Channels;
-
 namespace Dataflow.Storage;
 
 // How the loop gathers a batch, and how producers wake it and learn of their commits.
@@ -60,10 +58,10 @@ public sealed partial class BatchWriter<T>
     /// of a batch, is full, holds a flush marker, or, under group commit, holds as many items as the last batch
     /// released waiters; not by every item: with group commit hundreds of producers enqueue within one interval.
     /// </summary>
-    private async Task GatherAsync(ChannelReader<Work> reader, List<T> batch, List<TaskCompletionSource> flushes, List<TaskCompletionSource> commits)
+    private async Task GatherAsync(List<T> batch, List<TaskCompletionSource> flushes, List<TaskCompletionSource> commits)
     {
         var started = _time.GetTimestamp();
-        Drain(reader, batch, flushes, commits);
+        Drain(batch, flushes, commits);
         var remaining = _options.FlushInterval - _time.GetElapsedTime(started);
         if (flushes.Count > 0 || batch.Count >= _options.BatchSize || remaining <= TimeSpan.Zero || (_lastCommits > 0 && batch.Count >= _lastCommits))
         {
@@ -93,13 +91,43 @@ public sealed partial class BatchWriter<T>
         }
 
         Volatile.Write(ref _wake, null);
-        Drain(reader, batch, flushes, commits);
+        Drain(batch, flushes, commits);
+    }
+
+    /// <summary>
+    /// Waits until the queue holds something; false once it is closed and empty. The loop sleeps on the same signal
+    /// as <see cref="GatherAsync"/>, woken by the first item queued (<see cref="Queued"/>) or by closing.
+    /// </summary>
+    private async ValueTask<bool> WaitForWorkAsync()
+    {
+        while (true)
+        {
+            if (_queue.Count > 0)
+            {
+                return true;
+            }
+
+            if (_queue.IsClosed)
+            {
+                return false;
+            }
+
+            Volatile.Write(ref _wakeAt, 1);
+            var wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Interlocked.Exchange(ref _wake, wake);
+            if (_queue.Count == 0 && !_queue.IsClosed)
+            {
+                await wake.Task.ConfigureAwait(false);
+            }
+
+            Volatile.Write(ref _wake, null);
+        }
     }
 
     /// <summary>Takes what the queue holds, up to a full batch or the first flush marker.</summary>
-    private void Drain(ChannelReader<Work> reader, List<T> batch, List<TaskCompletionSource> flushes, List<TaskCompletionSource> commits)
+    private void Drain(List<T> batch, List<TaskCompletionSource> flushes, List<TaskCompletionSource> commits)
     {
-        while (batch.Count < _options.BatchSize && flushes.Count == 0 && reader.TryRead(out var work))
+        while (batch.Count < _options.BatchSize && flushes.Count == 0 && _queue.TryRead(out var work))
         {
             Interlocked.Decrement(ref _queued);
             if (!work.HasItem)

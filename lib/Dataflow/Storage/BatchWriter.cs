@@ -1,5 +1,3 @@
-using System.Threading.Channels;
-
 namespace Dataflow.Storage;
 
 /// <summary>
@@ -29,7 +27,7 @@ public sealed partial class BatchWriter<T> : IAsyncDisposable
     private readonly IBatchTarget<T> _target;
     private readonly BatchWriterOptions _options;
     private readonly TimeProvider _time;
-    private readonly Channel<Work> _queue;
+    private readonly WorkQueue _queue;
     private readonly Task _loop;
     private long _written;
     private long _failures;
@@ -54,11 +52,7 @@ public sealed partial class BatchWriter<T> : IAsyncDisposable
         _target = target;
         _options = (options ?? new BatchWriterOptions()).Validated();
         _time = _options.TimeProvider!;
-        _queue = Channel.CreateBounded<Work>(new BoundedChannelOptions(_options.QueueCapacity)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        _queue = new WorkQueue(_options.QueueCapacity);
         using (ExecutionContext.SuppressFlow())
         {
             _loop = Task.Run(LoopAsync);
@@ -82,7 +76,7 @@ public sealed partial class BatchWriter<T> : IAsyncDisposable
             var stall = _stall;
             var stopped = _stopped;
             return new BatchWriterHealth(
-                Math.Max(0, _queue.Reader.Count + Volatile.Read(ref _inFlight)),
+                Math.Max(0, _queue.Count + Volatile.Read(ref _inFlight)),
                 Written,
                 Failures,
                 Unwritten,
@@ -99,7 +93,7 @@ public sealed partial class BatchWriter<T> : IAsyncDisposable
     /// <exception cref="BatchWriterStoppedException">The writer stopped after an error.</exception>
     public bool TryEnqueue(T item)
     {
-        if (_queue.Writer.TryWrite(new Work(item, null, HasItem: true)))
+        if (_queue.TryWrite(new Work(item, null, HasItem: true)))
         {
             Queued(marker: false);
             return true;
@@ -118,7 +112,7 @@ public sealed partial class BatchWriter<T> : IAsyncDisposable
     public ValueTask EnqueueAsync(T item, CancellationToken cancellationToken = default)
     {
         var work = new Work(item, null, HasItem: true);
-        if (_queue.Writer.TryWrite(work))
+        if (_queue.TryWrite(work))
         {
             Queued(marker: false);
             return default;
@@ -142,7 +136,7 @@ public sealed partial class BatchWriter<T> : IAsyncDisposable
         // Completed by the loop off its own thread, in slices (CompleteCommits): continuations run there, in turn.
         var committed = new TaskCompletionSource();
         var work = new Work(item, committed, HasItem: true);
-        if (!_queue.Writer.TryWrite(work))
+        if (!_queue.TryWrite(work))
         {
             return WaitAndWriteAsync(work, committed, cancellationToken);
         }
@@ -170,7 +164,7 @@ public sealed partial class BatchWriter<T> : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            _queue.Writer.TryComplete();
+            _queue.Close();
             Volatile.Read(ref _wake)?.TrySetResult();
         }
 
@@ -185,9 +179,9 @@ public sealed partial class BatchWriter<T> : IAsyncDisposable
 
     private async ValueTask WaitAndEnqueueAsync(Work work, CancellationToken cancellationToken)
     {
-        while (!_queue.Writer.TryWrite(work))
+        while (!_queue.TryWrite(work))
         {
-            if (!await _queue.Writer.WaitToWriteAsync(cancellationToken).ConfigureAwait(false))
+            if (!await _queue.WaitForRoomAsync(cancellationToken).ConfigureAwait(false))
             {
                 ThrowIfClosed();
             }
@@ -203,20 +197,19 @@ public sealed partial class BatchWriter<T> : IAsyncDisposable
             throw new BatchWriterStoppedException(stopped.Message, stopped.InnerException);
         }
 
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0 || _queue.Reader.Completion.IsCompleted, this);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0 || _queue.IsClosed, this);
     }
 
     private async Task LoopAsync()
     {
-        var reader = _queue.Reader;
         var batch = new List<T>(_options.BatchSize);
         var flushes = new List<TaskCompletionSource>();
         var commits = new List<TaskCompletionSource>();
         try
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            while (await WaitForWorkAsync().ConfigureAwait(false))
             {
-                await GatherAsync(reader, batch, flushes, commits).ConfigureAwait(false);
+                await GatherAsync(batch, flushes, commits).ConfigureAwait(false);
                 if (batch.Count > 0)
                 {
                     Volatile.Write(ref _inFlight, batch.Count);
@@ -279,14 +272,14 @@ public sealed partial class BatchWriter<T> : IAsyncDisposable
         var cause = ex is BatchWriteGaveUpException gaveUp ? gaveUp.InnerException! : ex;
         var stopped = new BatchWriterStoppedException($"The batch writer stopped after an error: {cause.Message}", cause);
         _stopped = stopped;
-        _queue.Writer.TryComplete(stopped);
+        _queue.Close();
         long lost = batch.Count;
         foreach (var flush in flushes)
         {
             flush.TrySetException(stopped);
         }
 
-        while (_queue.Reader.TryRead(out var work))
+        while (_queue.TryReadAccepted(out var work))
         {
             work.Flush?.TrySetException(stopped);
             if (work.HasItem)
