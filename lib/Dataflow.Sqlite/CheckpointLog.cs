@@ -89,6 +89,18 @@ internal static class CheckpointLog
                 json.WriteString("ro", rerunOf);
             }
 
+            if (checkpoint.Parent is { } parent)
+            {
+                json.WriteString("pa", parent);
+            }
+
+            if (checkpoint.ChildNumber > 0)
+            {
+                json.WriteNumber("cn", checkpoint.ChildNumber);
+            }
+
+            Raw(json, "ch", checkpoint.Children);
+
             json.WriteNumber("tt", checkpoint.Timestamp.UtcTicks);
             json.WriteEndObject();
             json.Flush();
@@ -175,6 +187,9 @@ internal static class CheckpointLog
             Options = RawOrNull(element, "o"),
             Error = StringOrNull(element, "e"),
             RerunOf = StringOrNull(element, "ro"),
+            Parent = StringOrNull(element, "pa"),
+            ChildNumber = element.TryGetProperty("cn", out var number) ? number.GetInt32() : 0,
+            Children = RawOrNull(element, "ch"),
         };
     }
 
@@ -191,6 +206,7 @@ internal static class CheckpointLog
         CheckpointState.Waiting => "Waiting",
         CheckpointState.Done => "Done",
         CheckpointState.Failed => "Failed",
+        CheckpointState.AwaitingChildren => "AwaitingChildren",
         _ => "Cancelled",
     };
 

@@ -26,7 +26,8 @@ internal static class CheckpointQueries
                 var runId = element.GetProperty("r").GetString()!;
                 if (CheckpointLog.IsFinal(element))
                 {
-                    finished++;
+                    // Children are counted with their parents, not on their own.
+                    finished += element.TryGetProperty("pa", out _) ? 0 : 1;
                     latest.Remove(runId);
                 }
                 else if (element.GetProperty("s").GetInt32() is var sequence && (!latest.TryGetValue(runId, out var earlier) || earlier.Sequence < sequence))
@@ -74,6 +75,34 @@ internal static class CheckpointQueries
         return [.. rows.SelectMany(r => CheckpointLog.Decode(r.Body, r.Graph, r.Fingerprint, runId)).OrderBy(c => c.Sequence)];
     }
 
+    /// <summary>The latest checkpoint of each of <paramref name="runIds"/>: each bucket's rows are read once.</summary>
+    public static IReadOnlyList<RunCheckpoint> Latest(SqliteConnection connection, string path, IReadOnlyCollection<string> runIds)
+    {
+        Require(connection, path);
+        var wanted = runIds.ToHashSet(StringComparer.Ordinal);
+        var latest = new Dictionary<string, RunCheckpoint>(StringComparer.Ordinal);
+        foreach (var (prefix, bucket) in wanted.Select(CheckpointLog.BucketOf).Distinct())
+        {
+            foreach (var row in connection.Query<LogRow>(
+                "SELECT graph AS Graph, fingerprint AS Fingerprint, body AS Body FROM checkpoint_log WHERE run_prefix = @Prefix AND bucket = @Bucket ORDER BY id",
+                new { Prefix = prefix, Bucket = bucket },
+                buffered: false))
+            {
+                using var document = JsonDocument.Parse(CheckpointLog.Unpack(row.Body));
+                foreach (var element in document.RootElement.EnumerateArray())
+                {
+                    var runId = element.GetProperty("r").GetString()!;
+                    if (wanted.Contains(runId) && (!latest.TryGetValue(runId, out var earlier) || earlier.Sequence < element.GetProperty("s").GetInt32()))
+                    {
+                        latest[runId] = CheckpointLog.Read(element, row.Graph, row.Fingerprint);
+                    }
+                }
+            }
+        }
+
+        return [.. latest.Values];
+    }
+
     /// <summary>
     /// The failed runs of <paramref name="graph"/> in <paramref name="sessionId"/> (or in the latest session that has
     /// any) that no run reruns yet, in the order they ended.
@@ -95,7 +124,8 @@ internal static class CheckpointQueries
                     rerun.Add(of);
                 }
 
-                if (checkpoint.State == CheckpointState.Failed)
+                // A child is not rerun on its own: its parent is (see GraphEngine.RerunAsync).
+                if (checkpoint.State == CheckpointState.Failed && checkpoint.Parent is null)
                 {
                     failed.Add((row.SessionId, checkpoint));
                 }

@@ -24,7 +24,7 @@ namespace Dataflow.Sqlite;
 /// what it could not write in <see cref="Unwritten"/>, and every later call throws a <see cref="StoreException"/> with
 /// the cause. Each failure is reported to <see cref="SessionStoreOptions.OnWriteError"/>.</para>
 /// </remarks>
-public sealed class SessionStore : IEntryStore, IAsyncDisposable
+public sealed partial class SessionStore : IEntryStore, IAsyncDisposable
 {
     /// <summary>The longest content stored; longer content is cut, with <c>truncated: true</c> and <c>original_length</c> in its metadata.</summary>
     public const int MaxContentLength = 10_000;
@@ -206,47 +206,6 @@ public sealed class SessionStore : IEntryStore, IAsyncDisposable
             throw Stopped(ex);
         }
     }
-
-    /// <inheritdoc cref="SessionHistory.Search"/>
-    public IReadOnlyList<StoreEntry> Search(string query, SearchOptions? options = null) => _queries.SearchList(query, options);
-
-    /// <inheritdoc cref="SessionHistory.SearchAsync"/>
-    public IAsyncEnumerable<StoreEntry> SearchAsync(string query, SearchOptions? options = null, CancellationToken cancellationToken = default)
-        => _queries.SearchAsync(query, options, cancellationToken);
-
-    /// <inheritdoc cref="SessionHistory.Recent"/>
-    public IReadOnlyList<StoreEntry> Recent(int n = 50) => _queries.RecentList(n);
-
-    /// <inheritdoc cref="SessionHistory.RecentAsync"/>
-    public IAsyncEnumerable<StoreEntry> RecentAsync(int n = 50, CancellationToken cancellationToken = default) => _queries.RecentAsync(n, cancellationToken);
-
-    /// <summary>Every entry of one session, oldest first.</summary>
-    /// <param name="sessionId">The session; this one when null.</param>
-    /// <returns>The entries.</returns>
-    public IReadOnlyList<StoreEntry> SessionEntries(string? sessionId = null) => _queries.SessionEntriesList(sessionId ?? SessionId, null);
-
-    /// <inheritdoc cref="SessionHistory.SessionEntries(string, string)"/>
-    public IReadOnlyList<StoreEntry> SessionEntries(string sessionId, string runId)
-        => _queries.SessionEntriesList(sessionId, runId ?? throw new ArgumentNullException(nameof(runId)));
-
-    /// <inheritdoc cref="SessionHistory.SessionEntriesAsync"/>
-    public IAsyncEnumerable<StoreEntry> SessionEntriesAsync(string sessionId, string? runId = null, CancellationToken cancellationToken = default)
-        => _queries.SessionEntriesAsync(sessionId, runId, cancellationToken);
-
-    /// <inheritdoc cref="SessionHistory.SessionOfRun"/>
-    public string? SessionOfRun(string runId) => _queries.SessionOfRun(runId);
-
-    /// <inheritdoc cref="SessionHistory.Sessions"/>
-    public IReadOnlyList<SessionInfo> Sessions() => _queries.Sessions();
-
-    /// <summary>
-    /// A text summary of the latest entries of other sessions (the <c>debug</c> channel left out), oldest first, one
-    /// line per entry (<c>[MODE:channel] content</c>, each cut to 200 characters), at most <paramref name="budget"/>
-    /// characters in all; empty when other sessions have written nothing.
-    /// </summary>
-    /// <param name="budget">The most characters to return.</param>
-    /// <returns>The summary.</returns>
-    public string CrossSessionContext(int budget = 2000) => _queries.CrossSessionContext(SessionId, budget);
 
     /// <summary>
     /// The checkpoints of durable runs, in this store's file: hand it to <c>GraphEngineOptions.Checkpoints</c>. Made on

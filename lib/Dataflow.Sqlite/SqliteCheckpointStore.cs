@@ -103,6 +103,9 @@ internal sealed class SqliteCheckpointStore : ICheckpointStore, IAsyncDisposable
     public Task<IReadOnlyList<RunCheckpoint>> LoadRunAsync(string runId, CancellationToken cancellationToken = default)
         => Read(connection => CheckpointQueries.Run(connection, _store.Path, runId));
 
+    public Task<IReadOnlyList<RunCheckpoint>> LoadLatestAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken = default)
+        => Read(connection => CheckpointQueries.Latest(connection, _store.Path, runIds));
+
     public Task<string?> GraphDescriptionAsync(string fingerprint, CancellationToken cancellationToken = default)
         => Read(connection => CheckpointQueries.GraphDescription(connection, _store.Path, fingerprint));
 

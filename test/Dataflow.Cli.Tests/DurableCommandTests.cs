@@ -29,4 +29,24 @@ public sealed class DurableCommandTests : CliTestBase
             Assert.That(noFlag.Error, Does.Contain("--failed"));
         }
     }
+
+    [Test]
+    public async Task Show_OfADurableParent_ListsItsChildren_AndShowsAChildById()
+    {
+        var input = Path.Combine(Directory, "crates.jsonl");
+        await File.WriteAllTextAsync(input, "{\"Bottles\":3}\n");
+        var run = await RunCliAsync("run", "--durable", "--assembly", typeof(Crate).Assembly.Location, "--start", "Crate", "--input", input, "--db", Database);
+        Assert.That(run.ExitCode, Is.Zero, run.ToString());
+        var parent = (await StoredEventsAsync()).Select(e => e.RunId).First(id => id is not null && !id.Contains('/', StringComparison.Ordinal));
+
+        var show = await RunCliAsync("show", parent!, "--db", Database);
+        var child = await RunCliAsync("show", $"{parent}/2", "--db", Database);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(show.ExitCode, Is.Zero, show.ToString());
+            Assert.That(show.Output, Does.Contain($"children of run {parent} at step 0 (3)").And.Contain($"{parent}/1").And.Contain($"{parent}/3").And.Contain("AwaitingChildren"));
+            Assert.That(child.ExitCode, Is.Zero, child.ToString());
+            Assert.That(child.Output, Does.Contain($"checkpoints of run {parent}/2").And.Contain("Filled"));
+        }
+    }
 }

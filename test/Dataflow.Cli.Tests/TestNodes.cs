@@ -34,3 +34,30 @@ public sealed record Shout(string Text) : INode<Greeted>
 {
     public ValueTask<Greeted> RunAsync(NodeContext context) => throw new InvalidOperationException(Text);
 }
+
+/// <summary>A durable fan-out: a crate filled bottle by bottle, its join made by its constructor.</summary>
+public sealed record Crate(int Bottles) : INode<FanOut<Bottle, Filled, Packed>>
+{
+    public ValueTask<FanOut<Bottle, Filled, Packed>> RunAsync(NodeContext context)
+        => ValueTask.FromResult(new FanOut<Bottle, Filled, Packed>(Enumerable.Range(0, Bottles).Select(i => new Bottle(i))));
+}
+
+public sealed record Bottle(int Index) : INode<Filled>
+{
+    public ValueTask<Filled> RunAsync(NodeContext context) => ValueTask.FromResult(new Filled(Index));
+}
+
+public sealed record Filled(int Index) : INode;
+
+public sealed record Packed : INode
+{
+    [System.Text.Json.Serialization.JsonConstructor]
+    public Packed(int count) => Count = count;
+
+    public Packed(FanOutResults<Filled> results)
+        : this(results.Count)
+    {
+    }
+
+    public int Count { get; }
+}

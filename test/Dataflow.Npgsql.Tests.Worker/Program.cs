@@ -8,12 +8,15 @@ using Dataflow.Npgsql.Tests.Worker;
 //          enqueues Item 0..count-1 and prints "queued <count>".
 //        worker run <connection string> <job> <side file> <lease ms> <in flight>
 //          prints "ready", works until the job is done, then prints "done <done> <failed> <taken over>".
-var graph = Graph.Create<Item>(new GraphOptions { Durable = true, MaxRunsInFlight = args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 64 });
+// A job whose name starts with "fan" runs Bundle, a durable fan-out (five pieces per bundle), instead of Item.
+var fan = args[2].StartsWith("fan", StringComparison.Ordinal);
+var options = new GraphOptions { Durable = true, MaxRunsInFlight = args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 64 };
+var graph = fan ? Graph.Create<Bundle>(options) : Graph.Create<Item>(options);
 await using var queue = await JobQueue.OpenAsync(args[1]);
 if (args[0] == "submit")
 {
     var count = int.Parse(args[3], CultureInfo.InvariantCulture);
-    Console.Out.WriteLine($"queued {await queue.SubmitAsync(args[2], graph, Enumerable.Range(0, count).Select(i => (INode)new Item(i)))}");
+    Console.Out.WriteLine($"queued {await queue.SubmitAsync(args[2], graph, Enumerable.Range(0, count).Select(i => fan ? (INode)new Bundle(i) : new Item(i)))}");
     return 0;
 }
 

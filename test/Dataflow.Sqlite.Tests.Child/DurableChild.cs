@@ -108,25 +108,40 @@ internal static class SideFile
     private static readonly TaskCompletionSource Never = new();
     private static FileStream? _file;
 
+    private static int _lines;
+
     /// <summary>Once set, every node holds after writing its line, until the process is killed.</summary>
     public static bool Holding { get; set; }
 
+    /// <summary>When positive: once this many lines are written, <see cref="Holding"/> is set and "holding" printed.</summary>
+    public static int HoldAfterLines { get; set; }
+
     /// <summary>Appends the line, then holds while <see cref="Holding"/>.</summary>
-    public static Task ExecutedAsync(int id, string node)
+    public static Task ExecutedAsync(int id, string node) => ExecutedAsync(id.ToString(CultureInfo.InvariantCulture), node);
+
+    /// <summary>Appends "<paramref name="key"/> <paramref name="node"/>", then holds while <see cref="Holding"/>.</summary>
+    public static Task ExecutedAsync(string key, string node)
     {
-        Append(id, node);
+        Append(key, node);
         return Holding ? Never.Task : Task.CompletedTask;
     }
 
     public static void Open(string path) => _file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
 
-    public static void Append(int id, string node)
+    public static void Append(int id, string node) => Append(id.ToString(CultureInfo.InvariantCulture), node);
+
+    public static void Append(string key, string node)
     {
-        var line = Encoding.UTF8.GetBytes($"{id} {node}\n");
+        var line = Encoding.UTF8.GetBytes($"{key} {node}\n");
         lock (Gate)
         {
             _file!.Write(line);
             _file.Flush();
+            if (++_lines == HoldAfterLines)
+            {
+                Holding = true;
+                Console.Out.WriteLine("holding");
+            }
         }
     }
 }

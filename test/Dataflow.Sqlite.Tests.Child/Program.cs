@@ -6,8 +6,14 @@ using Dataflow.Sqlite.Tests.Child;
 //   then = "exit":  exits 0 once stdin closes (or a line arrives).
 //   then = "write": keeps writing unflushed "<tag> extra <i>" rows until it is killed.
 // Usage: child durable run|resume <db path> <count> <side file>: see DurableChild.
+// Usage: child fanout run|resume <db path> <parents> <side file> [hold after lines]: see FanOutChild.
 // Usage: child read <db path>  -> "read <entries>" through a SessionHistory, or "error <type> <directory read-only>".
 //        child open <db path>  -> "opened" through a SessionStore, or "error <type> <directory read-only>".
+if (args.Length >= 5 && args[0] == "fanout")
+{
+    return await FanOutChild.RunAsync(args[1..]);
+}
+
 if (args.Length >= 5 && args[0] == "durable")
 {
     return await DurableChild.RunAsync(args[1..]);

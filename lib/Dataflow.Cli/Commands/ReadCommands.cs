@@ -212,6 +212,7 @@ internal static class ReadCommands
         }
 
         console.Ansi.Write(table);
+        await ChildCheckpoints.WriteAsync(console, store, runId, checkpoints, cancellationToken).ConfigureAwait(false);
         return true;
     }
 

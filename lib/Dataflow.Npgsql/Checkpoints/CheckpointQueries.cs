@@ -10,7 +10,7 @@ internal static class CheckpointQueries
     private const string Columns =
         "c.run_id AS RunId, c.seq AS Seq, c.graph AS Graph, c.fingerprint AS Fingerprint, c.state AS State, c.step AS Step, c.node_type AS NodeType, " +
         "c.node AS Node, c.trace AS Trace, c.gates AS Gates, c.gates_resolved AS GatesResolved, c.gate_number AS GateNumber, c.iterations AS Iterations, " +
-        "c.options AS Options, c.error AS Error, c.rerun_of AS RerunOf, c.timestamp AS Timestamp";
+        "c.options AS Options, c.error AS Error, c.rerun_of AS RerunOf, c.timestamp AS Timestamp, c.parent AS Parent, c.child_number AS ChildNumber, c.children AS Children";
 
     /// <summary>
     /// The graph's unfinished runs to resume, but those of a work queue's inputs: workers resume those when they take
@@ -20,12 +20,12 @@ internal static class CheckpointQueries
     {
         var unfinished = await connection.QueryAsync<Row>(new CommandDefinition(
             $"SELECT {Columns} FROM {database.Table("durable_runs")} r JOIN {database.Table("checkpoints")} c ON c.run_id = r.run_id AND c.seq = r.seq " +
-            "WHERE r.graph = @Graph AND r.state IN ('Running', 'Waiting') " +
+            "WHERE r.graph = @Graph AND r.state IN ('Running', 'Waiting', 'AwaitingChildren') " +
             $"AND NOT EXISTS (SELECT 1 FROM {database.Table("job_items")} i WHERE i.run_id = r.run_id) ORDER BY c.run_id",
             new { Graph = graph },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         var finished = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            $"SELECT count(*) FROM {database.Table("durable_runs")} WHERE graph = @Graph AND state IN ('Done', 'Failed', 'Cancelled')",
+            $"SELECT count(*) FROM {database.Table("durable_runs")} WHERE graph = @Graph AND state IN ('Done', 'Failed', 'Cancelled') AND parent IS NULL",
             new { Graph = graph },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         return new ResumableRuns([.. unfinished.Select(r => r.ToCheckpoint())], finished);
@@ -49,13 +49,13 @@ internal static class CheckpointQueries
         var runs = database.Table("durable_runs");
         var notRerun = $"NOT EXISTS (SELECT 1 FROM {runs} x WHERE x.rerun_of = r.run_id)";
         sessionId ??= await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
-            $"SELECT r.session_id FROM {runs} r JOIN {database.Table("sessions")} s ON s.id = r.session_id WHERE r.graph = @Graph AND r.state = 'Failed' AND {notRerun} ORDER BY s.started_at DESC LIMIT 1",
+            $"SELECT r.session_id FROM {runs} r JOIN {database.Table("sessions")} s ON s.id = r.session_id WHERE r.graph = @Graph AND r.state = 'Failed' AND r.parent IS NULL AND {notRerun} ORDER BY s.started_at DESC LIMIT 1",
             new { Graph = graph },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         return sessionId is null
             ? []
             : [.. await connection.QueryAsync<string>(new CommandDefinition(
-                $"SELECT r.run_id FROM {runs} r WHERE r.graph = @Graph AND r.state = 'Failed' AND r.session_id = @SessionId AND {notRerun} ORDER BY r.updated_at, r.run_id",
+                $"SELECT r.run_id FROM {runs} r WHERE r.graph = @Graph AND r.state = 'Failed' AND r.parent IS NULL AND r.session_id = @SessionId AND {notRerun} ORDER BY r.updated_at, r.run_id",
                 new { Graph = graph, SessionId = sessionId },
                 cancellationToken: cancellationToken)).ConfigureAwait(false)];
     }
@@ -103,6 +103,12 @@ internal static class CheckpointQueries
 
         public DateTime Timestamp { get; init; }
 
+        public string? Parent { get; init; }
+
+        public int ChildNumber { get; init; }
+
+        public string? Children { get; init; }
+
         public RunCheckpoint ToCheckpoint()
             => new(RunId, Seq, Graph, Fingerprint, Enum.Parse<CheckpointState>(State), Step, NodeType, Node, new DateTimeOffset(DateTime.SpecifyKind(Timestamp, DateTimeKind.Utc)))
             {
@@ -114,6 +120,9 @@ internal static class CheckpointQueries
                 Options = Options,
                 Error = Error,
                 RerunOf = RerunOf,
+                Parent = Parent,
+                ChildNumber = ChildNumber,
+                Children = Children,
             };
     }
 }

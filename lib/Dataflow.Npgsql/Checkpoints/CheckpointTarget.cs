@@ -42,6 +42,12 @@ internal sealed class CheckpointWrite
 
     public string? RerunOf { get; init; }
 
+    public string? Parent { get; init; }
+
+    public int ChildNumber { get; init; }
+
+    public string? Children { get; init; }
+
     public DateTime Timestamp { get; init; }
 
     /// <summary>For a graph description: the description (then <see cref="Node"/> and the run fields are unused).</summary>
@@ -177,13 +183,14 @@ internal sealed class CheckpointTarget(PostgresDatabase database) : IBatchTarget
     private NpgsqlBatchCommand Checkpoints(CheckpointWrite[] rows, string? worker)
         => Fenced(
             worker,
-            $"INSERT INTO {database.Table("checkpoints")} (run_id, seq, session_id, graph, fingerprint, state, step, node_type, node, trace, gates, gates_resolved, gate_number, iterations, options, error, rerun_of, timestamp) " +
-            "SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bool[], $13::int[], $14::int[], $15::text[], $16::text[], $17::text[], $18::timestamptz[]) " +
-            "AS c(run_id, seq, session_id, graph, fingerprint, state, step, node_type, node, trace, gates, gates_resolved, gate_number, iterations, options, error, rerun_of, timestamp) " +
-            (worker is null ? string.Empty : OwnedBy(19)) +
+            $"INSERT INTO {database.Table("checkpoints")} (run_id, seq, session_id, graph, fingerprint, state, step, node_type, node, trace, gates, gates_resolved, gate_number, iterations, options, error, rerun_of, timestamp, parent, child_number, children) " +
+            "SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bool[], $13::int[], $14::int[], $15::text[], $16::text[], $17::text[], $18::timestamptz[], $19::text[], $20::int[], $21::text[]) " +
+            "AS c(run_id, seq, session_id, graph, fingerprint, state, step, node_type, node, trace, gates, gates_resolved, gate_number, iterations, options, error, rerun_of, timestamp, parent, child_number, children) " +
+            (worker is null ? string.Empty : OwnedBy(22)) +
             "ON CONFLICT (run_id, seq) DO UPDATE SET session_id = excluded.session_id, graph = excluded.graph, fingerprint = excluded.fingerprint, state = excluded.state, step = excluded.step, " +
             "node_type = excluded.node_type, node = excluded.node, trace = excluded.trace, gates = excluded.gates, gates_resolved = excluded.gates_resolved, gate_number = excluded.gate_number, " +
-            "iterations = excluded.iterations, options = excluded.options, error = excluded.error, rerun_of = excluded.rerun_of, timestamp = excluded.timestamp",
+            "iterations = excluded.iterations, options = excluded.options, error = excluded.error, rerun_of = excluded.rerun_of, timestamp = excluded.timestamp, " +
+            "parent = excluded.parent, child_number = excluded.child_number, children = excluded.children",
             Text(rows, w => w.RunId),
             Ints(rows, w => w.Seq),
             Text(rows, w => w.SessionId),
@@ -201,14 +208,17 @@ internal sealed class CheckpointTarget(PostgresDatabase database) : IBatchTarget
             Text(rows, w => w.Options),
             Text(rows, w => w.Error),
             Text(rows, w => w.RerunOf),
-            new NpgsqlParameter<DateTime[]> { TypedValue = [.. rows.Select(w => w.Timestamp)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            new NpgsqlParameter<DateTime[]> { TypedValue = [.. rows.Select(w => w.Timestamp)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz },
+            Text(rows, w => w.Parent),
+            Ints(rows, w => w.ChildNumber),
+            Text(rows, w => w.Children));
 
     private NpgsqlBatchCommand Runs(CheckpointWrite[] rows, string? worker)
         => Fenced(
             worker,
-            $"INSERT INTO {database.Table("durable_runs")} AS r (run_id, graph, state, seq, session_id, rerun_of, updated_at) " +
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[]) AS c(run_id, graph, state, seq, session_id, rerun_of, updated_at) " +
-            (worker is null ? string.Empty : OwnedBy(8)) +
+            $"INSERT INTO {database.Table("durable_runs")} AS r (run_id, graph, state, seq, session_id, rerun_of, updated_at, parent) " +
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[], $8::text[]) AS c(run_id, graph, state, seq, session_id, rerun_of, updated_at, parent) " +
+            (worker is null ? string.Empty : OwnedBy(9)) +
             "ON CONFLICT (run_id) DO UPDATE SET state = excluded.state, seq = excluded.seq, session_id = excluded.session_id, updated_at = excluded.updated_at WHERE excluded.seq >= r.seq",
             Text(rows, w => w.RunId),
             Text(rows, w => w.Graph),
@@ -216,7 +226,8 @@ internal sealed class CheckpointTarget(PostgresDatabase database) : IBatchTarget
             Ints(rows, w => w.Seq),
             Text(rows, w => w.SessionId),
             Text(rows, w => w.RerunOf),
-            new NpgsqlParameter<DateTime[]> { TypedValue = [.. rows.Select(w => w.Timestamp)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            new NpgsqlParameter<DateTime[]> { TypedValue = [.. rows.Select(w => w.Timestamp)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz },
+            Text(rows, w => w.Parent));
 
     /// <summary>The batch's final checkpoints (a final one is always its run's latest).</summary>
     private CheckpointWrite[] Finals()

@@ -120,10 +120,13 @@ internal sealed class PostgresCheckpointStore : ICheckpointStore, IAsyncDisposab
             Options = checkpoint.Options,
             Error = PgText.CleanOrNull(checkpoint.Error),
             RerunOf = checkpoint.RerunOf,
+            Parent = checkpoint.Parent,
+            ChildNumber = checkpoint.ChildNumber,
+            Children = PgText.CleanOrNull(checkpoint.Children),
             Timestamp = checkpoint.Timestamp.UtcDateTime,
 
-            // Only a new run's start checkpoint, made on the submitting worker's own flow, names its queue item.
-            QueueItem = checkpoint is { Sequence: 0, RerunOf: null } ? QueueItemScope.Take() : null,
+            // Only a new run's start checkpoint, made on the submitting worker's own flow, names its queue item (a child's never does).
+            QueueItem = checkpoint is { Sequence: 0, RerunOf: null, Parent: null } ? QueueItemScope.Take() : null,
         };
         return mode == CheckpointCommitMode.GroupCommit
             ? new ValueTask(TranslateAsync(_writer.WriteAsync(write, cancellationToken)))
@@ -141,8 +144,8 @@ internal sealed class PostgresCheckpointStore : ICheckpointStore, IAsyncDisposab
     public Task<string?> GraphDescriptionAsync(string fingerprint, CancellationToken cancellationToken = default)
         => ReadAsync(c => CheckpointQueries.GraphDescriptionAsync(c, _database, fingerprint, cancellationToken), cancellationToken);
 
-    /// <summary>The latest committed checkpoint of each of these runs that the store has (for a worker taking over leases).</summary>
-    public Task<IReadOnlyList<RunCheckpoint>> LoadLatestAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken)
+    /// <summary>The latest committed checkpoint of each of these runs that the store has (for a worker taking over leases, and a parent's children).</summary>
+    public Task<IReadOnlyList<RunCheckpoint>> LoadLatestAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken = default)
         => ReadAsync(c => CheckpointQueries.LatestAsync(c, _database, runIds, cancellationToken), cancellationToken);
 
     public Task<IReadOnlyList<string>> FailedRunsAsync(string graph, string? sessionId, CancellationToken cancellationToken)

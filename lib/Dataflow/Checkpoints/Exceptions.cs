@@ -107,3 +107,36 @@ public sealed class CheckpointsUnavailableException : CheckpointException
     {
     }
 }
+
+/// <summary>
+/// How a child run that failed before a crash reaches its fan-out's join (or its parent's <c>ChildRunFailedException</c>)
+/// after a resume: its checkpoint keeps the failure's type name and message, not the exception itself.
+/// </summary>
+public sealed class RecordedFailureException : CheckpointException
+{
+    /// <summary>Creates the exception.</summary>
+    public RecordedFailureException()
+    {
+    }
+
+    /// <summary>Creates the exception with a message.</summary>
+    /// <param name="message">The recorded failure's message.</param>
+    public RecordedFailureException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with a message and its cause.</summary>
+    /// <param name="message">The recorded failure's message.</param>
+    /// <param name="innerException">The cause.</param>
+    public RecordedFailureException(string message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>The name of the exception type that the run failed with, as recorded (such as <c>InvalidOperationException</c>).</summary>
+    public string? RecordedType { get; init; }
+
+    /// <summary>The run that failed.</summary>
+    public string? RunId { get; init; }
+}

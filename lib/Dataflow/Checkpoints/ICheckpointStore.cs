@@ -46,6 +46,12 @@ public interface ICheckpointStore
     /// <returns>The checkpoints.</returns>
     Task<IReadOnlyList<RunCheckpoint>> LoadRunAsync(string runId, CancellationToken cancellationToken = default);
 
+    /// <summary>The latest committed checkpoint of each of <paramref name="runIds"/> that the store knows, in no order.</summary>
+    /// <param name="runIds">The runs, such as the children of a parent that waits for them.</param>
+    /// <param name="cancellationToken">Stops reading.</param>
+    /// <returns>One checkpoint per known run; runs the store does not know are left out.</returns>
+    Task<IReadOnlyList<RunCheckpoint>> LoadLatestAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken = default);
+
     /// <summary>The description recorded for a fingerprint (<see cref="SaveGraphAsync"/>); null when none was.</summary>
     /// <param name="fingerprint">The fingerprint.</param>
     /// <param name="cancellationToken">Stops reading.</param>

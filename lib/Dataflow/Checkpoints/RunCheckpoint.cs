@@ -17,6 +17,12 @@ public enum CheckpointState
 
     /// <summary>Final: the run was cancelled at <see cref="RunCheckpoint.Node"/>.</summary>
     Cancelled,
+
+    /// <summary>
+    /// The run waits for the child runs of the fan-out or subgraph that <see cref="RunCheckpoint.Node"/> returned;
+    /// <see cref="RunCheckpoint.Children"/> holds what it needs to go on.
+    /// </summary>
+    AwaitingChildren,
 }
 
 /// <summary>
@@ -88,6 +94,19 @@ public sealed record RunCheckpoint(
 
     /// <summary>The run this one reruns, if it is a rerun.</summary>
     public string? RerunOf { get; init; }
+
+    /// <summary>For a child run of a fan-out or subgraph: its parent run's id (its own id is that, a slash and a number).</summary>
+    public string? Parent { get; init; }
+
+    /// <summary>How many child numbers the run has used so far: its next fan-out's first child is numbered one more.</summary>
+    public int ChildNumber { get; init; }
+
+    /// <summary>
+    /// With <see cref="CheckpointState.AwaitingChildren"/>: the fan-out the run waits for, as JSON: its policy
+    /// (<c>"policy"</c>), bound on children in flight (<c>"max"</c>), first child number (<c>"first"</c>) and the
+    /// children's start nodes in item order (<c>"items"</c>, each <c>{"t": type name, "v": node}</c>); null otherwise.
+    /// </summary>
+    public string? Children { get; init; }
 
     /// <summary>Whether <see cref="State"/> is final.</summary>
     public bool IsFinal => State is CheckpointState.Done or CheckpointState.Failed or CheckpointState.Cancelled;

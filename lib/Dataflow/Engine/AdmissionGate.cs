@@ -25,22 +25,7 @@ internal sealed class AdmissionGate(int slots)
     public int Free => Volatile.Read(ref _free);
 
     /// <summary>Takes a slot if one is free; never waits.</summary>
-    public bool TryEnter()
-    {
-        var free = Volatile.Read(ref _free);
-        while (free > 0)
-        {
-            var seen = Interlocked.CompareExchange(ref _free, free - 1, free);
-            if (seen == free)
-            {
-                return true;
-            }
-
-            free = seen;
-        }
-
-        return false;
-    }
+    public bool TryEnter() => Slots.TryTake(ref _free);
 
     /// <summary>Takes a slot, waiting until one is free.</summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first (even with a slot free); no slot is held.</exception>

@@ -23,4 +23,20 @@ internal sealed class FanOutCoordinator(RunLifecycle lifecycle)
 
         lifecycle.Background.Track(wait.RunAsync());
     }
+
+    /// <summary>
+    /// Parks a run restored waiting for children (from its checkpoint): <paramref name="resumed"/> says where each child
+    /// stood. The run is AwaitingChildren already and holds no admission slot.
+    /// </summary>
+    public void Resume(RunExecution run, NetworkStep step, INode node, Checkpoints.ResumedFanOut resumed)
+    {
+        var wait = new FanOutWait(lifecycle, run, step, node, resumed, resumed.Network, resumed);
+        run.AddFanOut(wait);
+        if (lifecycle.IsShuttingDown)
+        {
+            run.RequestCancel();
+        }
+
+        lifecycle.Background.Track(wait.RunAsync());
+    }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Dataflow.Engine.Checkpoints;
 using Dataflow.Graphs;
 
 namespace Dataflow.Engine;
@@ -24,7 +25,7 @@ namespace Dataflow.Engine;
 /// number of children (and of start nodes taken from the user's sequence) are alive at once, whatever the item count;
 /// what is kept per child after its end is its result (or error) for the join.</para>
 /// </remarks>
-internal sealed class FanOutWait
+internal sealed partial class FanOutWait
 {
     private readonly RunLifecycle _lifecycle;
     private readonly RunExecution _parent;
@@ -40,6 +41,7 @@ internal sealed class FanOutWait
     private readonly HashSet<RunExecution> _live = [];
     private readonly string _childStart;
     private readonly int _firstNumber;
+    private readonly ResumedFanOut? _resumed;
     private IChildRunRequest? _request;
     private ChildOutcomes? _outcomes;
     private bool _generating = true;
@@ -50,8 +52,9 @@ internal sealed class FanOutWait
     private int _cancelled;
     private (string Id, RunState State, Exception? Error)? _firstFailure;
 
-    public FanOutWait(RunLifecycle lifecycle, RunExecution parent, NetworkStep step, INode node, IChildRunRequest request, GraphNetwork network)
+    public FanOutWait(RunLifecycle lifecycle, RunExecution parent, NetworkStep step, INode node, IChildRunRequest request, GraphNetwork network, ResumedFanOut? resumed = null)
     {
+        _resumed = resumed;
         _lifecycle = lifecycle;
         _parent = parent;
         _step = step;
@@ -61,7 +64,7 @@ internal sealed class FanOutWait
         _policy = request.Policy;
         _window = new SemaphoreSlim(Math.Max(request.MaxInFlight, 1));
         _childStart = step.Node.Children!.Subgraph is { } graph ? graph.StartName : step.Network.Graph.NameOf(step.Node.Children.Start);
-        _firstNumber = parent.ChildrenStarted + 1;
+        _firstNumber = resumed?.First ?? parent.ChildrenStarted + 1;
         _outcomes = new ChildOutcomes(parent.Id, _firstNumber);
 
         // Children run under the parent's policy and limits, with its services; the parent's deadline reaches them through its token.
@@ -91,9 +94,17 @@ internal sealed class FanOutWait
         CancellationTokenRegistration parentStop = default;
         try
         {
+            if (_resumed is not null)
+            {
+                // Restored waiting: the run starts here, not at a step.
+                await _lifecycle.EmitStartAsync(_parent).ConfigureAwait(false);
+            }
+
             await _lifecycle.Events.EmitChildrenAsync(_parent, _step.Name, _childStart, IsSubgraph).ConfigureAwait(false);
             parentStop = _parent.CancellationToken.UnsafeRegister(static s => ((FanOutWait)s!).Stop(), this);
-            failure = await StartChildrenAsync().ConfigureAwait(false);
+            failure = _parent.Durable is null
+                ? await StartChildrenAsync().ConfigureAwait(false)
+                : await StartDurableChildrenAsync().ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -119,7 +130,16 @@ internal sealed class FanOutWait
 
         await _allEnded.Task.ConfigureAwait(false);
         await parentStop.DisposeAsync().ConfigureAwait(false);
-        _parent.ChildrenStarted += _started;
+        if (_parent.Durable is null)
+        {
+            _parent.ChildrenStarted += _started;
+        }
+        else
+        {
+            // A durable fan-out reserved a number for each item when it was checkpointed.
+            failure ??= await EndUnresumedAsync().ConfigureAwait(false);
+        }
+
         _window.Dispose();
         await ContinueParentAsync(failure).ConfigureAwait(false);
     }
@@ -233,9 +253,7 @@ internal sealed class FanOutWait
             var start = children.Current;
             if (start is null || _network.StepFor(start.GetType()) is not { } step)
             {
-                return new NodeContractException(start is null
-                    ? $"The fan-out of node '{_step.Name}' gave a null start node for item {_started}."
-                    : $"The fan-out of node '{_step.Name}' gave a '{start.GetType().Name}' for item {_started}, which is not a node of the graph that starts at '{_network.Graph.StartName}'.");
+                return NotAChild(start, _started);
             }
 
             if (!_network.TryEnter(out var lease))
@@ -250,12 +268,15 @@ internal sealed class FanOutWait
                 }
             }
 
-            Launch(start, step, lease);
+            Launch(start, step, lease, null);
         }
     }
 
-    /// <summary>Starts one child with its admission slot, unless the fan-out stopped meanwhile.</summary>
-    private void Launch(INode start, NetworkStep step, AdmissionLease lease)
+    /// <summary>
+    /// Starts one child with its admission slot (from <paramref name="start"/>, or, resumed, from <paramref name="resumed"/>),
+    /// unless the fan-out stopped meanwhile.
+    /// </summary>
+    private void Launch(INode start, NetworkStep step, AdmissionLease lease, ResumedRun? resumed)
     {
         int index;
         lock (_lock)
@@ -270,8 +291,17 @@ internal sealed class FanOutWait
             _outcomes!.Add();
         }
 
-        var id = string.Create(CultureInfo.InvariantCulture, $"{_parent.Id}/{_firstNumber + index}");
-        var child = new RunExecution(id, _network.Graph, start, _settings, _lifecycle, lease, _network.TraceCapacity);
+        // Children take the parent's services (no own services that could fail to be made): a child cannot fail to exist.
+        var child = resumed is not null
+            ? RestoredRuns.Create(_lifecycle, resumed, _settings, lease)
+            : new RunExecution(string.Create(CultureInfo.InvariantCulture, $"{_parent.Id}/{_firstNumber + index}"), _network.Graph, start, _settings, _lifecycle, lease, _network.TraceCapacity);
+
+        if (resumed is null && _network.Recorder is { } recorder)
+        {
+            // Checkpointed like any run: its start checkpoint is recorded at its first step.
+            child.Durable = new DurableRun(recorder);
+        }
+
         child.LinkToParent(this, index);
 
         // Live before anyone can see it (the registry lets the engine's shutdown cancel it): its end must find it here.
@@ -291,7 +321,15 @@ internal sealed class FanOutWait
             child.RequestCancel();
         }
 
-        if (step.Block is null)
+        if (resumed is not null)
+        {
+            if (!RestoredRuns.Dispatch(_lifecycle, child, resumed) && child.TryTakeIdle())
+            {
+                var stopped = _lifecycle.Stopped(child);
+                _lifecycle.Background.Track(_lifecycle.EndTakenAsync(child, stopped.State, null, stopped.Error).AsTask());
+            }
+        }
+        else if (step.Block is null)
         {
             // The start node is itself terminal: the child is done before it begins.
             child.TryTakeIdle();
@@ -311,6 +349,12 @@ internal sealed class FanOutWait
         var request = _request!;
         var outcomes = _outcomes!;
         _request = null;
+        if (_parent.Durable is not null && _cancelled > 0 && _lifecycle.IsShuttingDown)
+        {
+            // Children cancelled by the engine's shutdown stay resumable, and so does their parent: no join now.
+            _parent.RequestCancel();
+        }
+
         if (_parent.IsStopRequested)
         {
             _outcomes = null;
@@ -326,7 +370,7 @@ internal sealed class FanOutWait
         {
             try
             {
-                next = request.Join(outcomes) ?? throw new NodeContractException($"The join of node '{_step.Name}' returned null; it must return the parent's next node.");
+                next = request.Join(outcomes, _step.Node.Children!) ?? throw new NodeContractException($"The join of node '{_step.Name}' returned null; it must return the parent's next node.");
             }
             catch (Exception e)
             {

@@ -39,32 +39,39 @@ public sealed partial class GraphEngine
     {
         await CheckFingerprintsAsync(recorder, stored.Unfinished.Select(c => c.Fingerprint), "resume", cancellationToken).ConfigureAwait(false);
 
-        // Every node is restored before any run starts: a checkpoint that cannot be read resumes nothing.
-        var restored = new List<(RunCheckpoint Checkpoint, INode Node, IReadOnlyList<INode> Trace)>(stored.Unfinished.Count);
+        // Every node is restored before any run starts (and every waiting parent's children read): a checkpoint that
+        // cannot be read resumes nothing. Children are resumed by their parents, not on their own.
         var skipped = 0;
+        var own = new List<RunCheckpoint>(stored.Unfinished.Count);
         foreach (var checkpoint in stored.Unfinished)
         {
+            if (checkpoint.Parent is not null)
+            {
+                continue;
+            }
+
             if (_lifecycle.Registry.Find(checkpoint.RunId) is not null)
             {
                 skipped++;
                 continue;
             }
 
-            restored.Add((checkpoint, recorder.ReadNode(checkpoint.NodeType, checkpoint.Node), recorder.ReadTrace(checkpoint.Trace)));
+            own.Add(checkpoint);
         }
 
+        var planner = new ResumePlanner(recorder.Store, g => _lifecycle.NetworkFor(g));
+        var restored = await planner.PlanAsync(network, own, cancellationToken).ConfigureAwait(false);
         var runs = new List<GraphRun>(restored.Count);
         var options = new Dictionary<string, RunOptions>(StringComparer.Ordinal);
-        foreach (var (checkpoint, node, trace) in restored)
+        foreach (var resumed in restored)
         {
             // Runs mostly share their options: each distinct stored form is read once.
-            var read = checkpoint.Options is { } json
+            var read = resumed.Checkpoint.Options is { } json
                 ? options.TryGetValue(json, out var known) ? known : options[json] = CheckpointRecorder.ReadOptions(json)
                 : CheckpointRecorder.ReadOptions(null);
             var settings = RunOptions.Settle(read, _options);
             var lease = await AdmitAsync(network, cancellationToken).ConfigureAwait(false);
-            var durable = DurableRun.Resumed(recorder, checkpoint, trace.Count);
-            runs.Add(Restore(network, checkpoint.RunId, node, trace, checkpoint.Iterations, checkpoint.GateNumber, durable, settings, lease));
+            runs.Add(Restore(resumed, settings, lease));
         }
 
         return new ResumeResult(runs, stored.Finished, skipped);
@@ -101,6 +108,11 @@ public sealed partial class GraphEngine
             throw new ArgumentException($"Run '{runId}' is a run of graph '{last.Graph}', not of '{graph.Identity}'.", nameof(graph));
         }
 
+        if (last.Parent is { } parent)
+        {
+            throw new CheckpointException($"Run '{runId}' is a child run of run '{parent}' (a fan-out or subgraph): a child is not rerun on its own, since its parent's join has its result already; rerun run '{parent}' from its fan-out node, which runs all its children again.");
+        }
+
         if (last.State is not (CheckpointState.Failed or CheckpointState.Cancelled))
         {
             throw new CheckpointException(last.IsFinal
@@ -112,14 +124,21 @@ public sealed partial class GraphEngine
         var step = fromStep ?? last.Step;
 
         // The copy of the node handed on to that step (before it ran) when there is one; else the one it ended at.
-        var from = checkpoints.Where(c => c.Step == step).OrderBy(c => c.IsFinal).ThenBy(c => c.Sequence).FirstOrDefault()
+        var from = checkpoints.Where(c => c.Step == step && c.State != CheckpointState.AwaitingChildren).OrderBy(c => c.IsFinal).ThenBy(c => c.Sequence).FirstOrDefault()
             ?? throw new ArgumentOutOfRangeException(nameof(fromStep), fromStep, $"Run '{runId}' has no checkpoint at step {step}; it has steps {string.Join(", ", checkpoints.Select(c => c.Step).Distinct())}.");
         var node = recorder.ReadNode(from.NodeType, from.Node);
         var trace = recorder.ReadTrace(from.Trace);
         var settings = RunOptions.Settle(options ?? CheckpointRecorder.ReadOptions(from.Options), _options);
         var lease = await AdmitAsync(network, cancellationToken).ConfigureAwait(false);
         var durable = DurableRun.Rerun(recorder, runId, from, trace.Count);
-        return Restore(network, _lifecycle.Registry.Format(_lifecycle.Registry.NextNumber()), node, trace, from.IsFinal ? from.Step : from.Iterations, from.GateNumber, durable, settings, lease);
+        var checkpoint = @from with
+        {
+            RunId = _lifecycle.Registry.Format(_lifecycle.Registry.NextNumber()),
+            Iterations = from.IsFinal ? from.Step : from.Iterations,
+            Parent = null,
+            ChildNumber = 0,
+        };
+        return Restore(new ResumedRun(checkpoint, network, node, trace, null), settings, lease, durable);
     }
 
     /// <summary>
@@ -222,7 +241,7 @@ public sealed partial class GraphEngine
         return lease;
     }
 
-    private static async Task CheckFingerprintsAsync(CheckpointRecorder recorder, IEnumerable<string> fingerprints, string doing, CancellationToken cancellationToken)
+    internal static async Task CheckFingerprintsAsync(CheckpointRecorder recorder, IEnumerable<string> fingerprints, string doing, CancellationToken cancellationToken)
     {
         var current = recorder.Graph.Fingerprint;
         foreach (var fingerprint in fingerprints.Distinct(StringComparer.Ordinal).Where(f => f != current.Value).Take(1))
@@ -238,13 +257,16 @@ public sealed partial class GraphEngine
         }
     }
 
-    /// <summary>Makes a run from a checkpoint and posts it to the block of its node's type; the lease is its admission.</summary>
-    private GraphRun Restore(GraphNetwork network, string id, INode node, IReadOnlyList<INode> trace, int iterations, int gateNumber, DurableRun durable, RunSettings settings, AdmissionLease lease)
+    /// <summary>
+    /// Makes a run from a checkpoint and sends it on: posted to the block of its node's type, or parked again for its
+    /// children; the lease is its admission. <paramref name="rerun"/> is the checkpoint state of a rerun (a new run).
+    /// </summary>
+    private GraphRun Restore(ResumedRun resumed, RunSettings settings, AdmissionLease lease, DurableRun? rerun = null)
     {
         RunExecution run;
         try
         {
-            run = new RunExecution(id, network.Graph, node, settings, _lifecycle, lease);
+            run = RestoredRuns.Create(_lifecycle, resumed, settings, lease);
         }
         catch
         {
@@ -252,26 +274,20 @@ public sealed partial class GraphEngine
             throw;
         }
 
-        run.RestoreTrace(trace);
-        run.Iterations = iterations;
-        run.NextGateNumber = gateNumber;
-        run.Durable = durable;
-        RunInstrumentation.RunStarted(run);
-        _lifecycle.Registry.Add(run);
-        var step = network.StepFor(node.GetType());
-        if (step?.Block is null)
+        if (rerun is not null)
         {
-            // Checkpointed at a terminal node: it is done.
-            run.TryTakeIdle();
-            _lifecycle.Background.Track(_lifecycle.EndTakenAsync(run, RunState.Done, node, null).AsTask());
-            return run.View;
+            run.Durable = rerun;
         }
 
-        if (!durable.Started)
+        RunInstrumentation.RunStarted(run);
+        _lifecycle.Registry.Add(run);
+        var durable = run.Durable!;
+        var step = resumed.Network.StepFor(resumed.Node.GetType());
+        if (!durable.Started && step?.Block is not null)
         {
             DispatchWhenStarted(step, run, durable);
         }
-        else if (!step.Post(run))
+        else if (!RestoredRuns.Dispatch(_lifecycle, run, resumed))
         {
             run.ReleaseAdmission();
             _lifecycle.Registry.Remove(run);

@@ -100,6 +100,12 @@ internal sealed partial class NetworkStep
                 return;
             }
 
+            if (run.Durable is { } durable)
+            {
+                // The move to the join (or recovery node) is checkpointed before it can run: resumed, it runs once more at most.
+                await durable.MovedAsync(run).ConfigureAwait(false);
+            }
+
             run.ResumeFromChildren(await Network.EnterAsync(run.CancellationToken).ConfigureAwait(false));
         }
         catch (Exception e)

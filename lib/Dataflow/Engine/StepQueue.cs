@@ -161,19 +161,7 @@ internal sealed class StepQueue : IThreadPoolWorkItem
             return true;
         }
 
-        var free = Volatile.Read(ref _free);
-        while (free > 0)
-        {
-            var seen = Interlocked.CompareExchange(ref _free, free - 1, free);
-            if (seen == free)
-            {
-                return true;
-            }
-
-            free = seen;
-        }
-
-        return false;
+        return Slots.TryTake(ref _free);
     }
 
     private void GiveBackSlot()

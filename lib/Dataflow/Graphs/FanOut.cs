@@ -35,7 +35,7 @@ public sealed class FanOut<TChild, TResult, TJoin> : INode, IChildRunRequest
     where TResult : INode
     where TJoin : INode
 {
-    private readonly Func<FanOutResults<TResult>, TJoin> _join;
+    private readonly Func<FanOutResults<TResult>, TJoin>? _join;
     private readonly FanOutPolicy _policy = FanOutPolicy.FailFast;
     private readonly int _maxInFlight = 16;
 
@@ -48,6 +48,18 @@ public sealed class FanOut<TChild, TResult, TJoin> : INode, IChildRunRequest
         ArgumentNullException.ThrowIfNull(join);
         Children = children;
         _join = join;
+    }
+
+    /// <summary>
+    /// Creates a fan-out whose join is made by <typeparamref name="TJoin"/>'s public constructor that takes a
+    /// <see cref="FanOutResults{TResult}"/>: the form a durable graph needs (<see cref="GraphOptions.Durable"/>), since a
+    /// join function cannot be checkpointed and a parent resumed after a crash must still make its join.
+    /// </summary>
+    /// <param name="children">The children's start nodes, in item order; enumerated lazily, once (in a durable graph, at once, to be checkpointed).</param>
+    public FanOut(IEnumerable<TChild> children)
+    {
+        ArgumentNullException.ThrowIfNull(children);
+        Children = children;
     }
 
     /// <summary>The children's start nodes, in item order.</summary>
@@ -73,7 +85,10 @@ public sealed class FanOut<TChild, TResult, TJoin> : INode, IChildRunRequest
 
     IEnumerable<INode> IChildRunRequest.Children => Children as IEnumerable<INode> ?? Children.Cast<INode>();
 
-    INode? IChildRunRequest.Join(ChildOutcomes outcomes) => _join(new FanOutResults<TResult>(outcomes));
+    bool IChildRunRequest.HasJoinFunction => _join is not null;
+
+    INode? IChildRunRequest.Join(ChildOutcomes outcomes, ChildShape shape)
+        => _join is null ? shape.MakeJoin(outcomes) : _join(new FanOutResults<TResult>(outcomes));
 
     /// <inheritdoc/>
     public override string ToString() => $"FanOut<{typeof(TChild).Name}> ({Policy}, at most {MaxInFlight} in flight)";
@@ -98,7 +113,7 @@ public sealed class Subgraph<TStart, TResult, TNext> : INode, IChildRunRequest
     where TResult : INode
     where TNext : INode
 {
-    private readonly Func<TResult, TNext> _then;
+    private readonly Func<TResult, TNext>? _then;
 
     /// <summary>Creates the step.</summary>
     /// <param name="start">The child run's start node.</param>
@@ -111,6 +126,18 @@ public sealed class Subgraph<TStart, TResult, TNext> : INode, IChildRunRequest
         _then = then;
     }
 
+    /// <summary>
+    /// Creates the step with the parent's next node made by <typeparamref name="TNext"/>'s public constructor that takes
+    /// the child's result: the form a durable graph needs (<see cref="GraphOptions.Durable"/>), since a function cannot
+    /// be checkpointed.
+    /// </summary>
+    /// <param name="start">The child run's start node.</param>
+    public Subgraph(TStart start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        Start = start;
+    }
+
     /// <summary>The child run's start node.</summary>
     public TStart Start { get; }
 
@@ -120,7 +147,10 @@ public sealed class Subgraph<TStart, TResult, TNext> : INode, IChildRunRequest
 
     int IChildRunRequest.MaxInFlight => 1;
 
-    INode? IChildRunRequest.Join(ChildOutcomes outcomes) => _then((TResult)outcomes.Result(0)!);
+    bool IChildRunRequest.HasJoinFunction => _then is not null;
+
+    INode? IChildRunRequest.Join(ChildOutcomes outcomes, ChildShape shape)
+        => _then is null ? shape.MakeJoin(outcomes) : _then((TResult)outcomes.Result(0)!);
 
     /// <inheritdoc/>
     public override string ToString() => $"Subgraph<{typeof(TStart).Name}>";
@@ -135,6 +165,9 @@ internal interface IChildRunRequest
 
     int MaxInFlight { get; }
 
+    /// <summary>Whether the join is a function given by the user (which a checkpoint cannot hold) rather than a constructor.</summary>
+    bool HasJoinFunction { get; }
+
     /// <summary>The parent's next node, made from the children's outcomes (user code: it may throw).</summary>
-    INode? Join(ChildOutcomes outcomes);
+    INode? Join(ChildOutcomes outcomes, ChildShape shape);
 }

@@ -1,3 +1,5 @@
+using System.Reflection;
+
 namespace Dataflow.Graphs;
 
 /// <summary>Fan-outs and subgraphs at build time: what a node's declared successor says, and what must hold of it.</summary>
@@ -21,15 +23,18 @@ public sealed partial class Graph
 
             var node = nodes[i];
             var what = shape.IsSubgraph ? "runs the subgraph that starts at" : "fans out to";
-            if (options.Durable)
-            {
-                errors.Add($"Node '{node.Name}' {what} '{shape.Start.Name}', but the graph is durable: child runs are not checkpointed yet, so a durable graph cannot fan out or run subgraphs; make the graph not durable, or run the children as runs of their own.");
-            }
-
             if (!IsConcrete(shape.Start))
             {
                 errors.Add($"Node '{node.Name}' {what} '{shape.Start.Name}', which is abstract; name a concrete node type to start the {(shape.IsSubgraph ? "child run" : "children")} at.");
                 continue;
+            }
+
+            shape = shape with { JoinConstructor = ChildShape.JoinConstructorOf(shape) };
+            if (options.Durable && shape.JoinConstructor is null)
+            {
+                errors.Add(shape.IsSubgraph
+                    ? $"Node '{node.Name}' runs the subgraph that starts at '{shape.Start.Name}' in a durable graph, so its next node must be made without a function after a crash: give '{shape.Next.Name}' a public constructor that takes a '{shape.Result.Name}', and return new Subgraph<{shape.Start.Name}, {shape.Result.Name}, {shape.Next.Name}>(start)."
+                    : $"Node '{node.Name}' fans out to '{shape.Start.Name}' in a durable graph, so its join must be made without a function after a crash: give '{shape.Next.Name}' a public constructor that takes a FanOutResults<{shape.Result.Name}>, and return new FanOut<{shape.Start.Name}, {shape.Result.Name}, {shape.Next.Name}>(children).");
             }
 
             IEnumerable<Type> terminals;
@@ -41,12 +46,14 @@ public sealed partial class Graph
                     continue;
                 }
 
-                if (graph.Options.Durable)
+                if (graph.Options.Durable != options.Durable)
                 {
-                    errors.Add($"Node '{node.Name}' runs the subgraph that starts at '{shape.Start.Name}', which is durable: a subgraph's run is not checkpointed yet; register a graph of it that is not durable.");
+                    errors.Add(options.Durable
+                        ? $"Node '{node.Name}' runs the subgraph that starts at '{shape.Start.Name}', whose registered graph is not durable, but this graph is: a durable run's subgraph run is checkpointed too; register a graph of it created with GraphOptions.Durable = true."
+                        : $"Node '{node.Name}' runs the subgraph that starts at '{shape.Start.Name}', whose registered graph is durable, but this graph is not: a subgraph run would be checkpointed without its parent; make both graphs durable or neither.");
                 }
 
-                nodes[i] = node with { Children = shape with { Subgraph = graph } };
+                shape = shape with { Subgraph = graph };
                 terminals = graph.TerminalNodes;
             }
             else
@@ -54,6 +61,7 @@ public sealed partial class Graph
                 terminals = Reachable(shape.Start, byType).Where(t => byType[t].IsTerminal);
             }
 
+            nodes[i] = node with { Children = shape };
             foreach (var terminal in terminals.Where(t => !shape.Result.IsAssignableFrom(t)))
             {
                 errors.Add($"Node '{node.Name}' {what} '{shape.Start.Name}', whose runs can end at '{terminal.Name}', which is not a '{shape.Result.Name}'; declare a result type that every terminal node of the children is.");
@@ -81,7 +89,8 @@ public sealed partial class Graph
 
         try
         {
-            return Create(start, null, creating);
+            // A durable graph's subgraph is checkpointed too: made from its start type, it is durable with default options.
+            return Create(start, options.Durable ? new GraphOptions { Durable = true } : null, creating);
         }
         catch (InvalidGraphException e)
         {
@@ -127,6 +136,45 @@ public sealed partial class Graph
 /// </summary>
 internal sealed record ChildShape(bool IsSubgraph, Type Start, Type Result, Type Next, Graph? Subgraph = null)
 {
+    /// <summary>
+    /// The join's public constructor that takes the children's results (a fan-out: <c>FanOutResults&lt;TResult&gt;</c>;
+    /// a subgraph: its result); null when the join type has none. How a join is made without a function, as a durable
+    /// parent resumed after a crash makes it.
+    /// </summary>
+    public ConstructorInfo? JoinConstructor { get; init; }
+
+    /// <summary>The constructor <see cref="JoinConstructor"/> would be for <paramref name="shape"/>, or null.</summary>
+    public static ConstructorInfo? JoinConstructorOf(ChildShape shape)
+    {
+        if (!Graph.IsConcrete(shape.Next))
+        {
+            return null;
+        }
+
+        var wanted = shape.IsSubgraph ? shape.Result : typeof(FanOutResults<>).MakeGenericType(shape.Result);
+        return shape.Next.GetConstructors(BindingFlags.Public | BindingFlags.Instance)
+            .FirstOrDefault(c => c.GetParameters() is [var only] && only.ParameterType.IsAssignableFrom(wanted) && (shape.IsSubgraph || only.ParameterType == wanted));
+    }
+
+    /// <summary>Makes the join from the children's outcomes with <see cref="JoinConstructor"/> (user code: it may throw).</summary>
+    public INode MakeJoin(ChildOutcomes outcomes)
+    {
+        var constructor = JoinConstructor
+            ?? throw new InvalidOperationException($"'{Next.Name}' has no public constructor that takes {(IsSubgraph ? $"a '{Result.Name}'" : $"a FanOutResults<{Result.Name}>")}, so the join cannot be made without a function; give it one, or pass a join function.");
+        var argument = IsSubgraph
+            ? outcomes.Result(0)
+            : Activator.CreateInstance(typeof(FanOutResults<>).MakeGenericType(Result), BindingFlags.Instance | BindingFlags.NonPublic, null, [outcomes], null);
+        try
+        {
+            return (INode)constructor.Invoke([argument]);
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+            throw;
+        }
+    }
+
     /// <summary>The shape a declared successor type names, or null for an ordinary successor.</summary>
     public static ChildShape? Of(Type declared)
     {

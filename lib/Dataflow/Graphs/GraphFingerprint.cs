@@ -23,8 +23,21 @@ internal sealed class GraphFingerprint
     /// <summary>One line per node type, in name order: <c>Name(member: Type, …) -> Successor, …</c>.</summary>
     public string Description { get; }
 
-    public static GraphFingerprint Of(IEnumerable<GraphNode> nodes)
-        => new(string.Join('\n', nodes.OrderBy(n => n.Name, StringComparer.Ordinal).Select(Line)));
+    /// <summary>
+    /// The fingerprint of <paramref name="nodes"/>: their lines, then the lines of each subgraph they run, prefixed with
+    /// <c>subgraph Start:</c>, so that a changed child graph changes its parent's fingerprint and is named.
+    /// </summary>
+    public static GraphFingerprint Of(IReadOnlyList<GraphNode> nodes)
+    {
+        var lines = nodes.OrderBy(n => n.Name, StringComparer.Ordinal).Select(Line);
+        var subgraphs = nodes
+            .Select(n => n.Children?.Subgraph)
+            .OfType<Graph>()
+            .DistinctBy(g => g.Identity)
+            .OrderBy(g => g.StartName, StringComparer.Ordinal)
+            .SelectMany(g => g.Fingerprint.Description.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => $"subgraph {g.StartName}: {l}"));
+        return new(string.Join('\n', lines.Concat(subgraphs)));
+    }
 
     /// <summary>What differs between the description a run was checkpointed with and this one, one line each.</summary>
     public IReadOnlyList<string> Differences(string stored)
@@ -55,6 +68,9 @@ internal sealed class GraphFingerprint
     {
         var members = string.Join(", ", NodeJson.Stored(node.Type).Select(p => $"{p.Name}: {TypeNames.Of(p.PropertyType)}"));
         var successors = node.Successors.Count == 0 ? string.Empty : " -> " + string.Join(", ", node.Successors.Select(s => s.Name).Order(StringComparer.Ordinal));
-        return $"{node.Name}({members}){successors}";
+        var children = node.Children is { } shape
+            ? $" => {(shape.IsSubgraph ? "subgraph" : "fan-out")} {shape.Start.Name}: {shape.Result.Name} -> {shape.Next.Name}"
+            : string.Empty;
+        return $"{node.Name}({members}){successors}{children}";
     }
 }

@@ -104,6 +104,64 @@ public abstract class CheckpointContractTests
     }
 
     [Test]
+    public async Task ParentWaitingForChildrenAtGates_ResumesInAnotherStoreInstance_AndJoinsOnceTheyAreResolved()
+    {
+        var location = await Backend.NewLocationAsync();
+        var graph = Graph.Create<Poll>(new GraphOptions { Durable = true });
+        var tag = Guid.NewGuid().ToString("N");
+        string runId;
+        var gateIds = new List<string>();
+        await using (var first = await Backend.OpenAsync(location))
+        {
+            await using var engine = new GraphEngine(new GraphEngineOptions { Checkpoints = first.Checkpoints });
+            var arrived = Voter.Arrived(tag, 3);
+            runId = (await engine.SubmitAsync(graph, new Poll(tag, 3))).Id;
+            await arrived.WaitAsync(Guard);
+            foreach (var child in Enumerable.Range(1, 3).Select(n => engine.Get($"{runId}/{n}")!))
+            {
+                gateIds.Add((await child.WaitForGatesAsync().WaitAsync(Guard)).Single().Id);
+            }
+
+            // The first child is answered and ends; the parent still waits for the other two when the engine stops.
+            engine.ResolveGate(gateIds[0], true);
+            await engine.Get($"{runId}/1")!.Completion.WaitAsync(Guard);
+        }
+
+        await using var second = await Backend.OpenAsync(location);
+        var stored = await second.Checkpoints.LoadResumableAsync(Id(graph));
+        Assert.That(stored.Unfinished.Select(c => (c.RunId, c.State, c.Parent)), Is.EqualTo(new[]
+        {
+            (runId, CheckpointState.AwaitingChildren, (string?)null),
+            ($"{runId}/2", CheckpointState.Waiting, runId),
+            ($"{runId}/3", CheckpointState.Waiting, runId),
+        }));
+
+        await using var resumed = new GraphEngine(new GraphEngineOptions { Checkpoints = second.Checkpoints });
+        // The named-runs resume, as a worker resumes the runs of the queue items it took over.
+        var again = (await resumed.ResumeAsync(graph, [runId]).WaitAsync(Guard)).Resumed.Single();
+        var waitingAgain = new List<string>();
+        foreach (var child in new[] { 2, 3 }.Select(n => resumed.Get($"{runId}/{n}")!))
+        {
+            waitingAgain.Add((await child.WaitForGatesAsync().WaitAsync(Guard)).Single().Id);
+        }
+
+        Assert.That(waitingAgain, Is.EqualTo(gateIds.Skip(1)), "the children wait again at the same gates");
+        resumed.ResolveGate(gateIds[1], false);
+        resumed.ResolveGate(gateIds[2], true);
+        await again.Completion.WaitAsync(Guard);
+        await second.Checkpoints.FlushAsync();
+        var final = await second.Checkpoints.LoadLatestAsync([runId, $"{runId}/1", $"{runId}/2", $"{runId}/3"]);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(again.Id, Is.EqualTo(runId));
+            Assert.That(again.GetResult<Tallied>().Yes, Is.EqualTo(new[] { true, false, true }), "the finished child's result came from its checkpoint, in item order");
+            Assert.That(Voter.Runs(tag), Is.EqualTo(3), "no child node that had run ran again");
+            Assert.That(final.Select(c => c.State), Is.All.EqualTo(CheckpointState.Done));
+            Assert.That((await second.Checkpoints.LoadResumableAsync(Id(graph))).Unfinished, Is.Empty);
+        }
+    }
+
+    [Test]
     public async Task RunIdPrefixes_AreUniqueAcrossStoreInstancesOfOneDatabase()
     {
         var location = await Backend.NewLocationAsync();
@@ -198,6 +256,57 @@ public abstract class CheckpointContractTests
     }
 
     public sealed record Shipped(string What, bool Approved) : INode;
+
+    public sealed record Poll(string Tag, int Voters) : INode<FanOut<Voter, Vote, Tallied>>
+    {
+        public ValueTask<FanOut<Voter, Vote, Tallied>> RunAsync(NodeContext context)
+            => ValueTask.FromResult(new FanOut<Voter, Vote, Tallied>(Enumerable.Range(0, Voters).Select(i => new Voter(Tag, i))) { MaxInFlight = Voters });
+    }
+
+    public sealed record Voter(string Tag, int Index) : INode<Ballot>
+    {
+        private static readonly ConcurrentDictionary<string, (int Count, TaskCompletionSource Reached, int Expected)> Arrivals = new();
+
+        /// <summary>Completes once <paramref name="expected"/> voters of <paramref name="tag"/> ran.</summary>
+        public static Task Arrived(string tag, int expected)
+            => Arrivals.GetOrAdd(tag, _ => (0, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), expected)).Reached.Task;
+
+        public static int Runs(string tag) => Arrivals.TryGetValue(tag, out var a) ? a.Count : 0;
+
+        public ValueTask<Ballot> RunAsync(NodeContext context)
+        {
+            var now = Arrivals.AddOrUpdate(Tag, _ => (1, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), int.MaxValue), (_, a) => (a.Count + 1, a.Reached, a.Expected));
+            if (now.Count >= now.Expected)
+            {
+                now.Reached.TrySetResult();
+            }
+
+            return ValueTask.FromResult(new Ballot(Index));
+        }
+    }
+
+    public sealed record Ballot(int Index) : INode<Vote>
+    {
+        [Gate("Yes?")]
+        public bool Yes { get; set; }
+
+        public ValueTask<Vote> RunAsync(NodeContext context) => ValueTask.FromResult(new Vote(Index, Yes));
+    }
+
+    public sealed record Vote(int Index, bool Yes) : INode;
+
+    public sealed record Tallied : INode
+    {
+        [System.Text.Json.Serialization.JsonConstructor]
+        public Tallied(bool[] yes) => Yes = yes;
+
+        public Tallied(FanOutResults<Vote> results)
+            : this([.. results.Values.Select(v => v.Yes)])
+        {
+        }
+
+        public bool[] Yes { get; }
+    }
 
     public sealed record Step(string Tag, int Value) : INode<Twice>
     {

@@ -53,20 +53,31 @@ public sealed class FanOutGraphTests
     }
 
     [Test]
-    public void ADurableGraph_RefusesFanOutsAndSubgraphs_Clearly()
+    public void ADurableGraph_WhoseJoinNeedsAFunction_OrWhoseChildrenCannotBeStored_IsRefused_SayingWhatToDo()
     {
         var fanOut = Assert.Throws<InvalidGraphException>(() => Graph.Create<Order>(new GraphOptions { Durable = true }));
         var subgraph = Assert.Throws<InvalidGraphException>(() => Graph.Create<Document>(new GraphOptions { Durable = true }));
-        Assert.That(fanOut!.Errors, Has.Some.StartsWith("Node 'Order' fans out to 'PriceLine', but the graph is durable"));
-        Assert.That(subgraph!.Errors, Has.Some.StartsWith("Node 'Document' runs the subgraph that starts at 'Ocr', but the graph is durable"));
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(fanOut!.Errors, Has.One.EqualTo("Node 'Order' fans out to 'PriceLine' in a durable graph, so its join must be made without a function after a crash: give 'Total' a public constructor that takes a FanOutResults<LinePrice>, and return new FanOut<PriceLine, LinePrice, Total>(children)."));
+            Assert.That(fanOut.Errors, Has.One.StartsWith("Node 'PriceLine' cannot be checkpointed (GraphOptions.Durable): its property 'Probe.Enough' is a Task"), "a child start node's members are checked");
+            Assert.That(subgraph!.Errors, Has.One.EqualTo("Node 'Document' runs the subgraph that starts at 'Ocr' in a durable graph, so its next node must be made without a function after a crash: give 'Stored' a public constructor that takes a 'Recognized', and return new Subgraph<Ocr, Recognized, Stored>(start)."));
+            Assert.That(subgraph.Errors, Has.Some.StartsWith("In the subgraph that starts at 'Ocr' (run by node 'Document'): Node 'Ocr' cannot be checkpointed"), "a durable graph's subgraph is made durable, and checked");
+        }
     }
 
     [Test]
-    public void ADurableSubgraph_IsRefused()
+    public void ASubgraphWhoseDurabilityDiffersFromItsParents_IsRefused()
     {
-        var options = new GraphOptions().Subgraph(Graph.Create<PlainOcr>(new GraphOptions { Durable = true }));
-        var error = Assert.Throws<InvalidGraphException>(() => Graph.Create<Scanned>(options));
-        Assert.That(error!.Errors, Is.EqualTo(new[] { "Node 'Scanned' runs the subgraph that starts at 'PlainOcr', which is durable: a subgraph's run is not checkpointed yet; register a graph of it that is not durable." }));
+        var durableChild = new GraphOptions().Subgraph(Graph.Create<PlainOcr>(new GraphOptions { Durable = true }));
+        var plainChild = new GraphOptions { Durable = true }.Subgraph(Graph.Create<PlainOcr>());
+        var notDurableParent = Assert.Throws<InvalidGraphException>(() => Graph.Create<Scanned>(durableChild));
+        var durableParent = Assert.Throws<InvalidGraphException>(() => Graph.Create<Scanned>(plainChild));
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(notDurableParent!.Errors, Is.EqualTo(new[] { "Node 'Scanned' runs the subgraph that starts at 'PlainOcr', whose registered graph is durable, but this graph is not: a subgraph run would be checkpointed without its parent; make both graphs durable or neither." }));
+            Assert.That(durableParent!.Errors, Has.Some.EqualTo("Node 'Scanned' runs the subgraph that starts at 'PlainOcr', whose registered graph is not durable, but this graph is: a durable run's subgraph run is checkpointed too; register a graph of it created with GraphOptions.Durable = true."));
+        }
     }
 
     [Test]

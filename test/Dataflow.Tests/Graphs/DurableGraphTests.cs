@@ -46,6 +46,61 @@ public sealed class DurableGraphTests
         Assert.That(changes, Has.One.Contains("node type 'Gone' was removed"));
     }
 
+    [Test]
+    public void Fingerprint_CoversFanOutsAndSubgraphs_AndNamesAChangedChildGraph()
+    {
+        var graph = Graph.Create<Split>(new GraphOptions { Durable = true });
+        var description = graph.Fingerprint.Description;
+        var stored = description.Replace("subgraph InnerStart: InnerStart(Text: String)", "subgraph InnerStart: InnerStart(Text: Int32)", StringComparison.Ordinal);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(description, Does.Contain("Split(N: Int32) -> Joined => fan-out Part: PartDone -> Joined"));
+            Assert.That(description, Does.Contain("Joined(Count: Int32) -> Outer => subgraph InnerStart: InnerEnd -> Outer"));
+            Assert.That(description, Does.Contain("\nsubgraph InnerStart: InnerStart(Text: String) -> InnerEnd"), "the child graph's node types are in its parent's fingerprint");
+            Assert.That(stored, Is.Not.EqualTo(description));
+            Assert.That(graph.Fingerprint.Differences(stored), Is.EqualTo(new[] { "node type 'subgraph InnerStart: InnerStart' changed: it was subgraph InnerStart: InnerStart(Text: Int32) -> InnerEnd, it is now subgraph InnerStart: InnerStart(Text: String) -> InnerEnd" }));
+            Assert.That(graph.Find(typeof(Joined))!.Children!.Subgraph!.IsDurable, Is.True, "a durable graph's subgraph made from its start type is durable");
+        }
+    }
+
+    public sealed record Split(int N) : INode<FanOut<Part, PartDone, Joined>>
+    {
+        public ValueTask<FanOut<Part, PartDone, Joined>> RunAsync(NodeContext context)
+            => ValueTask.FromResult(new FanOut<Part, PartDone, Joined>(Enumerable.Range(0, N).Select(i => new Part(i))));
+    }
+
+    public sealed record Part(int I) : INode<PartDone>
+    {
+        public ValueTask<PartDone> RunAsync(NodeContext context) => ValueTask.FromResult(new PartDone(I));
+    }
+
+    public sealed record PartDone(int I) : INode;
+
+    public sealed record Joined : INode<Subgraph<InnerStart, InnerEnd, Outer>>
+    {
+        [JsonConstructor]
+        public Joined(int count) => Count = count;
+
+        public Joined(FanOutResults<PartDone> results)
+            : this(results.Count)
+        {
+        }
+
+        public int Count { get; }
+
+        public ValueTask<Subgraph<InnerStart, InnerEnd, Outer>> RunAsync(NodeContext context)
+            => ValueTask.FromResult(new Subgraph<InnerStart, InnerEnd, Outer>(new InnerStart($"{Count}")));
+    }
+
+    public sealed record InnerStart(string Text) : INode<InnerEnd>
+    {
+        public ValueTask<InnerEnd> RunAsync(NodeContext context) => ValueTask.FromResult(new InnerEnd(Text.Length));
+    }
+
+    public sealed record InnerEnd(int Length) : INode;
+
+    public sealed record Outer(InnerEnd End) : INode;
+
     public abstract record Shape;
 
     public sealed record Holder(string Name) : INode<Sealed>

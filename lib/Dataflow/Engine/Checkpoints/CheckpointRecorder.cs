@@ -41,6 +41,8 @@ internal sealed class CheckpointRecorder(ICheckpointStore store, CheckpointCommi
             Options = durable.Options ??= OptionsJson(run),
             RerunOf = durable.RerunOf,
             Error = error,
+            Parent = run.ParentId,
+            ChildNumber = run.ChildrenStarted,
         };
     }
 

@@ -87,6 +87,10 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
         return recorder.SaveAsync(checkpoint);
     }
 
+    /// <summary>The run waits for the children of the fan-out its node returned: <paramref name="children"/> says what it needs to go on.</summary>
+    public ValueTask AwaitingChildrenAsync(RunExecution run, string children)
+        => recorder.SaveAsync(recorder.Make(run, this, CheckpointState.AwaitingChildren, run.CurrentNode, _sequence++) with { Children = children });
+
     public ValueTask GatesResolvedAsync(RunExecution run)
         => recorder.SaveAsync(recorder.Make(run, this, CheckpointState.Running, run.CurrentNode, _sequence++) with { GatesResolved = true });
 
