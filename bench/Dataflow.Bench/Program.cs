@@ -1,3 +1,4 @@
+using System.Globalization;
 using BenchmarkDotNet.Running;
 using Dataflow.Bench.Bdn;
 using Dataflow.Bench.Report;
@@ -28,10 +29,10 @@ internal static class Program
             return 0;
         }
 
-        if (args.Length == 3 && args[0] == "worker")
+        if (args.Length == 4 && args[0] == "worker")
         {
             // A worker process of the scaleout.workers case (ScaleoutWorkload), started by the report itself.
-            return await Workloads.ScaleoutWorkload.RunWorkerAsync(args[1], args[2]);
+            return await Workloads.ScaleoutWorkload.RunWorkerAsync(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture));
         }
 
         if (args.Length == 0 || args[0] != "report")

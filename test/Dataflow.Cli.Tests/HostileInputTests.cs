@@ -18,7 +18,7 @@ public sealed partial class HostileInputTests : CliTestBase
     [
         "--assembly", "-a", "--start", "-s", "--input", "-i", "--count", "-n", "--parallelism", "-p", "--max-in-flight",
         "--policy", "--max-iterations", "--progress-interval", "--max-line-bytes", "--fts", "--session", "--channel",
-        "--since", "--until", "--limit", "--rank", "--json", "--verbose", "--job", "--lease", "--claim-batch", "--drain-timeout", "--bogus", "-x", "--", "---", "-",
+        "--since", "--until", "--limit", "--rank", "--json", "--verbose", "--job", "--lease", "--claim-batch", "--max-attempts", "--drain-timeout", "--bogus", "-x", "--", "---", "-",
     ];
 
     private static readonly string[] HostileValues =

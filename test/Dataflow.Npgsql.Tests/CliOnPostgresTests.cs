@@ -124,7 +124,7 @@ public sealed class CliOnPostgresTests
     public async Task QueueCommands_RefuseBadArguments_NamingTheOption(CancellationToken cancellationToken)
     {
         var sqlite = await RunCliAsync(cancellationToken, "submit", "--count", "3", "--db", Path.Combine(Path.GetTempPath(), "x.db"));
-        var lease = await RunCliAsync(cancellationToken, "worker", "--lease", "-1", "--claim-batch", "0", "--db", _keywords);
+        var lease = await RunCliAsync(cancellationToken, "worker", "--lease", "-1", "--claim-batch", "0", "--max-attempts", "0", "--db", _keywords);
         var job = await RunCliAsync(cancellationToken, "status", "--job", "bad\u001bname", "--db", _keywords);
         var unknown = await RunCliAsync(cancellationToken, "status", "--job", "no-such-job", "--db", _keywords);
         var noJob = await RunCliAsync(cancellationToken, "worker", "--job", "no-such-job", "--db", _keywords);
@@ -134,7 +134,7 @@ public sealed class CliOnPostgresTests
             Assert.That(sqlite.ExitCode, Is.EqualTo(2));
             Assert.That(sqlite.Error, Does.Contain("--db must be a PostgreSQL connection string").And.Contain("for `dataflow submit`"));
             Assert.That(lease.ExitCode, Is.EqualTo(2));
-            Assert.That(lease.Error, Does.Contain("--lease must be").And.Contain("--claim-batch must be"));
+            Assert.That(lease.Error, Does.Contain("--lease must be").And.Contain("--claim-batch must be").And.Contain("--max-attempts must be"));
             Assert.That(job.ExitCode, Is.EqualTo(2));
             Assert.That(job.Error, Does.Contain("--job must be"));
             Assert.That(unknown.ExitCode, Is.EqualTo(2));

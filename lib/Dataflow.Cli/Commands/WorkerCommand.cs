@@ -25,11 +25,12 @@ internal static class WorkerCommand
         var policy = new Option<OutputPolicy>("--policy") { Description = "Which lifecycle events the runs emit and the store keeps: Verbose, Normal (start and end), Quiet (failures only) or Silent.", DefaultValueFactory = _ => OutputPolicy.Normal };
         var lease = new Option<double>("--lease") { Description = "Seconds a claim lasts without a heartbeat: a dead worker's inputs are taken over this long after its last heartbeat (from 0.2 to 86400).", DefaultValueFactory = _ => 30, HelpName = "seconds" };
         var batch = new Option<int>("--claim-batch") { Description = "The most inputs claimed at once (from 1 to 10000).", DefaultValueFactory = _ => 16 };
+        var attempts = new Option<int>("--max-attempts") { Description = "The most claims of one input: an input whose lease expires once it was claimed this many times (its workers died or hung on it) ends failed instead (from 1 to 1000).", DefaultValueFactory = _ => 5 };
         var drain = new Option<double>("--drain-timeout") { Description = "On Ctrl+C or SIGTERM: seconds the runs in flight get to finish before they stop resumably and their inputs go back to the queue (from 0 to 86400).", DefaultValueFactory = _ => 10, HelpName = "seconds" };
         var db = Cli.DatabaseOption();
         var command = new Command("worker", "Claim inputs of the graph's jobs from the work queue of a PostgreSQL --db and run them, until no input is left queued or leased; start as many as you like on any machines. A dead worker's inputs are taken over after its lease: their runs resume from their checkpoints. Exit code 1 when any of its runs failed.")
         {
-            assembly, start, job, parallelism, inFlight, iterations, policy, lease, batch, drain, db,
+            assembly, start, job, parallelism, inFlight, iterations, policy, lease, batch, attempts, drain, db,
         };
         command.SetAction((parse, cancellationToken) => ExecuteAsync(
             console,
@@ -44,6 +45,7 @@ internal static class WorkerCommand
                 parse.GetValue(policy),
                 parse.GetValue(lease),
                 parse.GetValue(batch),
+                parse.GetValue(attempts),
                 parse.GetValue(drain),
                 parse.GetValue(db)!),
             cancellationToken));
@@ -71,6 +73,7 @@ internal static class WorkerCommand
                     {
                         Job = settings.Job,
                         ClaimBatch = settings.ClaimBatch,
+                        MaxAttempts = settings.MaxAttempts,
                         Lease = TimeSpan.FromSeconds(settings.LeaseSeconds),
                         DrainTimeout = TimeSpan.FromSeconds(settings.DrainSeconds),
                         RunOptions = new RunOptions { Policy = settings.Policy, MaxIterations = settings.MaxIterations },
@@ -176,6 +179,11 @@ internal static class WorkerCommand
             errors.Add($"--claim-batch must be from 1 to 10000, was {settings.ClaimBatch}.");
         }
 
+        if (settings.MaxAttempts is < 1 or > 1_000)
+        {
+            errors.Add($"--max-attempts must be from 1 to 1000, was {settings.MaxAttempts}.");
+        }
+
         if (!(settings.DrainSeconds is >= 0 and <= 86_400))
         {
             errors.Add(string.Create(CultureInfo.InvariantCulture, $"--drain-timeout must be from 0 to 86400 seconds, was {settings.DrainSeconds:R}."));
@@ -208,6 +216,7 @@ internal static class WorkerCommand
         OutputPolicy Policy,
         double LeaseSeconds,
         int ClaimBatch,
+        int MaxAttempts,
         double DrainSeconds,
         string Database);
 }

@@ -12,11 +12,16 @@ internal static class CheckpointQueries
         "c.node AS Node, c.trace AS Trace, c.gates AS Gates, c.gates_resolved AS GatesResolved, c.gate_number AS GateNumber, c.iterations AS Iterations, " +
         "c.options AS Options, c.error AS Error, c.rerun_of AS RerunOf, c.timestamp AS Timestamp, c.parent AS Parent, c.child_number AS ChildNumber, c.children AS Children";
 
+    /// <summary>
+    /// The graph's unfinished runs to resume, but those of a work queue's inputs: workers resume those when they take
+    /// the inputs over, under a lease, so a <c>dataflow resume</c> beside them never runs an input a worker holds.
+    /// </summary>
     public static async Task<ResumableRuns> ResumableAsync(NpgsqlConnection connection, PostgresDatabase database, string graph, CancellationToken cancellationToken)
     {
         var unfinished = await connection.QueryAsync<Row>(new CommandDefinition(
             $"SELECT {Columns} FROM {database.Table("durable_runs")} r JOIN {database.Table("checkpoints")} c ON c.run_id = r.run_id AND c.seq = r.seq " +
-            "WHERE r.graph = @Graph AND r.state IN ('Running', 'Waiting', 'AwaitingChildren') ORDER BY c.run_id",
+            "WHERE r.graph = @Graph AND r.state IN ('Running', 'Waiting', 'AwaitingChildren') " +
+            $"AND NOT EXISTS (SELECT 1 FROM {database.Table("job_items")} i WHERE i.run_id = r.run_id) ORDER BY c.run_id",
             new { Graph = graph },
             cancellationToken: cancellationToken)).ConfigureAwait(false);
         var finished = await connection.ExecuteScalarAsync<long>(new CommandDefinition(

@@ -23,12 +23,15 @@ internal sealed class PostgresCheckpointStore : ICheckpointStore, IAsyncDisposab
     private readonly PostgresDatabase _database;
     private readonly string _sessionId;
     private readonly BatchWriter<CheckpointWrite> _writer;
+    private readonly CheckpointTarget _target;
+    private string? _servingWorker;
 
     public PostgresCheckpointStore(PostgresDatabase database, string sessionId, TimeProvider time, Action<BatchWriteFailure> onFailure)
     {
         _database = database;
         _sessionId = sessionId;
-        _writer = new BatchWriter<CheckpointWrite>(new CheckpointTarget(database), new BatchWriterOptions
+        _target = new CheckpointTarget(database);
+        _writer = new BatchWriter<CheckpointWrite>(_target, new BatchWriterOptions
         {
             BatchSize = 2048,
             FlushInterval = CommitDelay,
@@ -39,6 +42,30 @@ internal sealed class PostgresCheckpointStore : ICheckpointStore, IAsyncDisposab
     }
 
     public BatchWriterHealth Health => _writer.Health;
+
+    /// <summary>
+    /// Makes a run's final checkpoint finish the queue item that <paramref name="workerId"/> leases for it (see
+    /// <see cref="CheckpointTarget"/>), until <see cref="StopServingQueue"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Another worker serves the queue from this store.</exception>
+    public void ServeQueue(string workerId)
+    {
+        if (Interlocked.CompareExchange(ref _servingWorker, workerId, null) is { } other)
+        {
+            throw new InvalidOperationException($"Worker '{other}' already works from this store; give each worker a store of its own.");
+        }
+
+        _target.QueueWorker = workerId;
+    }
+
+    /// <summary>Ends <see cref="ServeQueue"/>, after the worker's runs ended and their checkpoints were flushed.</summary>
+    public void StopServingQueue(string workerId)
+    {
+        if (Interlocked.CompareExchange(ref _servingWorker, null, workerId) == workerId)
+        {
+            _target.QueueWorker = null;
+        }
+    }
 
     public string ReserveRunIdPrefix()
     {

@@ -13,8 +13,9 @@ internal sealed record ItemOutcome(long Id, string? State, string? Result, strin
 /// <summary>
 /// The workers' side of the queue: claims, heartbeats, outcomes and releases. Every statement names the worker, so a
 /// worker can only renew, finish or give back the inputs it holds: once its lease expired and another worker claimed
-/// an input, its late writes to that input change nothing. A worker's heartbeat and its outcome writes run at once
-/// and touch the same rows: both lock them in id order first, so they queue behind each other instead of deadlocking.
+/// an input, its late writes to that input change nothing. A worker's heartbeat and its outcome and checkpoint writes
+/// run at once and touch the same rows: the writes lock them in id order, and the heartbeat skips the rows a write
+/// holds (that write is finishing them, or the next beat renews them), so they never deadlock.
 /// </summary>
 public sealed partial class JobQueue
 {
@@ -29,16 +30,21 @@ public sealed partial class JobQueue
 
     /// <summary>
     /// Claims up to <paramref name="count"/> inputs of the graph's jobs (or of one job) for <paramref name="lease"/>:
-    /// first inputs whose lease expired, then queued ones, each in one statement that skips rows other workers hold.
+    /// first inputs whose lease expired, then queued ones, each in one statement that skips rows other workers hold. An
+    /// expired input already claimed <paramref name="maxAttempts"/> times is failed instead, in the same statement.
     /// </summary>
-    internal Task<IReadOnlyList<ClaimedItem>> ClaimAsync(string workerId, string graph, string? job, int count, TimeSpan lease, CancellationToken cancellationToken)
+    internal Task<IReadOnlyList<ClaimedItem>> ClaimAsync(string workerId, string graph, string? job, int count, TimeSpan lease, int maxAttempts, CancellationToken cancellationToken)
         => WriteAsync<IReadOnlyList<ClaimedItem>>("claim inputs from", async connection =>
         {
             var jobs = job is null ? $"i.job IN (SELECT name FROM {_database.Table("jobs")} WHERE graph = @Graph)" : "i.job = @Job";
-            var parameters = new { Worker = workerId, Graph = graph, Job = job, Count = count, LeaseMs = lease.TotalMilliseconds };
+            var parameters = new { Worker = workerId, Graph = graph, Job = job, Count = count, LeaseMs = lease.TotalMilliseconds, Max = maxAttempts };
             var expired = await connection.QueryAsync<ClaimedRow>(new CommandDefinition(
-                $"WITH c AS (SELECT i.id FROM {_database.Table("job_items")} i WHERE {jobs} AND i.state = 'leased' AND i.lease_expires < now() ORDER BY i.lease_expires LIMIT @Count FOR UPDATE SKIP LOCKED) " +
-                $"UPDATE {_database.Table("job_items")} i SET worker = @Worker, lease_expires = now() + @LeaseMs * interval '1 millisecond', attempts = i.attempts + 1 FROM c WHERE i.id = c.id " +
+                $"WITH c AS (SELECT i.id, i.attempts >= @Max AS poison FROM {_database.Table("job_items")} i WHERE {jobs} AND i.state = 'leased' AND i.lease_expires < now() ORDER BY i.lease_expires LIMIT @Count FOR UPDATE SKIP LOCKED), " +
+                $"p AS (UPDATE {_database.Table("job_items")} i SET state = 'failed', worker = @Worker, lease_expires = NULL, finished_at = now(), " +
+                "error = format('Gave up on input %s of job ''%s'' after %s claims: each worker that claimed it died or stopped renewing its lease before it finished (WorkerOptions.MaxAttempts is %s). A run it had stays as its last checkpoint left it.', i.line, i.job, i.attempts, @Max) " +
+                "FROM c WHERE i.id = c.id AND c.poison RETURNING 1), " +
+                $"w AS (UPDATE {_database.Table("workers")} SET failed = failed + (SELECT count(*) FROM p) WHERE id = @Worker AND EXISTS (SELECT 1 FROM p)) " +
+                $"UPDATE {_database.Table("job_items")} i SET worker = @Worker, lease_expires = now() + @LeaseMs * interval '1 millisecond', attempts = i.attempts + 1 FROM c WHERE i.id = c.id AND NOT c.poison " +
                 $"RETURNING {ItemColumns}",
                 parameters,
                 cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -81,10 +87,10 @@ public sealed partial class JobQueue
             new { Job = job, Graph = graph },
             cancellationToken: cancellationToken)), cancellationToken);
 
-    /// <summary>The heartbeat: extends every lease the worker holds; returns how many it holds.</summary>
+    /// <summary>The heartbeat: extends every lease the worker holds (but those a write of its own holds at that moment); returns how many it renewed.</summary>
     internal Task<int> RenewAsync(string workerId, TimeSpan lease, CancellationToken cancellationToken)
         => WriteAsync("renew the leases in", connection => connection.ExecuteScalarAsync<int>(new CommandDefinition(
-            $"WITH l AS (SELECT id FROM {_database.Table("job_items")} WHERE worker = @Worker AND state = 'leased' ORDER BY id FOR UPDATE), " +
+            $"WITH l AS (SELECT id FROM {_database.Table("job_items")} WHERE worker = @Worker AND state = 'leased' ORDER BY id FOR UPDATE SKIP LOCKED), " +
             $"r AS (UPDATE {_database.Table("job_items")} SET lease_expires = now() + @LeaseMs * interval '1 millisecond' WHERE id IN (SELECT id FROM l) RETURNING 1), " +
             $"w AS (UPDATE {_database.Table("workers")} SET heartbeat_at = now() WHERE id = @Worker) SELECT count(*)::int FROM r",
             new { Worker = workerId, LeaseMs = lease.TotalMilliseconds },
@@ -94,7 +100,7 @@ public sealed partial class JobQueue
     internal async Task WriteOutcomesAsync(string workerId, IReadOnlyList<ItemOutcome> outcomes, CancellationToken cancellationToken)
     {
         var doing = $"record {outcomes.Count} outcomes in";
-        var connection = await _database.OpenAsync(doing, cancellationToken).ConfigureAwait(false);
+        var connection = await _database.OpenWriterAsync(doing, cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             try
@@ -138,6 +144,10 @@ public sealed partial class JobQueue
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 }
             }
+            catch (Exception) when (_database.DiscardWriters())
+            {
+                throw;
+            }
             catch (NpgsqlException ex)
             {
                 throw _database.Error(ex, doing);
@@ -156,12 +166,16 @@ public sealed partial class JobQueue
     private async Task<T> WriteAsync<T>(string doing, Func<NpgsqlConnection, Task<T>> statement, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var connection = await _database.OpenAsync(doing, cancellationToken).ConfigureAwait(false);
+        var connection = await _database.OpenWriterAsync(doing, cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             try
             {
                 return await statement(connection).ConfigureAwait(false);
+            }
+            catch (Exception) when (_database.DiscardWriters())
+            {
+                throw;
             }
             catch (NpgsqlException ex) when (!cancellationToken.IsCancellationRequested)
             {

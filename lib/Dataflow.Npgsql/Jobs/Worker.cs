@@ -18,8 +18,10 @@ namespace Dataflow.Npgsql.Jobs;
 /// its leases expire and other workers claim those inputs first: an input whose run had started resumes that run from
 /// its last checkpoint (the nodes executing at the death run again, nothing before them); an input whose run had
 /// finished gets that run's final state recorded without running anything; an input without a run starts one.</para>
-/// <para>Owners: the claim loop (<see cref="RunAsync"/>) owns claiming and submitting; a watcher per run turns its end
-/// into an outcome; the outcome writer (a <see cref="BatchWriter{T}"/>) writes outcomes in batches, one transaction
+/// <para>Owners: the claim loop (<see cref="RunAsync"/>) owns claiming and submitting; a run's final checkpoint
+/// finishes its input in the transaction that commits it (the store's checkpoint writer does both), and a watcher per
+/// run frees its slot once it ended; the outcome writer (a <see cref="BatchWriter{T}"/>) writes the other outcomes
+/// (inputs that cannot start, runs that ended under another worker, inputs given back) in batches, one transaction
 /// each; the heartbeat loop owns renewing. <c>_slots</c> bounds claimed-but-unfinished inputs by the graph's
 /// <see cref="GraphOptions.MaxRunsInFlight"/>, so a claimed input never waits for admission while its lease runs.</para>
 /// <para>Stopping (the token of <see cref="RunAsync"/>): the worker stops claiming, waits up to
@@ -106,7 +108,18 @@ public sealed partial class Worker : IAsyncDisposable
             throw new UnknownJobException($"The queue ({_queue.Target}) has no job named '{job}' for graph '{_graphId}'.");
         }
 
-        await _queue.RegisterAsync(Id, _options.Job, _graphId, cancellationToken).ConfigureAwait(false);
+        // From here a run's final checkpoint also finishes its queue item, in one transaction: no outcome write of its own.
+        _store.CheckpointStore.ServeQueue(Id);
+        try
+        {
+            await _queue.RegisterAsync(Id, _options.Job, _graphId, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _store.CheckpointStore.StopServingQueue(Id);
+            throw;
+        }
+
         _outcomes = new BatchWriter<ItemOutcome>(new OutcomeTarget(_queue, Id), new BatchWriterOptions
         {
             BatchSize = 512,
@@ -130,6 +143,17 @@ public sealed partial class Worker : IAsyncDisposable
             await DrainAsync(cancellationToken.IsCancellationRequested).ConfigureAwait(false);
             await stopHeartbeat.CancelAsync().ConfigureAwait(false);
             await heartbeat.ConfigureAwait(false);
+            try
+            {
+                // The final checkpoints written behind (if the graph writes them so) finish their items before the rest is given back.
+                await _store.CheckpointStore.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (StoreException e)
+            {
+                Report(e);
+            }
+
+            _store.CheckpointStore.StopServingQueue(Id);
             await _outcomes.DisposeAsync().ConfigureAwait(false);
             Interlocked.Add(ref _released, await _queue.StopAsync(Id, CancellationToken.None).ConfigureAwait(false));
         }
@@ -167,7 +191,7 @@ public sealed partial class Worker : IAsyncDisposable
             IReadOnlyList<ClaimedItem> claimed;
             try
             {
-                claimed = await _queue.ClaimAsync(Id, _graphId, _options.Job, wanted, _options.Lease, cancellationToken).ConfigureAwait(false);
+                claimed = await _queue.ClaimAsync(Id, _graphId, _options.Job, wanted, _options.Lease, _options.MaxAttempts, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or StoreUnavailableException)
             {
@@ -260,7 +284,17 @@ public sealed partial class Worker : IAsyncDisposable
         {
             // Completion never faults; the run's state says how it ended.
             await run.Completion.ConfigureAwait(false);
-            await FinishAsync(Outcome(item, run)).ConfigureAwait(false);
+            if (run.State is RunState.Cancelled && _shuttingDown)
+            {
+                // Cancelled by this worker's shutdown: the run stays resumable, and its input goes back to the queue.
+                await FinishAsync(new ItemOutcome(item.Id, null, null, null)).ConfigureAwait(false);
+            }
+            else
+            {
+                // The run's final checkpoint, committed before its completion, finished the item (see CheckpointTarget).
+                Count(run.State switch { RunState.Done => "done", RunState.Failed => "failed", _ => "cancelled" });
+                _slots.Release();
+            }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -273,26 +307,20 @@ public sealed partial class Worker : IAsyncDisposable
         }
     }
 
-    private ItemOutcome Outcome(ClaimedItem item, GraphRun run) => run.State switch
-    {
-        RunState.Done => new ItemOutcome(item.Id, "done", run.Result is { } result ? JsonSerializer.Serialize(result, result.GetType()) : null, null),
-        RunState.Failed => new ItemOutcome(item.Id, "failed", null, run.Error),
-
-        // Cancelled by this worker's shutdown: the run stays resumable, and its input goes back to the queue.
-        RunState.Cancelled when _shuttingDown => new ItemOutcome(item.Id, null, null, null),
-        _ => new ItemOutcome(item.Id, "cancelled", null, run.Error),
-    };
-
-    /// <summary>Queues an outcome and frees the input's slot; counts it.</summary>
-    private async Task FinishAsync(ItemOutcome outcome)
-    {
-        _ = outcome.State switch
+    /// <summary>Counts an input's end in the summary.</summary>
+    private void Count(string? state)
+        => _ = state switch
         {
             "done" => Interlocked.Increment(ref _done),
             "failed" => Interlocked.Increment(ref _failed),
             "cancelled" => Interlocked.Increment(ref _cancelled),
             _ => Interlocked.Increment(ref _released),
         };
+
+    /// <summary>Queues an outcome (an input that has no run, or whose run ended elsewhere, or one given back) and frees the input's slot; counts it.</summary>
+    private async Task FinishAsync(ItemOutcome outcome)
+    {
+        Count(outcome.State);
         _slots.Release();
         try
         {
@@ -319,59 +347,7 @@ public sealed partial class Worker : IAsyncDisposable
         await Task.WhenAll(_watchers.Values).ConfigureAwait(false);
     }
 
-    private async Task HeartbeatAsync(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(_options.Heartbeat!.Value, cancellationToken).ConfigureAwait(false);
-                await _queue.RenewAsync(Id, _options.Lease, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (StoreException e)
-            {
-                Report(e);
-            }
-        }
-    }
-
     private INode ReadInput(string json)
         => JsonSerializer.Deserialize(json, _graph.Start, InputOptions) as INode
             ?? throw new JsonException("The input is null.");
-
-    private async Task PauseAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Task.Delay(_options.PollInterval, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-    }
-
-    private void Report(StoreException error)
-    {
-        try
-        {
-            _options.OnError?.Invoke(error);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // A listener's own failure must not stop the worker's loops.
-        }
-    }
-
-    /// <summary>Writes a batch of outcomes in one transaction.</summary>
-    private sealed class OutcomeTarget(JobQueue queue, string workerId) : IBatchTarget<ItemOutcome>
-    {
-        public async ValueTask WriteBatchAsync(IReadOnlyList<ItemOutcome> batch, CancellationToken cancellationToken)
-            => await queue.WriteOutcomesAsync(workerId, batch, cancellationToken).ConfigureAwait(false);
-
-        public bool IsTransient(Exception exception) => exception is StoreUnavailableException;
-    }
 }

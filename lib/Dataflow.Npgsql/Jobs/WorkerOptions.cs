@@ -19,6 +19,14 @@ public sealed class WorkerOptions
     /// <value>The default value is 30 seconds.</value>
     public TimeSpan Lease { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The most claims of one input: an input whose lease expires once it was claimed this many times (each worker that
+    /// held it died or hung, as a poison input makes them) is not claimed again but ends Failed, with an error that says
+    /// so. Claims after a worker gave the input back on its stop count too.
+    /// </summary>
+    /// <value>The default value is 5.</value>
+    public int MaxAttempts { get; set; } = 5;
+
     /// <summary>How often the worker renews its leases; null for a third of <see cref="Lease"/>.</summary>
     /// <value>The default value is null.</value>
     public TimeSpan? Heartbeat { get; set; }
@@ -66,6 +74,11 @@ public sealed class WorkerOptions
             errors.Add($"Lease must be from 200 ms to one day, was {Lease}.");
         }
 
+        if (MaxAttempts is < 1 or > 1_000)
+        {
+            errors.Add($"MaxAttempts must be from 1 to 1000, was {MaxAttempts}.");
+        }
+
         if (Heartbeat is { } beat && (beat <= TimeSpan.Zero || beat >= Lease))
         {
             errors.Add($"Heartbeat must be positive and shorter than Lease ({Lease}), was {beat}.");
@@ -101,6 +114,7 @@ public sealed class WorkerOptions
             Job = Job,
             ClaimBatch = ClaimBatch,
             Lease = Lease,
+            MaxAttempts = MaxAttempts,
             Heartbeat = Heartbeat ?? Lease / 3,
             PollInterval = PollInterval,
             DrainTimeout = DrainTimeout,
