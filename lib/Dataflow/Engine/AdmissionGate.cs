@@ -1,8 +1,9 @@
 namespace Dataflow.Engine;
 
 /// <summary>
-/// A network's admission slots (<see cref="Graphs.GraphOptions.MaxRunsInFlight"/>): taken and given back by
-/// compare-and-swap on one counter, with a lock only while someone waits. Thread-safe.
+/// Slots taken and given back by compare-and-swap on one counter, with a lock only while someone waits: a network's
+/// admission slots (<see cref="Graphs.GraphOptions.MaxRunsInFlight"/>), and a fan-out's window of children in flight.
+/// Thread-safe.
 /// </summary>
 /// <remarks>
 /// <para>Unlike <see cref="SemaphoreSlim"/>, which locks on every release and, while anyone waits, hands each freed slot

@@ -82,7 +82,7 @@ internal sealed partial class FanOutWait
             AdmissionLease lease;
             try
             {
-                await _window.WaitAsync(token).ConfigureAwait(false);
+                await _window.EnterAsync(token).ConfigureAwait(false);
                 if (!_network.TryEnter(out lease))
                 {
                     lease = await _network.EnterAsync(token).ConfigureAwait(false);

@@ -20,7 +20,7 @@ namespace Dataflow.Engine;
 /// cancelled after it is left, so a child that ends at once on being cancelled (and reports back here) cannot re-enter
 /// it on the same thread mid-update. A child is added to the live set under the same lock that reads
 /// <c>_stopping</c>, so a stop either sees it (and cancels it) or it sees the stop (and cancels itself).</para>
-/// <para><b>The window.</b> <c>_window</c> counts free places among the children in flight; the flow takes one
+/// <para><b>The window.</b> <c>_window</c> (an <see cref="AdmissionGate"/>) counts free places among the children in flight; the flow takes one
 /// before it takes the next start node from the sequence, and a child's end gives it back. So at most the bound's
 /// number of children (and of start nodes taken from the user's sequence) are alive at once, whatever the item count;
 /// what is kept per child after its end is its result (or error) for the join.</para>
@@ -34,11 +34,11 @@ internal sealed partial class FanOutWait
     private readonly GraphNetwork _network;
     private readonly RunSettings _settings;
     private readonly FanOutPolicy _policy;
-    private readonly SemaphoreSlim _window;
+    private readonly AdmissionGate _window;
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _allEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _lock = new();
-    private readonly HashSet<RunExecution> _live = [];
+    private readonly Dictionary<int, RunExecution> _live = [];
     private readonly string _childStart;
     private readonly int _firstNumber;
     private readonly ResumedFanOut? _resumed;
@@ -62,7 +62,7 @@ internal sealed partial class FanOutWait
         _request = request;
         _network = network;
         _policy = request.Policy;
-        _window = new SemaphoreSlim(Math.Max(request.MaxInFlight, 1));
+        _window = new AdmissionGate(Math.Max(request.MaxInFlight, 1));
         _childStart = step.Node.Children!.Subgraph is { } graph ? graph.StartName : step.Network.Graph.NameOf(step.Node.Children.Start);
         _firstNumber = resumed?.First ?? parent.ChildrenStarted + 1;
         _outcomes = new ChildOutcomes(parent.Id, _firstNumber);
@@ -140,21 +140,20 @@ internal sealed partial class FanOutWait
             failure ??= await EndUnresumedAsync().ConfigureAwait(false);
         }
 
-        _window.Dispose();
         await ContinueParentAsync(failure).ConfigureAwait(false);
     }
 
     /// <summary>A child reached its final state (called by its finisher, last).</summary>
     public void ChildEnded(RunExecution child, RunState state)
     {
-        // The place in the window first: once the child is out of the live set, the flow may dispose the window.
-        _window.Release();
+        // The place in the window first, so that the flow can start the next child while this one is accounted for.
+        _window.Leave();
         List<RunExecution>? cancel = null;
         bool ended;
         lock (_lock)
         {
-            _live.Remove(child);
             var index = child.ChildIndex;
+            _live.Remove(index);
             if (state == RunState.Done)
             {
                 _outcomes?.Done(index, child.Result);
@@ -213,7 +212,7 @@ internal sealed partial class FanOutWait
     private List<RunExecution> StopLocked()
     {
         _stopping = true;
-        return [.. _live];
+        return [.. _live.Values];
     }
 
     private void CancelAll(List<RunExecution> children)
@@ -238,7 +237,7 @@ internal sealed partial class FanOutWait
         {
             try
             {
-                await _window.WaitAsync(token).ConfigureAwait(false);
+                await _window.EnterAsync(token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -308,7 +307,7 @@ internal sealed partial class FanOutWait
         bool stopping;
         lock (_lock)
         {
-            _live.Add(child);
+            _live.Add(index, child);
             stopping = _stopping;
         }
 

@@ -11,15 +11,15 @@ namespace Dataflow.Engine;
 /// (<see cref="Format"/>), and a lookup by id parses the number back. The active runs sit in a few shards, each a
 /// plain dictionary by number behind its own lock, so that adding and removing a run allocates nothing (a concurrent
 /// dictionary allocates a node per entry) and two threads rarely meet at one lock. A run resumed from a checkpoint
-/// keeps the id it was given by another engine: those few are kept by their id string.</para>
+/// keeps the id it was given by another engine, and a child run of a fan-out or subgraph has its parent's id in its own:
+/// those are kept by their id string, in shards of their own (a fan-out adds and removes thousands a second).</para>
 /// </remarks>
 internal sealed class RunRegistry(int historyCapacity, string prefix = "g")
 {
     private const int ShardCount = 16;
 
     private readonly Shard[] _shards = [.. Enumerable.Range(0, ShardCount).Select(_ => new Shard())];
-    private readonly Lock _foreignGate = new();
-    private readonly Dictionary<string, RunExecution> _foreign = new(StringComparer.Ordinal);
+    private readonly ForeignShard[] _foreign = [.. Enumerable.Range(0, ShardCount).Select(_ => new ForeignShard())];
     private readonly Lock _historyGate = new();
     private readonly Queue<RunExecution> _history = new();
     private readonly Dictionary<string, RunExecution> _historyByForeignId = new(StringComparer.Ordinal);
@@ -36,9 +36,11 @@ internal sealed class RunRegistry(int historyCapacity, string prefix = "g")
     {
         if (run.Number == 0)
         {
-            lock (_foreignGate)
+            var id = run.Id;
+            var foreign = ForeignShardOf(id);
+            lock (foreign.Gate)
             {
-                _foreign[run.Id] = run;
+                foreign.Runs[id] = run;
             }
 
             return;
@@ -56,9 +58,11 @@ internal sealed class RunRegistry(int historyCapacity, string prefix = "g")
     {
         if (run.Number == 0)
         {
-            lock (_foreignGate)
+            var id = run.Id;
+            var foreign = ForeignShardOf(id);
+            lock (foreign.Gate)
             {
-                _foreign.Remove(run.Id);
+                foreign.Runs.Remove(id);
             }
 
             return;
@@ -106,9 +110,10 @@ internal sealed class RunRegistry(int historyCapacity, string prefix = "g")
             }
         }
 
-        lock (_foreignGate)
+        var shardOfId = ForeignShardOf(runId);
+        lock (shardOfId.Gate)
         {
-            if (_foreign.TryGetValue(runId, out var active))
+            if (shardOfId.Runs.TryGetValue(runId, out var active))
             {
                 return active;
             }
@@ -134,9 +139,12 @@ internal sealed class RunRegistry(int historyCapacity, string prefix = "g")
                 }
             }
 
-            lock (_foreignGate)
+            foreach (var foreign in _foreign)
             {
-                runs.AddRange(_foreign.Values);
+                lock (foreign.Gate)
+                {
+                    runs.AddRange(foreign.Runs.Values);
+                }
             }
 
             return runs;
@@ -192,6 +200,16 @@ internal sealed class RunRegistry(int historyCapacity, string prefix = "g")
     }
 
     /// <summary>One lock and the active runs whose numbers fall to it.</summary>
+    private ForeignShard ForeignShardOf(string id) => _foreign[(int)((uint)StringComparer.Ordinal.GetHashCode(id) % ShardCount)];
+
+    /// <summary>Runs known by their id string: resumed ones, and the children of fan-outs and subgraphs (many, at once).</summary>
+    private sealed class ForeignShard
+    {
+        public Lock Gate { get; } = new();
+
+        public Dictionary<string, RunExecution> Runs { get; } = new(StringComparer.Ordinal);
+    }
+
     private sealed class Shard
     {
         public Lock Gate { get; } = new();
