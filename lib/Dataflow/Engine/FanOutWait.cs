@@ -293,7 +293,7 @@ internal sealed partial class FanOutWait
         // Children take the parent's services (no own services that could fail to be made): a child cannot fail to exist.
         var child = resumed is not null
             ? RestoredRuns.Create(_lifecycle, resumed, _settings, lease)
-            : new RunExecution(string.Create(CultureInfo.InvariantCulture, $"{_parent.Id}/{_firstNumber + index}"), _network.Graph, start, _settings, _lifecycle, lease, _network.TraceCapacity);
+            : new RunExecution(string.Create(CultureInfo.InvariantCulture, $"{_parent.Id}/{_firstNumber + index}"), _network.Graph, start, _settings, _lifecycle, lease, _network.TraceCapacityFrom(start.GetType()));
 
         if (resumed is null && _network.Recorder is { } recorder)
         {

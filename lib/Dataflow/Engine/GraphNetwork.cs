@@ -41,6 +41,7 @@ internal sealed class GraphNetwork : IAsyncDisposable
     private readonly AdmissionGate _admission;
     private readonly List<DedicatedThreadScheduler> _schedulers = [];
     private readonly CountdownSignal _inFlight = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Type, int> _childTraceCapacities = new();
 
     public GraphNetwork(IRunHost host, Graph graph)
     {
@@ -71,6 +72,32 @@ internal sealed class GraphNetwork : IAsyncDisposable
     /// graph visits each at most once), at least 2 and at most 8; a longer run's trace grows.
     /// </summary>
     public int TraceCapacity => Math.Clamp(Graph.Nodes.Count, 2, 8);
+
+    /// <summary>
+    /// How many trace entries a child run that starts at <paramref name="start"/> starts with: as many as the node types
+    /// it can reach (a fan-out's children reach a few of their graph's types), at least 2 and at most 8. Made once per
+    /// start type; a child of a fan-out over 100,000 items would otherwise carry the whole graph's capacity each.
+    /// </summary>
+    public int TraceCapacityFrom(Type start)
+        => _childTraceCapacities.TryGetValue(start, out var capacity) ? capacity : _childTraceCapacities.GetOrAdd(start, Reachable);
+
+    private int Reachable(Type start)
+    {
+        var seen = new HashSet<Type> { start };
+        var next = new Queue<Type>(seen);
+        while (next.TryDequeue(out var type) && seen.Count < 8)
+        {
+            foreach (var successor in Graph.Successors(type))
+            {
+                if (seen.Add(successor))
+                {
+                    next.Enqueue(successor);
+                }
+            }
+        }
+
+        return Math.Clamp(seen.Count, 2, 8);
+    }
 
     public NetworkStep StartStep => _steps[Graph.Start];
 

@@ -8,14 +8,19 @@ namespace Dataflow.Engine;
 /// </summary>
 internal sealed partial class RunExecution
 {
+    // A child's link in fields of its own, not in the run's extras: a fan-out makes thousands of children, and the
+    // extras object would be most of what each one costs beyond its run.
+    private FanOutWait? _parentLink;
+    private int _childIndex;
+
     /// <summary>The fan-out this run is a child of; null for a run submitted on its own.</summary>
-    public FanOutWait? ParentLink => _extras?.Parent;
+    public FanOutWait? ParentLink => _parentLink;
 
     /// <summary>The item position of this child in its fan-out.</summary>
-    public int ChildIndex => _extras?.ChildIndex ?? 0;
+    public int ChildIndex => _childIndex;
 
     /// <inheritdoc/>
-    public override string? ParentId => _extras?.Parent?.ParentId;
+    public override string? ParentId => _parentLink?.ParentId;
 
     /// <inheritdoc/>
     public override IReadOnlyList<ChildRunGroup> Children
@@ -46,9 +51,8 @@ internal sealed partial class RunExecution
     /// <summary>Makes this run a child of <paramref name="wait"/> at item <paramref name="index"/>. Before dispatch only.</summary>
     public void LinkToParent(FanOutWait wait, int index)
     {
-        var extras = Extras;
-        extras.ChildIndex = index;
-        extras.Parent = wait;
+        _childIndex = index;
+        _parentLink = wait;
     }
 
     /// <summary>How many children this run has started so far: the next child's number is one more. Its owner only.</summary>

@@ -114,10 +114,7 @@ internal sealed partial class RunExecution
         public INode? PreparedNode;
         public int NextGateNumber;
 
-        // Fan-outs and subgraphs (RunExecution.Children.cs): a child's link to its parent, a parent's child numbering
-        // and its fan-outs so far.
-        public FanOutWait? Parent;
-        public int ChildIndex;
+        // Fan-outs and subgraphs (RunExecution.Children.cs): a parent's child numbering and its fan-outs so far.
         public int NextChildNumber;
         public List<FanOutWait>? FanOuts;
     }
