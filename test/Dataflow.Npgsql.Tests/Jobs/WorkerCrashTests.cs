@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
 using System.Text.Json;
 using Dataflow.Npgsql.Jobs;
 
@@ -28,32 +26,15 @@ public sealed class WorkerCrashTests
         var folder = Directory.CreateTempSubdirectory("dataflow-workers-").FullName;
         try
         {
-            using (var submit = StartWorker("submit", database, "crash", Inputs.ToString(CultureInfo.InvariantCulture)))
-            {
-                Assert.That(await submit.StandardOutput.ReadLineAsync(cancellationToken).AsTask().WaitAsync(Guard, cancellationToken), Is.EqualTo($"queued {Inputs}"), await submit.StandardError.ReadToEndAsync(cancellationToken));
-                await submit.WaitForExitAsync(cancellationToken);
-            }
+            await WorkerProcesses.SubmitAsync(database, "crash", Inputs, Guard, cancellationToken);
 
             var sides = Enumerable.Range(0, 3).Select(i => Path.Combine(folder, $"side{i}.txt")).ToArray();
-            var workers = sides.Select(side => StartWorker("run", database, "crash", side, "2000", InFlight.ToString(CultureInfo.InvariantCulture))).ToArray();
+            var workers = WorkerProcesses.StartWorkers(database, "crash", sides, InFlight);
             try
             {
-                foreach (var worker in workers)
-                {
-                    Assert.That(await worker.StandardOutput.ReadLineAsync(cancellationToken).AsTask().WaitAsync(Guard, cancellationToken), Is.EqualTo("ready"));
-                }
-
+                await WorkerProcesses.WaitReadyAsync(workers, Guard, cancellationToken);
                 await using var queue = await JobQueue.OpenAsync(database, cancellationToken: cancellationToken);
-                JobProgress progress;
-                do
-                {
-                    await Task.Delay(20, cancellationToken);
-                    progress = await queue.ProgressAsync("crash", cancellationToken);
-                }
-                while (progress.Done < Inputs / 2);
-
-                workers[0].Kill(entireProcessTree: true);
-                await workers[0].WaitForExitAsync(cancellationToken).WaitAsync(Guard, cancellationToken);
+                var progress = await WorkerProcesses.KillWhenHalfDoneAsync(queue, "crash", Inputs, workers[0], Guard, cancellationToken);
                 TestContext.Out.WriteLine($"killed worker 0 at {progress.Done} done, {progress.Leased} leased");
 
                 var summaries = new List<string>();
@@ -95,15 +76,7 @@ public sealed class WorkerCrashTests
             }
             finally
             {
-                foreach (var worker in workers)
-                {
-                    if (!worker.HasExited)
-                    {
-                        worker.Kill(entireProcessTree: true);
-                    }
-
-                    worker.Dispose();
-                }
+                WorkerProcesses.KillAll(workers);
             }
         }
         finally
@@ -116,24 +89,5 @@ public sealed class WorkerCrashTests
     {
         var space = line.IndexOf(' ', StringComparison.Ordinal);
         return (int.Parse(line[..space], CultureInfo.InvariantCulture), line[(space + 1)..]);
-    }
-
-    private static Process StartWorker(params string[] args)
-    {
-        var path = typeof(WorkerCrashTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "WorkerPath").Value!;
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.Environment["DOTNET_CLI_HOME"] = Path.GetTempPath();
-        info.ArgumentList.Add(Path.GetFullPath(path));
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        return Process.Start(info) ?? throw new InvalidOperationException("Could not start a worker process.");
     }
 }

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
 using System.Text.Json;
 using Dapper;
 using Dataflow.Npgsql.Jobs;
@@ -29,32 +27,15 @@ public sealed class WorkerFanOutCrashTests
         var folder = Directory.CreateTempSubdirectory("dataflow-fan-workers-").FullName;
         try
         {
-            using (var submit = StartWorker("submit", database, "fan", Bundles.ToString(CultureInfo.InvariantCulture)))
-            {
-                Assert.That(await submit.StandardOutput.ReadLineAsync(cancellationToken).AsTask().WaitAsync(Guard, cancellationToken), Is.EqualTo($"queued {Bundles}"), await submit.StandardError.ReadToEndAsync(cancellationToken));
-                await submit.WaitForExitAsync(cancellationToken);
-            }
+            await WorkerProcesses.SubmitAsync(database, "fan", Bundles, Guard, cancellationToken);
 
             var sides = Enumerable.Range(0, 2).Select(i => Path.Combine(folder, $"side{i}.txt")).ToArray();
-            var workers = sides.Select(side => StartWorker("run", database, "fan", side, "2000", InFlight.ToString(CultureInfo.InvariantCulture))).ToArray();
+            var workers = WorkerProcesses.StartWorkers(database, "fan", sides, InFlight);
             try
             {
-                foreach (var worker in workers)
-                {
-                    Assert.That(await worker.StandardOutput.ReadLineAsync(cancellationToken).AsTask().WaitAsync(Guard, cancellationToken), Is.EqualTo("ready"));
-                }
-
+                await WorkerProcesses.WaitReadyAsync(workers, Guard, cancellationToken);
                 await using var queue = await JobQueue.OpenAsync(database, cancellationToken: cancellationToken);
-                JobProgress progress;
-                do
-                {
-                    await Task.Delay(20, cancellationToken);
-                    progress = await queue.ProgressAsync("fan", cancellationToken);
-                }
-                while (progress.Done < Bundles / 2);
-
-                workers[0].Kill(entireProcessTree: true);
-                await workers[0].WaitForExitAsync(cancellationToken).WaitAsync(Guard, cancellationToken);
+                var progress = await WorkerProcesses.KillWhenHalfDoneAsync(queue, "fan", Bundles, workers[0], Guard, cancellationToken);
 
                 // What had ended before the survivor could take anything over (the lease lasts 2 s): those pieces must not run again.
                 var (waitingAtKill, finishedPieces) = await AtKillAsync(database, cancellationToken);
@@ -86,15 +67,7 @@ public sealed class WorkerFanOutCrashTests
             }
             finally
             {
-                foreach (var worker in workers)
-                {
-                    if (!worker.HasExited)
-                    {
-                        worker.Kill(entireProcessTree: true);
-                    }
-
-                    worker.Dispose();
-                }
+                WorkerProcesses.KillAll(workers);
             }
         }
         finally
@@ -118,24 +91,5 @@ public sealed class WorkerFanOutCrashTests
     {
         var space = line.IndexOf(' ', StringComparison.Ordinal);
         return (line[..space], line[(space + 1)..]);
-    }
-
-    private static Process StartWorker(params string[] args)
-    {
-        var path = typeof(WorkerFanOutCrashTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "WorkerPath").Value!;
-        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.Environment["DOTNET_CLI_HOME"] = Path.GetTempPath();
-        info.ArgumentList.Add(Path.GetFullPath(path));
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        return Process.Start(info) ?? throw new InvalidOperationException("Could not start a worker process.");
     }
 }
