@@ -143,6 +143,24 @@ internal sealed partial class FanOutWait
         await ContinueParentAsync(failure).ConfigureAwait(false);
     }
 
+    /// <summary>The id of the child at item <paramref name="index"/>: the parent's id, a slash and the child's number.</summary>
+    public string ChildId(int index) => string.Create(CultureInfo.InvariantCulture, $"{_parent.Id}/{_firstNumber + index}");
+
+    /// <summary>The child numbered <paramref name="number"/> if it is in flight now; null otherwise.</summary>
+    public RunExecution? LiveChild(long number)
+    {
+        var index = number - _firstNumber;
+        if (index < 0 || index > int.MaxValue)
+        {
+            return null;
+        }
+
+        lock (_lock)
+        {
+            return _live.GetValueOrDefault((int)index);
+        }
+    }
+
     /// <summary>A child reached its final state (called by its finisher, last).</summary>
     public void ChildEnded(RunExecution child, RunState state)
     {
@@ -293,7 +311,7 @@ internal sealed partial class FanOutWait
         // Children take the parent's services (no own services that could fail to be made): a child cannot fail to exist.
         var child = resumed is not null
             ? RestoredRuns.Create(_lifecycle, resumed, _settings, lease)
-            : new RunExecution(string.Create(CultureInfo.InvariantCulture, $"{_parent.Id}/{_firstNumber + index}"), _network.Graph, start, _settings, _lifecycle, lease, _network.TraceCapacityFrom(start.GetType()));
+            : new RunExecution(_lifecycle.Registry.NextChildNumber(), _network.Graph, start, _settings, _lifecycle, lease, _network.TraceCapacityFrom(start.GetType()));
 
         if (resumed is null && _network.Recorder is { } recorder)
         {

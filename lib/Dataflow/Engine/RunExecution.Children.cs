@@ -63,6 +63,37 @@ internal sealed partial class RunExecution
     }
 
     /// <summary>Records a fan-out of this run in its trace summary; its owner only.</summary>
+    /// <summary>The child numbered <paramref name="number"/> of any of this run's fan-outs, if it is in flight now.</summary>
+    public RunExecution? LiveChild(long number)
+    {
+        if (Volatile.Read(ref _extras) is not { } extras)
+        {
+            return null;
+        }
+
+        FanOutWait[] waits;
+        var taken = false;
+        try
+        {
+            _lock.Enter(ref taken);
+            waits = extras.FanOuts is { } fanOuts ? [.. fanOuts] : [];
+        }
+        finally
+        {
+            Exit(taken);
+        }
+
+        foreach (var wait in waits)
+        {
+            if (wait.LiveChild(number) is { } child)
+            {
+                return child;
+            }
+        }
+
+        return null;
+    }
+
     public void AddFanOut(FanOutWait wait)
     {
         var extras = Extras;

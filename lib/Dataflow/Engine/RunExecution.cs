@@ -436,7 +436,7 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
 
     private string FormatId()
     {
-        var made = _host.FormatRunId(Number);
+        var made = _parentLink is { } link ? link.ChildId(_childIndex) : _host.FormatRunId(Number);
         return Interlocked.CompareExchange(ref _id, made, null) ?? made;
     }
 

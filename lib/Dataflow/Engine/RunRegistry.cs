@@ -11,8 +11,10 @@ namespace Dataflow.Engine;
 /// (<see cref="Format"/>), and a lookup by id parses the number back. The active runs sit in a few shards, each a
 /// plain dictionary by number behind its own lock, so that adding and removing a run allocates nothing (a concurrent
 /// dictionary allocates a node per entry) and two threads rarely meet at one lock. A run resumed from a checkpoint
-/// keeps the id it was given by another engine, and a child run of a fan-out or subgraph has its parent's id in its own:
-/// those are kept by their id string, in shards of their own (a fan-out adds and removes thousands a second).</para>
+/// keeps the id it was given by another engine: those are kept by their id string, in shards of their own. A child run of
+/// a fan-out or subgraph has its parent's id and its place in its own (<c>g7/3</c>), made only when read: it is kept by
+/// a negative number of its own, and a lookup by its id goes through its parent's fan-outs; ended, it is kept in the
+/// history by its id.</para>
 /// </remarks>
 internal sealed class RunRegistry(int historyCapacity, string prefix = "g")
 {
@@ -25,9 +27,16 @@ internal sealed class RunRegistry(int historyCapacity, string prefix = "g")
     private readonly Dictionary<string, RunExecution> _historyByForeignId = new(StringComparer.Ordinal);
     private readonly Dictionary<long, RunExecution> _historyByNumber = [];
     private long _nextId;
+    private long _nextChild;
 
     /// <summary>The number of the next run of this engine (its id is <see cref="Format"/> of it).</summary>
     public long NextNumber() => Interlocked.Increment(ref _nextId);
+
+    /// <summary>
+    /// The number of the next child run of a fan-out or subgraph: negative, so that it never meets a run's number of
+    /// <see cref="NextNumber"/> (nor a number parsed from an id); a child's id is its parent's and its place, made when read.
+    /// </summary>
+    public long NextChildNumber() => -Interlocked.Increment(ref _nextChild);
 
     /// <summary>The id of this engine's run number <paramref name="number"/>.</summary>
     public string Format(long number) => string.Create(CultureInfo.InvariantCulture, $"{prefix}{number}");
@@ -119,6 +128,14 @@ internal sealed class RunRegistry(int historyCapacity, string prefix = "g")
             }
         }
 
+        if (runId.LastIndexOf('/') is > 0 and var slash && slash < runId.Length - 1
+            && long.TryParse(runId.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var childNumber)
+            && Find(runId[..slash])?.LiveChild(childNumber) is { } child)
+        {
+            // A child in flight, found through its parent (children are kept by an internal number, their ids made when read).
+            return child;
+        }
+
         lock (_historyGate)
         {
             return (number != 0 ? _historyByNumber.GetValueOrDefault(number) : null) ?? _historyByForeignId.GetValueOrDefault(runId);
@@ -178,7 +195,7 @@ internal sealed class RunRegistry(int historyCapacity, string prefix = "g")
 
     private void Index(RunExecution run, bool add)
     {
-        if (run.Number == 0)
+        if (run.Number <= 0)
         {
             if (add)
             {
