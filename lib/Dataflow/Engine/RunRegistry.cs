@@ -20,6 +20,9 @@ internal sealed class RunRegistry(int historyCapacity, string prefix = "g")
 {
     private const int ShardCount = 16;
 
+    /// <summary>How deep a lookup by a child's id follows its parents (fan-outs nested deeper are found only by the history).</summary>
+    private const int MaxChildDepth = 32;
+
     private readonly Shard[] _shards = [.. Enumerable.Range(0, ShardCount).Select(_ => new Shard())];
     private readonly ForeignShard[] _foreign = [.. Enumerable.Range(0, ShardCount).Select(_ => new ForeignShard())];
     private readonly Lock _historyGate = new();
@@ -104,7 +107,9 @@ internal sealed class RunRegistry(int historyCapacity, string prefix = "g")
         }
     }
 
-    public RunExecution? Find(string runId)
+    public RunExecution? Find(string runId) => Find(runId, 0);
+
+    private RunExecution? Find(string runId, int depth)
     {
         var number = NumberOf(runId);
         if (number != 0)
@@ -128,9 +133,11 @@ internal sealed class RunRegistry(int historyCapacity, string prefix = "g")
             }
         }
 
-        if (runId.LastIndexOf('/') is > 0 and var slash && slash < runId.Length - 1
+        // Through at most MaxChildDepth parents: an id is caller input (a dashboard path), and a hostile one of
+        // thousands of slashes must not recurse that deep.
+        if (depth < MaxChildDepth && runId.LastIndexOf('/') is > 0 and var slash && slash < runId.Length - 1 && runId[slash + 1] != '0'
             && long.TryParse(runId.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var childNumber)
-            && Find(runId[..slash])?.LiveChild(childNumber) is { } child)
+            && Find(runId[..slash], depth + 1)?.LiveChild(childNumber) is { } child)
         {
             // A child in flight, found through its parent (children are kept by an internal number, their ids made when read).
             return child;

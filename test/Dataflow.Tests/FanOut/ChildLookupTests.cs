@@ -25,6 +25,8 @@ public sealed class ChildLookupTests
             Assert.That(children.Select(c => c?.ParentId), Is.All.EqualTo(run.Id));
             Assert.That(children.Select(c => c?.State), Is.All.EqualTo(RunState.Running));
             Assert.That(engine.Get($"{run.Id}/4"), Is.Null, "there is no fourth child");
+            Assert.That(engine.Get($"{run.Id}/01"), Is.Null, "an id with a leading zero is not the first child's");
+            Assert.That(engine.Get(run.Id + string.Concat(Enumerable.Repeat("/1", 50_000))), Is.Null, "a hostile id of 50,000 levels is looked up without recursing that deep");
             Assert.That(engine.Get("g2"), Is.Null, "children take no number of the engine's own run ids");
             Assert.That(engine.Active().Select(r => r.Id), Is.EquivalentTo(new[] { run.Id }.Concat(children.Select(c => c!.Id))));
         }
