@@ -50,7 +50,7 @@ public sealed partial class HostileInputTests : CliTestBase
             value.Array[0, 2],
             Gen.Frequency((4, Gen.OneOf(databases).Select(db => new[] { "--db", db })), (1, Gen.Const(Array.Empty<string>()))),
             (command, options, positional, db) => (string[])[command, .. positional, .. options.SelectMany(o => o), .. db])
-            .Where(args => args[0] != "run" || args[^2] == "--db");
+            .Where(args => args[0] != "run" || (args.Length >= 3 && args[^2] == "--db"));
 
         await vectors.SampleAsync(
             async args =>
