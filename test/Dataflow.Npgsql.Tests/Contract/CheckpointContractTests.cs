@@ -358,7 +358,6 @@ public sealed class SqliteCheckpointContractTests : CheckpointContractTests
     [OneTimeTearDown]
     public void DeleteDirectory()
     {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(_directory, recursive: true);
     }
 }
