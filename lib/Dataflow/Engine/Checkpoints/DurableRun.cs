@@ -156,18 +156,25 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
         var passed = trace.Count - 1;
         if (passed > _traceStored)
         {
-            var body = new System.Text.StringBuilder(_traceBody);
+            // Mostly one entry is added (or none: only the start node and recallable types are kept), so the body is
+            // concatenated rather than built.
+            var body = _traceBody;
             for (var i = _traceStored; i < passed; i++)
             {
                 if (recorder.TraceEntryHead(trace[i], first: i == 0) is { } head)
                 {
-                    body.Append(body.Length > 0 ? "," : string.Empty).Append(head).Append(NodeJson.Serialize(trace[i])).Append('}');
+                    var json = NodeJson.Serialize(trace[i]);
+                    body = string.IsNullOrEmpty(body) ? $"{head}{json}}}" : $"{body},{head}{json}}}";
                 }
             }
 
-            _traceBody = body.ToString();
+            if (!ReferenceEquals(body, _traceBody))
+            {
+                _traceBody = body;
+                _traceJson = null;
+            }
+
             _traceStored = passed;
-            _traceJson = null;
         }
 
         return _traceJson ??= "[" + _traceBody + "]";
