@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.IO.Compression;
 using System.Text.Json;
@@ -11,8 +10,8 @@ namespace Dataflow.Sqlite;
 /// checkpoints of one graph and one bucket of run ids, with the checkpoints as a JSON array in its <c>body</c>, deflated
 /// (checkpoints repeat their field names and options: a tenth of the bytes to write and sync). A batch
 /// of a thousand checkpoints is then a few row inserts instead of a thousand: the cost of a checkpoint is its JSON,
-/// made on the producer's thread. Reads fold the rows back: a run's checkpoints are in the rows of its bucket, the
-/// unfinished runs of a graph are the runs whose latest checkpoint is not final.
+/// written by the writer's loop straight into its row's body. Reads fold the rows back: a run's checkpoints are in
+/// the rows of its bucket, the unfinished runs of a graph are the runs whose latest checkpoint is not final.
 /// </summary>
 /// <remarks>
 /// Buckets: a run id <c>d7-1234</c> (an engine's prefix and a counter, as the engine makes them with a checkpoint store;
@@ -24,18 +23,15 @@ internal static class CheckpointLog
     /// <summary>Runs per bucket: 2^10.</summary>
     public const int BucketBits = 10;
 
-    [ThreadStatic]
-    private static ArrayBufferWriter<byte>? t_buffer;
-
-    [ThreadStatic]
-    private static Utf8JsonWriter? t_writer;
-
     public const string InsertSql =
         "INSERT INTO checkpoint_log (session_id, graph, fingerprint, run_prefix, bucket, checkpoints, finals, failed, body) " +
         "VALUES (@SessionId, @Graph, @Fingerprint, @RunPrefix, @Bucket, @Checkpoints, @Finals, @Failed, @Body)";
 
     /// <summary>The bucket of a run id (see the remarks).</summary>
-    public static (string Prefix, long Bucket) BucketOf(string runId)
+    public static (string Prefix, long Bucket) BucketOf(string runId) => BucketOf(runId, null);
+
+    /// <summary>The bucket of a run id, whose prefix is <paramref name="known"/> (not copied again) when it is the same.</summary>
+    public static (string Prefix, long Bucket) BucketOf(string runId, string? known)
     {
         var dash = runId.IndexOf('-', StringComparison.Ordinal);
         if (dash <= 0)
@@ -49,72 +45,58 @@ internal static class CheckpointLog
             number = (number * 10) + (runId[i] - '0');
         }
 
-        return (runId[..dash], number >> BucketBits);
+        var prefix = known is not null && runId.AsSpan(0, dash).SequenceEqual(known) ? known : runId[..dash];
+        return (prefix, number >> BucketBits);
     }
 
-    /// <summary>One checkpoint as a UTF-8 JSON object (the node, trace, gates and options are JSON already and go in as they are).</summary>
-    public static byte[] Encode(RunCheckpoint checkpoint)
+    /// <summary>
+    /// Writes one checkpoint as a JSON object to <paramref name="json"/> (the node, trace, gates and options are JSON
+    /// already and go in as they are). The writer's loop encodes a batch's checkpoints straight into the body of their
+    /// row, so a checkpoint costs no bytes of its own before it is packed.
+    /// </summary>
+    public static void Encode(RunCheckpoint checkpoint, Utf8JsonWriter json)
     {
-        // One buffer and writer per thread, reset for each checkpoint: only the bytes returned are allocated.
-        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
-        buffer.ResetWrittenCount();
-        var json = t_writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
-        json.Reset(buffer);
+        json.WriteStartObject();
+        json.WriteString("r", checkpoint.RunId);
+        json.WriteNumber("s", checkpoint.Sequence);
+        json.WriteString("st", StateName(checkpoint.State));
+        json.WriteNumber("p", checkpoint.Step);
+        json.WriteString("t", checkpoint.NodeType);
+        json.WritePropertyName("n");
+        json.WriteRawValue(checkpoint.Node, skipInputValidation: true);
+        Raw(json, "tr", checkpoint.Trace);
+        Raw(json, "g", checkpoint.Gates);
+        if (checkpoint.GatesResolved)
         {
-            json.WriteStartObject();
-            json.WriteString("r", checkpoint.RunId);
-            json.WriteNumber("s", checkpoint.Sequence);
-            json.WriteString("st", StateName(checkpoint.State));
-            json.WriteNumber("p", checkpoint.Step);
-            json.WriteString("t", checkpoint.NodeType);
-            json.WritePropertyName("n");
-            json.WriteRawValue(checkpoint.Node, skipInputValidation: true);
-            Raw(json, "tr", checkpoint.Trace);
-            Raw(json, "g", checkpoint.Gates);
-            if (checkpoint.GatesResolved)
-            {
-                json.WriteBoolean("gr", true);
-            }
-
-            json.WriteNumber("gn", checkpoint.GateNumber);
-            json.WriteNumber("i", checkpoint.Iterations);
-            Raw(json, "o", checkpoint.Options);
-            if (checkpoint.Error is { } error)
-            {
-                json.WriteString("e", error);
-            }
-
-            if (checkpoint.RerunOf is { } rerunOf)
-            {
-                json.WriteString("ro", rerunOf);
-            }
-
-            if (checkpoint.Parent is { } parent)
-            {
-                json.WriteString("pa", parent);
-            }
-
-            if (checkpoint.ChildNumber > 0)
-            {
-                json.WriteNumber("cn", checkpoint.ChildNumber);
-            }
-
-            Raw(json, "ch", checkpoint.Children);
-
-            json.WriteNumber("tt", checkpoint.Timestamp.UtcTicks);
-            json.WriteEndObject();
-            json.Flush();
+            json.WriteBoolean("gr", true);
         }
 
-        var bytes = buffer.WrittenSpan.ToArray();
-        if (buffer.Capacity > 64 * 1024)
+        json.WriteNumber("gn", checkpoint.GateNumber);
+        json.WriteNumber("i", checkpoint.Iterations);
+        Raw(json, "o", checkpoint.Options);
+        if (checkpoint.Error is { } error)
         {
-            // A huge node once should not pin its buffer to the thread for good.
-            t_buffer = null;
-            t_writer = null;
+            json.WriteString("e", error);
         }
 
-        return bytes;
+        if (checkpoint.RerunOf is { } rerunOf)
+        {
+            json.WriteString("ro", rerunOf);
+        }
+
+        if (checkpoint.Parent is { } parent)
+        {
+            json.WriteString("pa", parent);
+        }
+
+        if (checkpoint.ChildNumber > 0)
+        {
+            json.WriteNumber("cn", checkpoint.ChildNumber);
+        }
+
+        Raw(json, "ch", checkpoint.Children);
+        json.WriteNumber("tt", checkpoint.Timestamp.UtcTicks);
+        json.WriteEndObject();
     }
 
     /// <summary>A row's body: the JSON array of checkpoints (<paramref name="json"/>), deflated.</summary>

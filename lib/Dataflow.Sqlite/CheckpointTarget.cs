@@ -1,32 +1,20 @@
 using System.Buffers;
+using System.Text.Json;
 using Dapper;
+using Dataflow.Checkpoints;
 using Dataflow.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace Dataflow.Sqlite;
 
-/// <summary>One item for the checkpoint writer: a checkpoint already in its stored form (<see cref="CheckpointLog"/>), or a graph description.</summary>
-internal sealed class CheckpointWrite
-{
-    public required string Graph { get; init; }
+/// <summary>
+/// One item for the checkpoint writer: a checkpoint as the engine made it (the writer's loop encodes it into its row,
+/// <see cref="CheckpointLog"/>), or a graph description. A struct: queuing a checkpoint allocates nothing more.
+/// </summary>
+internal readonly record struct CheckpointWrite(RunCheckpoint? Checkpoint, GraphDescription? Description);
 
-    public required string Fingerprint { get; init; }
-
-    /// <summary>The run id's bucket (<see cref="CheckpointLog.BucketOf"/>).</summary>
-    public string RunPrefix { get; init; } = string.Empty;
-
-    public long Bucket { get; init; }
-
-    /// <summary>The checkpoint as a UTF-8 JSON object; empty for a graph description.</summary>
-    public byte[] Json { get; init; } = [];
-
-    public bool Final { get; init; }
-
-    public bool Failed { get; init; }
-
-    /// <summary>For a graph description: the description (then the checkpoint fields are unused).</summary>
-    public string? Description { get; init; }
-}
+/// <summary>A graph's description, stored once per fingerprint.</summary>
+internal sealed record GraphDescription(string Graph, string Fingerprint, string Description);
 
 /// <summary>
 /// The SQLite side of the checkpoint writer: writes one batch in one <c>BEGIN IMMEDIATE</c> transaction on the
@@ -38,28 +26,32 @@ internal sealed class CheckpointTarget(SqliteConnection connection, string path,
 {
     private const string InsertGraphSql = "INSERT OR IGNORE INTO checkpoint_graphs (fingerprint, graph, description) VALUES (@Fingerprint, @Graph, @Description)";
 
-    private readonly Dictionary<(string Graph, string Fingerprint, string Prefix, long Bucket), List<CheckpointWrite>> _groups = [];
+    private readonly Dictionary<(string Graph, string Fingerprint, string Prefix, long Bucket), List<RunCheckpoint>> _groups = [];
     private readonly ArrayBufferWriter<byte> _body = new(64 * 1024);
+    private readonly Utf8JsonWriter _json = new(Stream.Null, new JsonWriterOptions { SkipValidation = true });
+    private string? _lastPrefix;
 
     public ValueTask WriteBatchAsync(IReadOnlyList<CheckpointWrite> batch, CancellationToken cancellationToken)
     {
         _groups.Clear();
-        List<CheckpointWrite>? graphs = null;
+        List<GraphDescription>? graphs = null;
         foreach (var write in batch)
         {
-            if (write.Description is not null)
+            if (write.Checkpoint is not { } checkpoint)
             {
-                (graphs ??= []).Add(write);
+                (graphs ??= []).Add(write.Description!);
                 continue;
             }
 
-            var key = (write.Graph, write.Fingerprint, write.RunPrefix, write.Bucket);
+            var (prefix, bucket) = CheckpointLog.BucketOf(checkpoint.RunId, _lastPrefix);
+            _lastPrefix = prefix;
+            var key = (checkpoint.Graph, checkpoint.Fingerprint, prefix, bucket);
             if (!_groups.TryGetValue(key, out var group))
             {
                 _groups[key] = group = [];
             }
 
-            group.Add(write);
+            group.Add(checkpoint);
         }
 
         try
@@ -90,24 +82,21 @@ internal sealed class CheckpointTarget(SqliteConnection connection, string path,
 
     public bool IsTransient(Exception exception) => exception is StoreLockedException;
 
-    private object Row(string graph, string fingerprint, string prefix, long bucket, List<CheckpointWrite> items)
+    private object Row(string graph, string fingerprint, string prefix, long bucket, List<RunCheckpoint> items)
     {
         _body.ResetWrittenCount();
-        _body.Write("["u8);
+        _json.Reset(_body);
+        _json.WriteStartArray();
         int finals = 0, failed = 0;
-        for (var i = 0; i < items.Count; i++)
+        foreach (var checkpoint in items)
         {
-            if (i > 0)
-            {
-                _body.Write(","u8);
-            }
-
-            _body.Write(items[i].Json);
-            finals += items[i].Final ? 1 : 0;
-            failed += items[i].Failed ? 1 : 0;
+            CheckpointLog.Encode(checkpoint, _json);
+            finals += checkpoint.IsFinal ? 1 : 0;
+            failed += checkpoint.State == CheckpointState.Failed ? 1 : 0;
         }
 
-        _body.Write("]"u8);
+        _json.WriteEndArray();
+        _json.Flush();
         return new
         {
             SessionId = sessionId,

@@ -49,6 +49,7 @@ internal sealed class SqliteCheckpointStore : ICheckpointStore, IAsyncDisposable
             QueueCapacity = 8192,
             TimeProvider = time,
             OnFailure = onFailure,
+            StoppedError = error => new StoreException($"The checkpoints of session store '{store.Path}' stopped being written after an error: {error.Message}", error),
         });
     }
 
@@ -72,30 +73,21 @@ internal sealed class SqliteCheckpointStore : ICheckpointStore, IAsyncDisposable
 
     public ValueTask SaveGraphAsync(string graph, string fingerprint, string description, CancellationToken cancellationToken = default)
     {
-        var write = new CheckpointWrite { Graph = graph, Fingerprint = fingerprint, Description = description };
-        return Translate(_writer.EnqueueAsync(write, cancellationToken));
+        var write = new CheckpointWrite(null, new GraphDescription(graph, fingerprint, description));
+        return _writer.EnqueueAsync(write, cancellationToken);
     }
 
     public ValueTask SaveAsync(RunCheckpoint checkpoint, CheckpointCommitMode mode, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
-        var (prefix, bucket) = CheckpointLog.BucketOf(checkpoint.RunId);
-        var write = new CheckpointWrite
-        {
-            Graph = checkpoint.Graph,
-            Fingerprint = checkpoint.Fingerprint,
-            RunPrefix = prefix,
-            Bucket = bucket,
-            Json = CheckpointLog.Encode(checkpoint),
-            Final = checkpoint.IsFinal,
-            Failed = checkpoint.State == CheckpointState.Failed,
-        };
+        var write = new CheckpointWrite(checkpoint, null);
+        // The writer fails a stopped write with the store's own exception (StoppedError): its task is returned as it is.
         return mode == CheckpointCommitMode.GroupCommit
-            ? new ValueTask(TranslateAsync(_writer.WriteAsync(write, cancellationToken)))
-            : Translate(_writer.EnqueueAsync(write, cancellationToken));
+            ? new ValueTask(_writer.WriteAsync(write, cancellationToken))
+            : _writer.EnqueueAsync(write, cancellationToken);
     }
 
-    public Task FlushAsync(CancellationToken cancellationToken = default) => TranslateAsync(_writer.FlushAsync(cancellationToken));
+    public Task FlushAsync(CancellationToken cancellationToken = default) => _writer.FlushAsync(cancellationToken);
 
     public Task<ResumableRuns> LoadResumableAsync(string graph, CancellationToken cancellationToken = default)
         => Read(connection => CheckpointQueries.Resumable(connection, _store.Path, graph));
@@ -143,21 +135,6 @@ internal sealed class SqliteCheckpointStore : ICheckpointStore, IAsyncDisposable
         catch (Exception ex) when (ex is CheckpointException or FormatException or ArgumentException)
         {
             return Task.FromException<T>(ex);
-        }
-    }
-
-    private ValueTask Translate(ValueTask pending)
-        => pending.IsCompletedSuccessfully ? default : new ValueTask(TranslateAsync(pending.AsTask()));
-
-    private async Task TranslateAsync(Task pending)
-    {
-        try
-        {
-            await pending.ConfigureAwait(false);
-        }
-        catch (BatchWriterStoppedException ex)
-        {
-            throw new StoreException($"The checkpoints of session store '{_store.Path}' stopped being written after an error: {ex.InnerException?.Message ?? ex.Message}", ex.InnerException ?? ex);
         }
     }
 }

@@ -52,7 +52,6 @@ public sealed class CheckpointPageTests
     {
         _http.Dispose();
         await _server.DisposeAsync();
-        SqliteConnectionPools.Clear();
         Directory.Delete(_folder, recursive: true);
     }
 

@@ -46,7 +46,6 @@ public sealed class ChildRunPageTests
     {
         _http.Dispose();
         await _server.DisposeAsync();
-        SqliteConnectionPools.Clear();
         Directory.Delete(_folder, recursive: true);
     }
 

@@ -70,7 +70,6 @@ public sealed class HttpEndpointTests
         _gated.Cancel();
         await _engine.DisposeAsync();
         await _liveStore.DisposeAsync();
-        SqliteConnectionPools.Clear();
         Directory.Delete(_folder, recursive: true);
     }
 
@@ -312,10 +311,4 @@ public sealed class HttpEndpointTests
             yield return text[from..to];
         }
     }
-}
-
-/// <summary>Releases pooled SQLite handles so the temp folder can go.</summary>
-internal static class SqliteConnectionPools
-{
-    public static void Clear() => Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 }

@@ -34,7 +34,6 @@ public sealed class SqliteStoreTests
     [TearDown]
     public void DeleteDirectory()
     {
-        SqliteConnection.ClearAllPools();
         Directory.Delete(_directory, recursive: true);
     }
 

@@ -55,6 +55,27 @@ public sealed class BatchWriterTests
     }
 
     [Test]
+    public async Task StoppedError_IsWhatPendingCommitsAndLaterCallsFailWith()
+    {
+        var target = new ScriptedTarget { FatalFailures = true };
+        await using var writer = new BatchWriter<int>(target, new BatchWriterOptions
+        {
+            MaxAttempts = 1,
+            StoppedError = error => new IOException($"store.db stopped: {error.Message}", error),
+        });
+
+        var commit = writer.WriteAsync(1);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(async () => await commit.WaitAsync(Guard), Throws.TypeOf<IOException>().With.Message.EqualTo("store.db stopped: disk on fire").And.InnerException.Message.EqualTo("disk on fire"));
+            Assert.That(() => writer.TryEnqueue(2), Throws.TypeOf<IOException>().With.Message.EqualTo("store.db stopped: disk on fire"));
+            Assert.That(async () => await writer.WriteAsync(3).WaitAsync(Guard), Throws.TypeOf<IOException>());
+            Assert.That(writer.Health.Stopped, Is.True);
+        }
+    }
+
+    [Test]
     public async Task DisposeAsync_DrainsTheQueue_ThenRejectsUse()
     {
         var target = new ScriptedTarget();

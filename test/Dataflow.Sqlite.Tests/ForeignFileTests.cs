@@ -4,6 +4,12 @@ using Microsoft.Data.Sqlite;
 namespace Dataflow.Sqlite.Tests;
 
 /// <summary>A file that is neither empty nor a Dataflow store is refused before anything is written to it.</summary>
+/// <remarks>
+/// Alone: it clears every SQLite pool of the process before reading the file back, and a clear that races another
+/// fixture's open disposes that fixture's connection (Microsoft.Data.Sqlite reclaims a connection being activated).
+/// Other fixtures leave the pools alone; their stores release their own on dispose.
+/// </remarks>
+[NonParallelizable]
 public sealed class ForeignFileTests : StoreTestBase
 {
     private static IEnumerable<TestCaseData> ForeignFiles()

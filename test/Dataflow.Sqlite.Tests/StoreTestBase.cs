@@ -34,7 +34,6 @@ public abstract class StoreTestBase
             await store.DisposeAsync().AsTask().WaitAsync(Guard);
         }
 
-        SqliteConnection.ClearAllPools();
         if (Directory.Exists(Folder))
         {
             Directory.Delete(Folder, recursive: true);

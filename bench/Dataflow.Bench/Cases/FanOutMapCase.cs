@@ -17,7 +17,7 @@ internal sealed class FanOutMapCase : IBenchCase
     public async Task<IReadOnlyList<ReportRow>> RunAsync(BenchSize size)
     {
         var items = size.FanOutItems;
-        var warmup = Math.Min(items, 20_000);
+        var warmup = items;
         await Repeat.WarmUpAsync(size.WarmUp, () => FanOutMapWorkload.RunFanOutAsync(warmup), () => FanOutMapWorkload.RunSeparateAsync(warmup));
         MapFigures ours = default;
         MapFigures separate = default;

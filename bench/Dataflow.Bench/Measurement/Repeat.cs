@@ -21,6 +21,7 @@ internal static class Repeat
             a.Add(await ours());
             b.Add(await baseline());
             ratios.Add(a[^1] / b[^1]);
+            if (Environment.GetEnvironmentVariable("BENCH_TRACE") == "1") Console.Error.WriteLine($"  rep {i}: {a[^1]:N0} / {b[^1]:N0} = {ratios[^1]:N2}");
         }
 
         return (Median(a), Median(b), Median(ratios));

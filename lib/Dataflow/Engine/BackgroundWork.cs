@@ -23,6 +23,12 @@ internal sealed class BackgroundWork
         _ = work.ContinueWith(static (t, s) => ((BackgroundWork)s!).Ended(t), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
+    /// <summary>Starts counting work that is not a task (a callback waiting for a signal); <see cref="End"/> stops it.</summary>
+    public void Begin() => _running.Add();
+
+    /// <summary>Stops counting work started with <see cref="Begin"/>.</summary>
+    public void End() => _running.Signal();
+
     /// <summary>Waits until every tracked task has ended; throws what failed unexpectedly.</summary>
     public async Task DrainAsync()
     {

@@ -153,32 +153,8 @@ public sealed partial class GraphEngine
             return;
         }
 
-        _lifecycle.Background.Track(PostWhenStartedAsync(saving, step, run));
-    }
-
-    private async Task PostWhenStartedAsync(ValueTask saving, NetworkStep step, RunExecution run)
-    {
-        Exception? failure = null;
-        try
-        {
-            await saving.ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            failure = e;
-        }
-
-        if (failure is null && step.Post(run))
-        {
-            return;
-        }
-
-        if (run.TryTakeIdle())
-        {
-            // The start checkpoint failed, or the network stopped taking runs: the run ends before it began.
-            var stop = failure is null ? _lifecycle.Stopped(run) : new RunStop(RunState.Failed, failure);
-            await _lifecycle.EndTakenAsync(run, stop.State, null, stop.Error).ConfigureAwait(false);
-        }
+        durable.PendingSave = saving;
+        durable.HandOnWhenSaved(run, step, start: true, _lifecycle);
     }
 
     /// <summary>The network of <paramref name="graph"/>, made on first use; with a recorder when the graph is durable. Under <c>_networksGate</c>.</summary>

@@ -17,7 +17,7 @@ public sealed partial class GraphEngine
     /// <param name="runIds">The runs to resume.</param>
     /// <param name="cancellationToken">Stops reading and waiting for admission; runs resumed so far go on.</param>
     /// <returns>The resumed runs and how many of the named runs had finished.</returns>
-    /// <exception cref="ArgumentException">The graph is not durable, or a run is a run of another graph.</exception>
+    /// <exception cref="ArgumentException">The graph is not durable, or a run is a run of another graph or a fan-out's or subgraph's child; nothing is resumed.</exception>
     /// <exception cref="InvalidOperationException">The engine has no checkpoint store.</exception>
     /// <exception cref="UnknownRunException">The store has no checkpoint of one of the runs; nothing is resumed.</exception>
     /// <exception cref="GraphChangedException">A run was checkpointed with a graph whose node types differ; nothing is resumed.</exception>
@@ -42,6 +42,11 @@ public sealed partial class GraphEngine
                 throw new ArgumentException($"Run '{runId}' is a run of graph '{last.Graph}', not of '{graph.Identity}'.", nameof(runIds));
             }
 
+            if (last.Parent is { } parent)
+            {
+                throw new ArgumentException($"Run '{runId}' is a child of run '{parent}': a child is resumed by its parent, so name the parent ('{RootOf(parent)}' at the top).", nameof(runIds));
+            }
+
             if (last.IsFinal)
             {
                 finished++;
@@ -54,4 +59,7 @@ public sealed partial class GraphEngine
 
         return await ResumeStoredAsync(network, recorder, new ResumableRuns(unfinished, finished), cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The top-level run of a child id: what comes before its first <c>/</c>.</summary>
+    private static string RootOf(string runId) => runId.IndexOf('/', StringComparison.Ordinal) is var slash and > 0 ? runId[..slash] : runId;
 }

@@ -29,6 +29,13 @@ internal interface IRunHost
     /// </summary>
     ValueTask FinishAsync(RunExecution run, RunState state, INode? result, Exception? error);
 
+    /// <summary>
+    /// Goes on with a durable run whose checkpoint save ended (<see cref="Checkpoints.DurableRun.HandOnWhenSaved"/>):
+    /// posts it to <paramref name="next"/>, or ends it when the save failed (<paramref name="failure"/>) or the block
+    /// takes no more runs. <paramref name="start"/>: the save was the start checkpoint, so the run has not started.
+    /// </summary>
+    void Saved(RunExecution run, NetworkStep next, bool start, Exception? failure);
+
     /// <summary>Parks an executing run at the gates of <paramref name="node"/>, outside the network.</summary>
     void ParkAtGates(RunExecution run, NetworkStep step, INode node);
 

@@ -14,29 +14,8 @@ internal sealed partial class NetworkStep
     /// </summary>
     private Outcome HandOnWhenCommitted(Checkpoints.DurableRun durable, RunExecution run, NetworkStep nextStep)
     {
-        _host.Background.Track(WaitAndPostAsync(durable.PendingSave, run, nextStep));
+        durable.HandOnWhenSaved(run, nextStep, start: false, _host);
         return Outcome.HandedOn;
-    }
-
-    private async Task WaitAndPostAsync(ValueTask saving, RunExecution run, NetworkStep nextStep)
-    {
-        try
-        {
-            await saving.ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            run.TakeForFinish();
-            await _host.FinishAsync(run, RunState.Failed, null, e).ConfigureAwait(false);
-            return;
-        }
-
-        run.HandOff();
-        if (!nextStep.Post(run) && run.TryTakeIdle())
-        {
-            var stop = _host.Stopped(run);
-            await _host.FinishAsync(run, stop.State, null, stop.Error).ConfigureAwait(false);
-        }
     }
 
     /// <summary>Moves the run on to <paramref name="next"/>, a node of <paramref name="nextStep"/>: ends it there, runs it inline, or posts it.</summary>

@@ -93,6 +93,51 @@ internal sealed class RunLifecycle : IRunHost
         }
     }
 
+    public void Saved(RunExecution run, NetworkStep next, bool start, Exception? failure)
+    {
+        try
+        {
+            if (start)
+            {
+                if (failure is null && next.Post(run))
+                {
+                    return;
+                }
+
+                if (run.TryTakeIdle())
+                {
+                    // The start checkpoint failed, or the network stopped taking runs: the run ends before it began.
+                    var stop = failure is null ? Stopped(run) : new RunStop(RunState.Failed, failure);
+                    Background.Track(EndTakenAsync(run, stop.State, null, stop.Error).AsTask());
+                }
+
+                return;
+            }
+
+            if (failure is not null)
+            {
+                run.TakeForFinish();
+                Background.Track(FinishAsync(run, RunState.Failed, null, failure).AsTask());
+                return;
+            }
+
+            run.HandOff();
+            if (!next.Post(run) && run.TryTakeIdle())
+            {
+                var stop = Stopped(run);
+                Background.Track(FinishAsync(run, stop.State, null, stop.Error).AsTask());
+            }
+        }
+        catch (Exception e)
+        {
+            Background.Failed(e);
+        }
+        finally
+        {
+            Background.End();
+        }
+    }
+
     /// <summary>Disposes a run's own services; a failure is reported as an error event, the run's outcome stands.</summary>
     private async ValueTask DisposeServicesAsync(RunExecution run)
     {

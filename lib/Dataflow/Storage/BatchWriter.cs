@@ -13,8 +13,8 @@ namespace Dataflow.Storage;
 /// doubling to 1 s) until it succeeds, and the writer reports itself stalled meanwhile
 /// (<see cref="BatchWriterHealth.StalledSince"/>). Any other failure is retried up to
 /// <see cref="BatchWriterOptions.MaxAttempts"/> times; then the writer stops, counts what it could not write, fails
-/// pending flushes and every later call with <see cref="BatchWriterStoppedException"/>. Each failed attempt is
-/// counted and reported to <see cref="BatchWriterOptions.OnFailure"/> on the loop; nothing is thrown on a producer's thread
+/// pending flushes and every later call with <see cref="BatchWriterStoppedException"/> (or what
+/// <see cref="BatchWriterOptions.StoppedError"/> makes). Each failed attempt is counted and reported to <see cref="BatchWriterOptions.OnFailure"/> on the loop; nothing is thrown on a producer's thread
 /// but the producer's own call.</para>
 /// <para>The loop is started with the execution context suppressed (it must not capture a caller's
 /// <see cref="AsyncLocal{T}"/> state) and is awaited by <see cref="DisposeAsync"/>, which drains the queue first.</para>
@@ -194,7 +194,7 @@ public sealed partial class BatchWriter<T> : IAsyncDisposable
     {
         if (_stopped is { } stopped)
         {
-            throw new BatchWriterStoppedException(stopped.Message, stopped.InnerException);
+            throw _options.StoppedError?.Invoke(stopped.InnerException!) ?? new BatchWriterStoppedException(stopped.Message, stopped.InnerException);
         }
 
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0 || _queue.IsClosed, this);
@@ -271,17 +271,18 @@ public sealed partial class BatchWriter<T> : IAsyncDisposable
     {
         var cause = ex is BatchWriteGaveUpException gaveUp ? gaveUp.InnerException! : ex;
         var stopped = new BatchWriterStoppedException($"The batch writer stopped after an error: {cause.Message}", cause);
+        var error = _options.StoppedError?.Invoke(cause) ?? stopped;
         _stopped = stopped;
         _queue.Close();
         long lost = batch.Count;
         foreach (var flush in flushes)
         {
-            flush.TrySetException(stopped);
+            flush.TrySetException(error);
         }
 
         while (_queue.TryReadAccepted(out var work))
         {
-            work.Flush?.TrySetException(stopped);
+            work.Flush?.TrySetException(error);
             if (work.HasItem)
             {
                 lost++;

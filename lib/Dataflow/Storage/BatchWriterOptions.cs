@@ -25,6 +25,14 @@ public sealed class BatchWriterOptions
     /// <value>The default value is null: failures are only counted in <see cref="BatchWriterHealth.Failures"/>.</value>
     public Action<BatchWriteFailure>? OnFailure { get; set; }
 
+    /// <summary>
+    /// Makes the exception that pending and later calls fail with once the writer has stopped, from the error that
+    /// stopped it: a store throws its own type, naming what it writes to. Called once when the writer stops and once
+    /// per later call. Must not throw.
+    /// </summary>
+    /// <value>The default value is null: <see cref="BatchWriterStoppedException"/>, with that error inside.</value>
+    public Func<Exception, Exception>? StoppedError { get; set; }
+
     /// <summary>The clock for the flush interval, the backoff and <see cref="BatchWriterHealth.StalledSince"/>.</summary>
     /// <value>The default value is null: <see cref="TimeProvider.System"/>.</value>
     public TimeProvider? TimeProvider { get; set; }
@@ -76,6 +84,7 @@ public sealed class BatchWriterOptions
             QueueCapacity = QueueCapacity,
             MaxAttempts = MaxAttempts,
             OnFailure = OnFailure,
+            StoppedError = StoppedError,
             TimeProvider = TimeProvider ?? TimeProvider.System,
         };
     }

@@ -137,6 +137,10 @@ public abstract class CheckpointContractTests
         }));
 
         await using var resumed = new GraphEngine(new GraphEngineOptions { Checkpoints = second.Checkpoints });
+        var childNamed = Assert.ThrowsAsync<ArgumentException>(() => resumed.ResumeAsync(graph, [runId, $"{runId}/2"]));
+        Assert.That(childNamed!.Message, Does.StartWith($"Run '{runId}/2' is a child of run '{runId}': a child is resumed by its parent"));
+        Assert.That(resumed.Get(runId), Is.Null, "a refused resume resumed nothing");
+
         // The named-runs resume, as a worker resumes the runs of the queue items it took over.
         var again = (await resumed.ResumeAsync(graph, [runId]).WaitAsync(Guard)).Resumed.Single();
         var waitingAgain = new List<string>();
@@ -354,7 +358,6 @@ public sealed class SqliteCheckpointContractTests : CheckpointContractTests
     [OneTimeTearDown]
     public void DeleteDirectory()
     {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(_directory, recursive: true);
     }
 }

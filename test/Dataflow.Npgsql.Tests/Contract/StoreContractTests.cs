@@ -213,7 +213,6 @@ public sealed class SqliteStoreContractTests : StoreContractTests
     [OneTimeTearDown]
     public void DeleteDirectory()
     {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(_directory, recursive: true);
     }
 }

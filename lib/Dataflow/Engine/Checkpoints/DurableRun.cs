@@ -29,6 +29,11 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
     private int _traceStored;
     private string? _traceBody;
     private string? _traceJson;
+    private Action? _whenSaved;
+    private RunExecution? _waiting;
+    private NetworkStep? _next;
+    private IRunHost? _host;
+    private bool _waitingStart;
 
     /// <summary>Whether the start checkpoint is recorded (a resumed run's is).</summary>
     public bool Started { get; private set; }
@@ -76,6 +81,26 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
     public ValueTask PendingSave { get; set; }
 
     public ValueTask MovedAsync(RunExecution run) => PendingSave = SaveAsync(run, CheckpointState.Running, run.CurrentNode);
+
+    /// <summary>
+    /// Hands <paramref name="run"/> on to <paramref name="next"/> once <see cref="PendingSave"/> completes, through
+    /// <see cref="IRunHost.Saved"/> on the thread that completes it: no task of its own and one delegate per run, made at
+    /// its first wait, so a commit wait costs the store's signal and nothing more. The waiter owns the run meanwhile,
+    /// and the wait counts as the engine's background work until it has handed the run on.
+    /// </summary>
+    /// <param name="run">The run, owned by the caller until this hands it over.</param>
+    /// <param name="next">The step the run goes to once its checkpoint is saved.</param>
+    /// <param name="start">Whether the save is the start checkpoint (the run has not started).</param>
+    /// <param name="host">The engine side that goes on with the run (<see cref="IRunHost.Saved"/>).</param>
+    public void HandOnWhenSaved(RunExecution run, NetworkStep next, bool start, IRunHost host)
+    {
+        _waiting = run;
+        _next = next;
+        _waitingStart = start;
+        _host = host;
+        host.Background.Begin();
+        PendingSave.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_whenSaved ??= Saved);
+    }
 
     public ValueTask ParkedAsync(RunExecution run, IReadOnlyList<PendingGate> gates)
     {
@@ -131,22 +156,50 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
         var passed = trace.Count - 1;
         if (passed > _traceStored)
         {
-            var body = new System.Text.StringBuilder(_traceBody);
+            // Mostly one entry is added (or none: only the start node and recallable types are kept), so the body is
+            // concatenated rather than built.
+            var body = _traceBody;
             for (var i = _traceStored; i < passed; i++)
             {
                 if (recorder.TraceEntryHead(trace[i], first: i == 0) is { } head)
                 {
-                    body.Append(body.Length > 0 ? "," : string.Empty).Append(head).Append(NodeJson.Serialize(trace[i])).Append('}');
+                    var json = NodeJson.Serialize(trace[i]);
+                    body = string.IsNullOrEmpty(body) ? $"{head}{json}}}" : $"{body},{head}{json}}}";
                 }
             }
 
-            _traceBody = body.ToString();
+            if (!ReferenceEquals(body, _traceBody))
+            {
+                _traceBody = body;
+                _traceJson = null;
+            }
+
             _traceStored = passed;
-            _traceJson = null;
         }
 
         return _traceJson ??= "[" + _traceBody + "]";
     }
 
     private ValueTask SaveAsync(RunExecution run, CheckpointState state, INode node) => recorder.SaveAsync(recorder.Make(run, this, state, node, _sequence++));
+
+    private void Saved()
+    {
+        var (run, next, start, host) = (_waiting!, _next!, _waitingStart, _host!);
+        (_waiting, _next, _host) = (null, null, null);
+        Exception? failure = null;
+        try
+        {
+            // The save has completed: this is its completion callback, so reading its outcome does not wait.
+#pragma warning disable VSTHRD002
+            PendingSave.GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+
+        PendingSave = default;
+        host.Saved(run, next, start, failure);
+    }
 }
