@@ -15,7 +15,7 @@ namespace Dataflow.Engine.Checkpoints;
 /// handed on: the next node (<see cref="MovedAsync"/>); a move to a terminal node is recorded by the final checkpoint;</item>
 /// <item>when it parks at gates: the gate ids (<see cref="ParkedAsync"/>); when they are resolved, before it goes back
 /// in: the node with the gate values (<see cref="GatesResolvedAsync"/>);</item>
-/// <item>when it ends: its final state (<see cref="FinishedAsync"/>), except a run cancelled because the engine shuts
+/// <item>when it ends: its final state (<see cref="SaveFinal"/>), except a run cancelled because the engine shuts
 /// down, which stays resumable from its last checkpoint.</item>
 /// </list>
 /// <para>With <see cref="CheckpointCommitMode.GroupCommit"/> each of these awaits the commit, so after a crash a run
@@ -119,13 +119,16 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
     public ValueTask GatesResolvedAsync(RunExecution run)
         => recorder.SaveAsync(recorder.Make(run, this, CheckpointState.Running, run.CurrentNode, _sequence++) with { GatesResolved = true });
 
-    /// <summary>Records the final state; never throws (returns what went wrong, for an error event).</summary>
-    public async ValueTask<Exception?> FinishedAsync(RunExecution run, RunState state, INode? result, Exception? error, bool shuttingDown)
+    /// <summary>
+    /// Records the final state: the save to await, or a completed one when nothing is recorded (a run cancelled by the
+    /// engine's shutdown stays resumable). Never throws: a checkpoint that cannot be made is a faulted save.
+    /// </summary>
+    public ValueTask SaveFinal(RunExecution run, RunState state, INode? result, Exception? error, bool shuttingDown)
     {
         if (state == RunState.Cancelled && shuttingDown && run.StopReason == StopReason.Cancelled)
         {
             // Cancelled by the engine's shutdown, not by anyone's choice: the run stays resumable.
-            return null;
+            return default;
         }
 
         try
@@ -136,13 +139,11 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
                 RunState.Failed => CheckpointState.Failed,
                 _ => CheckpointState.Cancelled,
             };
-            var checkpoint = recorder.Make(run, this, final, result ?? run.CurrentNode, _sequence++, error is null ? null : $"{error.GetType().Name}: {error.Message}");
-            await recorder.SaveAsync(checkpoint).ConfigureAwait(false);
-            return null;
+            return recorder.SaveAsync(recorder.Make(run, this, final, result ?? run.CurrentNode, _sequence++, error is null ? null : $"{error.GetType().Name}: {error.Message}"));
         }
         catch (Exception e)
         {
-            return e;
+            return ValueTask.FromException(e);
         }
     }
 
