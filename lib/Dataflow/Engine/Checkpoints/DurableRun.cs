@@ -34,6 +34,7 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
     private NetworkStep? _next;
     private IRunHost? _host;
     private bool _waitingStart;
+    private bool _waitingFinish;
 
     /// <summary>Whether the start checkpoint is recorded (a resumed run's is).</summary>
     public bool Started { get; private set; }
@@ -97,9 +98,24 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
         _waiting = run;
         _next = next;
         _waitingStart = start;
+        _waitingFinish = false;
         _host = host;
         host.Background.Begin();
         PendingSave.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_whenSaved ??= Saved);
+    }
+
+    /// <summary>
+    /// Counts the end of a run that waits for its final checkpoint outside the block (<paramref name="finishing"/>, its
+    /// <see cref="IRunHost.FinishAsync"/>) as the engine's background work, with the same delegate as
+    /// <see cref="HandOnWhenSaved"/>; a failure of it is kept for the engine's shutdown to rethrow.
+    /// </summary>
+    public void TrackFinish(ValueTask finishing, IRunHost host)
+    {
+        PendingSave = finishing;
+        _waitingFinish = true;
+        _host = host;
+        host.Background.Begin();
+        finishing.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_whenSaved ??= Saved);
     }
 
     public ValueTask ParkedAsync(RunExecution run, IReadOnlyList<PendingGate> gates)
@@ -185,6 +201,12 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
 
     private void Saved()
     {
+        if (_waitingFinish)
+        {
+            Finished();
+            return;
+        }
+
         var (run, next, start, host) = (_waiting!, _next!, _waitingStart, _host!);
         (_waiting, _next, _host) = (null, null, null);
         Exception? failure = null;
@@ -202,5 +224,27 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
 
         PendingSave = default;
         host.Saved(run, next, start, failure);
+    }
+
+    private void Finished()
+    {
+        var host = _host!;
+        _host = null;
+        try
+        {
+#pragma warning disable VSTHRD002 // Not a wait: this is the task's completion callback.
+            PendingSave.GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
+        }
+        catch (Exception e)
+        {
+            // A bug in ending the run: kept for the engine's shutdown to rethrow, as nobody awaits it.
+            host.Background.Failed(e);
+        }
+        finally
+        {
+            PendingSave = default;
+            host.Background.End();
+        }
     }
 }
