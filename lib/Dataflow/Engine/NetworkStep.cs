@@ -200,15 +200,14 @@ internal sealed partial class NetworkStep
                 return;
             }
 
-            pending = finishing.AsTask();
-            if (run.Durable is not null)
+            if (run.Durable is { } durable)
             {
                 // A durable run's final checkpoint is committed outside the block: the node slot is free meanwhile.
-                _host.Background.Track(pending);
+                durable.TrackFinish(finishing, _host);
             }
             else
             {
-                await pending.ConfigureAwait(false);
+                await finishing.ConfigureAwait(false);
             }
         }
         catch (Exception e)

@@ -73,9 +73,22 @@ internal sealed class RunLifecycle : IRunHost
 
         try
         {
-            if (run.Durable is { } durable && await durable.FinishedAsync(run, state, result, error, IsShuttingDown).ConfigureAwait(false) is { } failure)
+            if (run.Durable is { } durable)
             {
-                await Events.EmitErrorAsync(run, $"{run.Id} could not record its final checkpoint: {failure.GetType().Name}: {failure.Message}", failure).ConfigureAwait(false);
+                Exception? failure = null;
+                try
+                {
+                    await durable.SaveFinal(run, state, result, error, IsShuttingDown).ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    failure = e;
+                }
+
+                if (failure is not null)
+                {
+                    await Events.EmitErrorAsync(run, $"{run.Id} could not record its final checkpoint: {failure.GetType().Name}: {failure.Message}", failure).ConfigureAwait(false);
+                }
             }
 
             await Events.EmitFinalAsync(run, state).ConfigureAwait(false);

@@ -15,7 +15,7 @@ namespace Dataflow.Engine.Checkpoints;
 /// handed on: the next node (<see cref="MovedAsync"/>); a move to a terminal node is recorded by the final checkpoint;</item>
 /// <item>when it parks at gates: the gate ids (<see cref="ParkedAsync"/>); when they are resolved, before it goes back
 /// in: the node with the gate values (<see cref="GatesResolvedAsync"/>);</item>
-/// <item>when it ends: its final state (<see cref="FinishedAsync"/>), except a run cancelled because the engine shuts
+/// <item>when it ends: its final state (<see cref="SaveFinal"/>), except a run cancelled because the engine shuts
 /// down, which stays resumable from its last checkpoint.</item>
 /// </list>
 /// <para>With <see cref="CheckpointCommitMode.GroupCommit"/> each of these awaits the commit, so after a crash a run
@@ -34,6 +34,7 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
     private NetworkStep? _next;
     private IRunHost? _host;
     private bool _waitingStart;
+    private bool _waitingFinish;
 
     /// <summary>Whether the start checkpoint is recorded (a resumed run's is).</summary>
     public bool Started { get; private set; }
@@ -97,9 +98,24 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
         _waiting = run;
         _next = next;
         _waitingStart = start;
+        _waitingFinish = false;
         _host = host;
         host.Background.Begin();
         PendingSave.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_whenSaved ??= Saved);
+    }
+
+    /// <summary>
+    /// Counts the end of a run that waits for its final checkpoint outside the block (<paramref name="finishing"/>, its
+    /// <see cref="IRunHost.FinishAsync"/>) as the engine's background work, with the same delegate as
+    /// <see cref="HandOnWhenSaved"/>; a failure of it is kept for the engine's shutdown to rethrow.
+    /// </summary>
+    public void TrackFinish(ValueTask finishing, IRunHost host)
+    {
+        PendingSave = finishing;
+        _waitingFinish = true;
+        _host = host;
+        host.Background.Begin();
+        finishing.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_whenSaved ??= Saved);
     }
 
     public ValueTask ParkedAsync(RunExecution run, IReadOnlyList<PendingGate> gates)
@@ -119,13 +135,16 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
     public ValueTask GatesResolvedAsync(RunExecution run)
         => recorder.SaveAsync(recorder.Make(run, this, CheckpointState.Running, run.CurrentNode, _sequence++) with { GatesResolved = true });
 
-    /// <summary>Records the final state; never throws (returns what went wrong, for an error event).</summary>
-    public async ValueTask<Exception?> FinishedAsync(RunExecution run, RunState state, INode? result, Exception? error, bool shuttingDown)
+    /// <summary>
+    /// Records the final state: the save to await, or a completed one when nothing is recorded (a run cancelled by the
+    /// engine's shutdown stays resumable). Never throws: a checkpoint that cannot be made is a faulted save.
+    /// </summary>
+    public ValueTask SaveFinal(RunExecution run, RunState state, INode? result, Exception? error, bool shuttingDown)
     {
         if (state == RunState.Cancelled && shuttingDown && run.StopReason == StopReason.Cancelled)
         {
             // Cancelled by the engine's shutdown, not by anyone's choice: the run stays resumable.
-            return null;
+            return default;
         }
 
         try
@@ -136,13 +155,11 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
                 RunState.Failed => CheckpointState.Failed,
                 _ => CheckpointState.Cancelled,
             };
-            var checkpoint = recorder.Make(run, this, final, result ?? run.CurrentNode, _sequence++, error is null ? null : $"{error.GetType().Name}: {error.Message}");
-            await recorder.SaveAsync(checkpoint).ConfigureAwait(false);
-            return null;
+            return recorder.SaveAsync(recorder.Make(run, this, final, result ?? run.CurrentNode, _sequence++, error is null ? null : $"{error.GetType().Name}: {error.Message}"));
         }
         catch (Exception e)
         {
-            return e;
+            return ValueTask.FromException(e);
         }
     }
 
@@ -184,6 +201,12 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
 
     private void Saved()
     {
+        if (_waitingFinish)
+        {
+            Finished();
+            return;
+        }
+
         var (run, next, start, host) = (_waiting!, _next!, _waitingStart, _host!);
         (_waiting, _next, _host) = (null, null, null);
         Exception? failure = null;
@@ -201,5 +224,27 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
 
         PendingSave = default;
         host.Saved(run, next, start, failure);
+    }
+
+    private void Finished()
+    {
+        var host = _host!;
+        _host = null;
+        try
+        {
+#pragma warning disable VSTHRD002 // Not a wait: this is the task's completion callback.
+            PendingSave.GetAwaiter().GetResult();
+#pragma warning restore VSTHRD002
+        }
+        catch (Exception e)
+        {
+            // A bug in ending the run: kept for the engine's shutdown to rethrow, as nobody awaits it.
+            host.Background.Failed(e);
+        }
+        finally
+        {
+            PendingSave = default;
+            host.Background.End();
+        }
     }
 }
