@@ -156,46 +156,47 @@ internal sealed partial class CheckpointTarget(PostgresDatabase database) : IBat
     private static bool IsFinal(CheckpointWrite write)
         => write.State is nameof(CheckpointState.Done) or nameof(CheckpointState.Failed) or nameof(CheckpointState.Cancelled);
 
+    /// <summary>
+    /// Sends the batch's statements in one round trip. They run in one transaction without a BEGIN or a COMMIT of their
+    /// own: Npgsql sends a batch as one pipeline with a single Sync at its end, and PostgreSQL runs everything before a
+    /// Sync in one implicit transaction, committed at the Sync (or rolled back whole when a statement fails). The batch
+    /// returns once the server answered that Sync, so a checkpoint's waiters go on only after its commit, as with an
+    /// explicit transaction, at one round trip and two statements less per batch.
+    /// </summary>
     private async Task WriteAsync(NpgsqlConnection connection, List<CheckpointWrite>? graphs, List<CheckpointWrite>? items, CancellationToken cancellationToken)
     {
-        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using (transaction.ConfigureAwait(false))
+        var statements = new NpgsqlBatch(connection);
+        await using (statements.ConfigureAwait(false))
         {
-            var statements = new NpgsqlBatch(connection, transaction);
-            await using (statements.ConfigureAwait(false))
+            if (graphs is not null)
             {
-                if (graphs is not null)
-                {
-                    statements.BatchCommands.Add(Graphs(graphs));
-                }
-
-                // Read once: every statement of the batch is fenced on the same worker (or none).
-                var worker = QueueWorker;
-                if (items is not null)
-                {
-                    statements.BatchCommands.Add(Items(items, worker));
-                }
-
-                if (_latest.Count > 0)
-                {
-                    var rows = _latest.Values.ToArray();
-                    var rowItems = worker is null ? null : Array.ConvertAll(rows, w => Ties.ItemOf(w.RunId));
-                    statements.BatchCommands.Add(Checkpoints(rows, rowItems, worker));
-                    if (StateChanges(rows, rowItems) is { Count: > 0 } changes)
-                    {
-                        statements.BatchCommands.Add(Runs(changes, worker));
-                    }
-
-                    if (worker is not null && Finals(rows, rowItems!) is { Count: > 0 } finals)
-                    {
-                        statements.BatchCommands.Add(Finish(finals, worker));
-                    }
-                }
-
-                await statements.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                statements.BatchCommands.Add(Graphs(graphs));
             }
 
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            // Read once: every statement of the batch is fenced on the same worker (or none).
+            var worker = QueueWorker;
+            if (items is not null)
+            {
+                statements.BatchCommands.Add(Items(items, worker));
+            }
+
+            if (_latest.Count > 0)
+            {
+                var rows = _latest.Values.ToArray();
+                var rowItems = worker is null ? null : Array.ConvertAll(rows, w => Ties.ItemOf(w.RunId));
+                statements.BatchCommands.Add(Checkpoints(rows, rowItems, worker));
+                if (StateChanges(rows, rowItems) is { Count: > 0 } changes)
+                {
+                    statements.BatchCommands.Add(Runs(changes, worker));
+                }
+
+                if (worker is not null && Finals(rows, rowItems!) is { Count: > 0 } finals)
+                {
+                    statements.BatchCommands.Add(Finish(finals, worker));
+                }
+            }
+
+            await statements.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
