@@ -78,6 +78,7 @@ public sealed class QueueMigrationTests
                 Assert.That(items[0].RunId, Is.EqualTo(runId), "input 1 kept its run");
                 Assert.That(System.Text.Json.JsonDocument.Parse(items[0].Result!).RootElement.GetProperty("Id").GetInt32(), Is.EqualTo(1));
                 Assert.That(Hold.Executions[(tag, 1)], Is.EqualTo(2), "the held node ran again on resume, and the first node did not");
+                Assert.That(store.CheckpointStore.Ties.Count, Is.Zero, "the worker's run-to-input ties are gone once it stopped");
             }
         }
 
