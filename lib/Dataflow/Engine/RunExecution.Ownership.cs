@@ -41,22 +41,7 @@ internal sealed partial class RunExecution
         Move(RunOwner.Executing, RunOwner.Waiting);
         ReleaseAdmission();
         Interlocked.CompareExchange(ref _state, (int)RunState.Waiting, (int)RunState.Running);
-        var extras = Extras;
-        TaskCompletionSource<IReadOnlyList<PendingGate>>? reached;
-        var taken = false;
-        try
-        {
-            _lock.Enter(ref taken);
-            extras.Gates = gates;
-            reached = extras.GatesReached;
-            extras.GatesReached = null;
-        }
-        finally
-        {
-            Exit(taken);
-        }
-
-        reached?.TrySetResult(gates);
+        SetGates(Extras, gates)?.TrySetResult(gates);
     }
 
     /// <summary>Waiting → Idle: the gates are resolved and the run has a new admission slot; it is about to be posted back.</summary>

@@ -284,22 +284,29 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
 
         extras.SubmitRegistration.Dispose();
         StopDeadline();
-        TaskCompletionSource<IReadOnlyList<PendingGate>>? reached;
-        taken = false;
+        SetGates(extras, null)?.TrySetResult([]);
+        return true;
+    }
+
+    /// <summary>
+    /// Sets the gates the run waits at (null: none), under the run's lock, and takes the signal of whoever waits for
+    /// the run to reach gates, for the caller to complete outside the lock.
+    /// </summary>
+    private TaskCompletionSource<IReadOnlyList<PendingGate>>? SetGates(RunExtras extras, IReadOnlyList<PendingGate>? gates)
+    {
+        var taken = false;
         try
         {
             _lock.Enter(ref taken);
-            extras.Gates = null;
-            reached = extras.GatesReached;
+            extras.Gates = gates;
+            var reached = extras.GatesReached;
             extras.GatesReached = null;
+            return reached;
         }
         finally
         {
             Exit(taken);
         }
-
-        reached?.TrySetResult([]);
-        return true;
     }
 
     /// <summary>Disposes the services made for this run alone (<see cref="GraphEngineOptions.RunServices"/>), once.</summary>
