@@ -16,41 +16,6 @@ using Dataflow.Sqlite;
 
 namespace Dataflow.Cli.Commands;
 
-/// <summary>What a batch does: run inputs, resume the unfinished runs of a crashed batch, or rerun failed runs.</summary>
-internal enum BatchMode
-{
-    Run,
-    Resume,
-    RerunFailed,
-}
-
-/// <summary>The settings of one <c>dataflow run</c> (and of <c>resume</c> and <c>rerun</c>, which share its machinery).</summary>
-internal sealed record RunSettings(
-    string? Assembly,
-    string? Start,
-    string? Input,
-    int Count,
-    int Parallelism,
-    int MaxInFlight,
-    OutputPolicy Policy,
-    int MaxIterations,
-    string Database,
-    double ProgressIntervalSeconds,
-    int MaxLineBytes,
-    ServeSettings? Serve = null,
-    string? Otlp = null,
-    double OtlpTimeoutSeconds = OtlpExport.DefaultTimeoutSeconds,
-    bool Durable = false,
-    BatchMode Mode = BatchMode.Run,
-    string? Session = null)
-{
-    /// <summary>The shortest <c>--progress-interval</c>: shorter would print progress lines faster than anyone reads them.</summary>
-    public const double MinProgressSeconds = 0.05;
-
-    /// <summary>The longest <c>--progress-interval</c>: one day.</summary>
-    public const double MaxProgressSeconds = 86_400;
-}
-
 /// <summary><c>dataflow run</c>: runs a graph over a batch of inputs with live progress, and prints a summary.</summary>
 internal static partial class RunCommand
 {
@@ -103,7 +68,7 @@ internal static partial class RunCommand
 
     public static async Task<int> ExecuteAsync(CliConsole console, RunSettings settings, Interruption interruption, CancellationToken cancellationToken)
     {
-        var endpoint = Validate(settings);
+        var endpoint = settings.Validate();
         var source = GraphSource.Resolve(settings.Assembly, settings.Start);
         if (!source.IsSample && settings.Input is null && settings.Mode == BatchMode.Run)
         {
@@ -242,74 +207,6 @@ internal static partial class RunCommand
         }
 
         return ExitCodes.Success;
-    }
-
-    private static IPEndPoint? Validate(RunSettings settings)
-    {
-        var errors = new List<string>();
-        var endpoint = settings.Serve?.Endpoint(errors);
-        if (settings.Serve is not null && HistoryStores.IsPostgres(settings.Database))
-        {
-            errors.Add("--serve reads SQLite stores only for now: give a SQLite --db, or run without --serve and use the read commands on PostgreSQL.");
-        }
-
-        if (settings.Parallelism is 0 or < -1)
-        {
-            errors.Add($"--parallelism must be positive or -1 (unbounded), was {settings.Parallelism}.");
-        }
-
-        if (settings.MaxInFlight < 1)
-        {
-            errors.Add($"--max-in-flight must be positive, was {settings.MaxInFlight}.");
-        }
-
-        if (settings.MaxIterations < 0)
-        {
-            errors.Add($"--max-iterations must be 0 (no limit) or positive, was {settings.MaxIterations}.");
-        }
-
-        if (settings.Count < 0)
-        {
-            errors.Add($"--count must not be negative, was {settings.Count}.");
-        }
-
-        if (!(settings.ProgressIntervalSeconds is >= RunSettings.MinProgressSeconds and <= RunSettings.MaxProgressSeconds))
-        {
-            errors.Add(FormattableString.Invariant($"--progress-interval must be from {RunSettings.MinProgressSeconds} to {RunSettings.MaxProgressSeconds:0} seconds, was {settings.ProgressIntervalSeconds:R}."));
-        }
-
-        if (settings.MaxLineBytes is < 1 or > JsonlInputs.MaxMaxLineBytes)
-        {
-            errors.Add($"--max-line-bytes must be from 1 to {JsonlInputs.MaxMaxLineBytes}, was {settings.MaxLineBytes}.");
-        }
-
-        if (settings.Otlp is not null && OtlpExport.Problem(settings.Otlp) is { } otlpProblem)
-        {
-            errors.Add(otlpProblem);
-        }
-
-        if (!(settings.OtlpTimeoutSeconds is >= OtlpExport.MinTimeoutSeconds and <= OtlpExport.MaxTimeoutSeconds))
-        {
-            errors.Add(FormattableString.Invariant($"--otlp-timeout must be from {OtlpExport.MinTimeoutSeconds} to {OtlpExport.MaxTimeoutSeconds:0} seconds, was {settings.OtlpTimeoutSeconds:R}."));
-        }
-
-        CliPaths.Check(errors, "--db", settings.Database);
-        if (settings.Assembly is not null)
-        {
-            CliPaths.Check(errors, "--assembly", settings.Assembly);
-        }
-
-        if (settings.Input is not null and not JsonlInputs.StandardInput)
-        {
-            CliPaths.Check(errors, "--input", settings.Input);
-        }
-
-        if (errors.Count > 0)
-        {
-            throw new CliException(errors);
-        }
-
-        return endpoint;
     }
 
     /// <summary>What the progress shows about the store while its writes are stalled (another process holds the lock), else null.</summary>

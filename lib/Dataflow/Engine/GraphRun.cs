@@ -77,7 +77,8 @@ public abstract class GraphRun
 
     /// <summary>
     /// The run's fan-outs and subgraphs so far, in order, each with its children's ids and how they ended: the children
-    /// part of the run's trace summary. Empty for a run that started no children.
+    /// part of the run's trace summary. Empty for a run that started no children. A run resumed from a checkpoint lists
+    /// the fan-out it waited on when its engine stopped and those after it; earlier ones are in its checkpoints.
     /// </summary>
     public abstract IReadOnlyList<ChildRunGroup> Children { get; }
 

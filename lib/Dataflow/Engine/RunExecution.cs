@@ -4,32 +4,10 @@ using Dataflow.Graphs;
 
 namespace Dataflow.Engine;
 
-/// <summary>Who may act on a run at a moment. Exactly one owner at a time; see <see cref="RunExecution"/>.</summary>
-internal enum RunOwner
-{
-    /// <summary>In a block's buffer, or about to be posted to one. Nobody executes it.</summary>
-    Idle,
-
-    /// <summary>A block's action (or an inline step after it) executes its current node.</summary>
-    Executing,
-
-    /// <summary>Outside the network, parked by its last executor: at a gate, waiting for values.</summary>
-    Waiting,
-
-    /// <summary>Outside the network, parked by its last executor: in a backoff, waiting for its next attempt.</summary>
-    BackingOff,
-
-    /// <summary>Outside the network, parked by its last executor: waiting for the child runs of its fan-out or subgraph.</summary>
-    AwaitingChildren,
-
-    /// <summary>Taken for good by whoever ends it. It never moves again.</summary>
-    Finishing,
-}
-
 /// <summary>
 /// The mutable state of one run, behind the read-only <see cref="GraphRun"/> that users see. This file holds the
-/// ownership scheme and every transition between owners; <c>RunExecution.Record.cs</c> holds what the run keeps
-/// (trace, timings, dependencies).
+/// ownership scheme; <c>RunExecution.Ownership.cs</c> every transition between owners; <c>RunExecution.Record.cs</c>
+/// what the run keeps (trace, timings, dependencies).
 /// </summary>
 /// <remarks>
 /// <para><b>Ownership scheme.</b> A run has exactly one owner at a time (<see cref="RunOwner"/>), held in one int and
@@ -220,93 +198,6 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
         }
     }
 
-    /// <summary>Idle → Executing: a block dequeued the run. False when a finisher took it while it was buffered.</summary>
-    public bool TryBeginStep() => Interlocked.CompareExchange(ref _owner, (int)RunOwner.Executing, (int)RunOwner.Idle) == (int)RunOwner.Idle;
-
-    /// <summary>Executing → Idle: the executor lets go of the run just before posting it to the next block.</summary>
-    public void HandOff() => Move(RunOwner.Executing, RunOwner.Idle);
-
-    /// <summary>
-    /// Executing → Waiting: the run leaves the network to wait at <paramref name="gates"/>, giving back its admission
-    /// slot; from now on the gate waiter owns it.
-    /// </summary>
-    public void Park(IReadOnlyList<PendingGate> gates)
-    {
-        Move(RunOwner.Executing, RunOwner.Waiting);
-        ReleaseAdmission();
-        Interlocked.CompareExchange(ref _state, (int)RunState.Waiting, (int)RunState.Running);
-        var extras = Extras;
-        TaskCompletionSource<IReadOnlyList<PendingGate>>? reached;
-        var taken = false;
-        try
-        {
-            _lock.Enter(ref taken);
-            extras.Gates = gates;
-            reached = extras.GatesReached;
-            extras.GatesReached = null;
-        }
-        finally
-        {
-            Exit(taken);
-        }
-
-        reached?.TrySetResult(gates);
-    }
-
-    /// <summary>Waiting → Idle: the gates are resolved and the run has a new admission slot; it is about to be posted back.</summary>
-    public void Unpark(AdmissionLease lease)
-    {
-        var taken = false;
-        try
-        {
-            _lock.Enter(ref taken);
-            Extras.Gates = null;
-        }
-        finally
-        {
-            Exit(taken);
-        }
-
-        Interlocked.CompareExchange(ref _state, (int)RunState.Running, (int)RunState.Waiting);
-        Volatile.Write(ref _admittedTo, lease.Network);
-        Move(RunOwner.Waiting, RunOwner.Idle);
-    }
-
-    /// <summary>
-    /// Executing → BackingOff: after a failed attempt the run leaves the network until its next one, giving back its
-    /// admission slot; from now on the backoff waiter owns it. Its state turns Waiting; no gate signal is raised.
-    /// </summary>
-    public void ParkForBackoff() => LeaveNetwork(RunOwner.BackingOff);
-
-    /// <summary>BackingOff → Idle: the backoff is over and the run has a new admission slot; it is about to be posted back.</summary>
-    public void ResumeFromBackoff(AdmissionLease lease) => ReturnToNetwork(RunOwner.BackingOff, lease);
-
-    /// <summary>
-    /// Executing → AwaitingChildren: the run leaves the network while its children run, giving back its admission slot;
-    /// from now on its fan-out (<see cref="FanOutWait"/>) owns it. Its state turns Waiting; no gate signal is raised.
-    /// </summary>
-    public void ParkForChildren() => LeaveNetwork(RunOwner.AwaitingChildren);
-
-    /// <summary>AwaitingChildren → Idle: the join is the current node and the run has a new admission slot; it is about to be posted.</summary>
-    public void ResumeFromChildren(AdmissionLease lease) => ReturnToNetwork(RunOwner.AwaitingChildren, lease);
-
-    /// <summary>Idle → Finishing: a canceller takes a buffered run for good. False when an executor has it.</summary>
-    public bool TryTakeIdle() => Interlocked.CompareExchange(ref _owner, (int)RunOwner.Finishing, (int)RunOwner.Idle) == (int)RunOwner.Idle;
-
-    /// <summary>Executing, Waiting or BackingOff → Finishing: the current owner is about to end the run.</summary>
-    public void TakeForFinish()
-    {
-        var owner = Volatile.Read(ref _owner);
-        if (owner is not ((int)RunOwner.Executing or (int)RunOwner.Waiting or (int)RunOwner.BackingOff or (int)RunOwner.AwaitingChildren)
-            || Interlocked.CompareExchange(ref _owner, (int)RunOwner.Finishing, owner) != owner)
-        {
-            throw new InvalidOperationException($"Run {Id}: only its executor, gate waiter, backoff waiter or fan-out can end it, but its owner is {(RunOwner)owner}.");
-        }
-    }
-
-    /// <summary>Gives back the run's admission slot, if it still holds one. Safe to call more than once.</summary>
-    public void ReleaseAdmission() => Interlocked.Exchange(ref _admittedTo, null)?.Leave();
-
     /// <summary>Ties the run to the caller's token: when it is cancelled, so is the run. No closure is allocated.</summary>
     public void LinkCancellation(CancellationToken token)
     {
@@ -393,22 +284,29 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
 
         extras.SubmitRegistration.Dispose();
         StopDeadline();
-        TaskCompletionSource<IReadOnlyList<PendingGate>>? reached;
-        taken = false;
+        SetGates(extras, null)?.TrySetResult([]);
+        return true;
+    }
+
+    /// <summary>
+    /// Sets the gates the run waits at (null: none), under the run's lock, and takes the signal of whoever waits for
+    /// the run to reach gates, for the caller to complete outside the lock.
+    /// </summary>
+    private TaskCompletionSource<IReadOnlyList<PendingGate>>? SetGates(RunExtras extras, IReadOnlyList<PendingGate>? gates)
+    {
+        var taken = false;
         try
         {
             _lock.Enter(ref taken);
-            extras.Gates = null;
-            reached = extras.GatesReached;
+            extras.Gates = gates;
+            var reached = extras.GatesReached;
             extras.GatesReached = null;
+            return reached;
         }
         finally
         {
             Exit(taken);
         }
-
-        reached?.TrySetResult([]);
-        return true;
     }
 
     /// <summary>Disposes the services made for this run alone (<see cref="GraphEngineOptions.RunServices"/>), once.</summary>
@@ -438,31 +336,6 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
     {
         var made = _parentLink is { } link ? link.ChildId(_childIndex) : _host.FormatRunId(Number);
         return Interlocked.CompareExchange(ref _id, made, null) ?? made;
-    }
-
-    /// <summary>Executing → <paramref name="waiter"/>: the run leaves the network, giving back its admission slot, and is Waiting.</summary>
-    private void LeaveNetwork(RunOwner waiter)
-    {
-        Move(RunOwner.Executing, waiter);
-        ReleaseAdmission();
-        Interlocked.CompareExchange(ref _state, (int)RunState.Waiting, (int)RunState.Running);
-    }
-
-    /// <summary><paramref name="waiter"/> → Idle: the run is Running again with a new slot, about to be posted back.</summary>
-    private void ReturnToNetwork(RunOwner waiter, AdmissionLease lease)
-    {
-        Interlocked.CompareExchange(ref _state, (int)RunState.Running, (int)RunState.Waiting);
-        Volatile.Write(ref _admittedTo, lease.Network);
-        Move(waiter, RunOwner.Idle);
-    }
-
-    private void Move(RunOwner from, RunOwner to)
-    {
-        var actual = Interlocked.CompareExchange(ref _owner, (int)to, (int)from);
-        if (actual != (int)from)
-        {
-            throw new InvalidOperationException($"Run {Id}: its owner cannot move from {from} to {to}, because it is {(RunOwner)actual}.");
-        }
     }
 }
 
