@@ -34,7 +34,8 @@ internal sealed class PostgresServer : IAsyncDisposable
     /// <summary>Where the server keeps its data, socket and log.</summary>
     public string Directory => _root;
 
-    private string DataDirectory => Path.Combine(_root, "data");
+    /// <summary>The server's data directory (its <c>postmaster.pid</c> names the server's process).</summary>
+    public string DataDirectory => Path.Combine(_root, "data");
 
     private string LogFile => Path.Combine(_root, "server.log");
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Dapper;
+using Dataflow.Bench.Measurement;
 using Dataflow.Graphs;
 using Dataflow.Npgsql;
 using Dataflow.Npgsql.Jobs;
@@ -34,8 +35,12 @@ internal sealed class ScaleoutWorkload : IAsyncDisposable
 
     public static Graph CreateGraph() => Graph.Create<Call>(new GraphOptions { Durable = true, MaxRunsInFlight = InFlight });
 
-    /// <summary>Runs <paramref name="runs"/> inputs with <paramref name="workers"/> worker processes; returns inputs per second.</summary>
-    public async Task<double> MeasureAsync(int workers, int runs, int warmUp)
+    /// <summary>
+    /// Runs <paramref name="runs"/> inputs with <paramref name="workers"/> worker processes; returns inputs per second and
+    /// the CPU time per input from "go" to the end, of the worker processes together (each measures its own) and of the
+    /// PostgreSQL server (every process of it, background ones included).
+    /// </summary>
+    public async Task<ScaleoutMeasurement> MeasureAsync(int workers, int runs, int warmUp)
     {
         var database = await _server.CreateDatabaseAsync("scaleout");
         var job = "scaleout-" + Interlocked.Increment(ref _jobs).ToString(CultureInfo.InvariantCulture);
@@ -45,6 +50,8 @@ internal sealed class ScaleoutWorkload : IAsyncDisposable
         }
 
         var processes = Enumerable.Range(0, workers).Select(_ => StartWorker(database, job, warmUp)).ToList();
+        TimeSpan? serverBefore, serverAfter;
+        var workerCpu = TimeSpan.Zero;
         try
         {
             foreach (var process in processes)
@@ -56,6 +63,7 @@ internal sealed class ScaleoutWorkload : IAsyncDisposable
                 }
             }
 
+            serverBefore = ProcessCpu.PostgresServer(_server.DataDirectory);
             foreach (var process in processes)
             {
                 await process.StandardInput.WriteLineAsync("go");
@@ -69,7 +77,12 @@ internal sealed class ScaleoutWorkload : IAsyncDisposable
                 {
                     throw new InvalidOperationException($"A worker exited with {process.ExitCode}: {await process.StandardError.ReadToEndAsync()}");
                 }
+
+                var cpu = await process.StandardOutput.ReadLineAsync();
+                workerCpu += TimeSpan.FromMilliseconds(double.Parse(cpu?.StartsWith("cpu ", StringComparison.Ordinal) == true ? cpu[4..] : throw new InvalidOperationException($"A worker said '{cpu}' instead of its CPU time."), CultureInfo.InvariantCulture));
             }
+
+            serverAfter = ProcessCpu.PostgresServer(_server.DataDirectory);
         }
         finally
         {
@@ -92,7 +105,8 @@ internal sealed class ScaleoutWorkload : IAsyncDisposable
             throw new InvalidOperationException($"{done} of {runs} inputs ended Done.");
         }
 
-        return (runs - 1) / seconds;
+        var serverCpu = serverAfter - serverBefore;
+        return new ScaleoutMeasurement((runs - 1) / seconds, workerCpu.TotalMilliseconds / runs, serverCpu?.TotalMilliseconds / runs);
     }
 
     /// <summary>
@@ -115,7 +129,11 @@ internal sealed class ScaleoutWorkload : IAsyncDisposable
         Console.Out.WriteLine("ready");
         Console.Out.Flush();
         await Console.In.ReadLineAsync();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         await worker.RunAsync();
+        cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+        Console.Out.WriteLine("cpu " + cpu.TotalMilliseconds.ToString("R", CultureInfo.InvariantCulture));
+        Console.Out.Flush();
         return 0;
     }
 
@@ -174,3 +192,6 @@ internal sealed class ScaleoutWorkload : IAsyncDisposable
 
     public sealed record Stored(int Id) : INode;
 }
+
+/// <summary>One measurement of <see cref="ScaleoutWorkload"/>: inputs per second, and CPU milliseconds per input in the worker processes and in the server (null where it cannot be read).</summary>
+internal sealed record ScaleoutMeasurement(double RunsPerSecond, double WorkerCpuMs, double? ServerCpuMs);

@@ -19,7 +19,7 @@ internal static class CheckpointQueries
     public static async Task<ResumableRuns> ResumableAsync(NpgsqlConnection connection, PostgresDatabase database, string graph, CancellationToken cancellationToken)
     {
         var unfinished = await connection.QueryAsync<Row>(new CommandDefinition(
-            $"SELECT {Columns} FROM {database.Table("durable_runs")} r JOIN {database.Table("checkpoints")} c ON c.run_id = r.run_id AND c.seq = r.seq " +
+            $"SELECT {Columns} FROM {database.Table("durable_runs")} r {LatestCheckpoint(database)} " +
             "WHERE r.graph = @Graph AND r.state IN ('Running', 'Waiting', 'AwaitingChildren') " +
             $"AND NOT EXISTS (SELECT 1 FROM {database.Table("job_items")} i WHERE i.run_id = r.run_id) ORDER BY c.run_id",
             new { Graph = graph },
@@ -31,16 +31,23 @@ internal static class CheckpointQueries
         return new ResumableRuns([.. unfinished.Select(r => r.ToCheckpoint())], finished);
     }
 
+    /// <summary>
+    /// Joins each run (<c>r</c>) to its latest checkpoint (<c>c</c>): the one with its highest sequence, one step down the
+    /// checkpoints' primary key. (<c>durable_runs.seq</c> is the checkpoint that set the run's state, not always its latest.)
+    /// </summary>
+    private static string LatestCheckpoint(PostgresDatabase database)
+        => $"CROSS JOIN LATERAL (SELECT * FROM {database.Table("checkpoints")} l WHERE l.run_id = r.run_id ORDER BY l.seq DESC LIMIT 1) c";
+
     public static async Task<IReadOnlyList<RunCheckpoint>> RunAsync(NpgsqlConnection connection, PostgresDatabase database, string runId, CancellationToken cancellationToken)
         => [.. (await connection.QueryAsync<Row>(new CommandDefinition(
             $"SELECT {Columns} FROM {database.Table("checkpoints")} c WHERE c.run_id = @RunId ORDER BY c.seq",
             new { RunId = runId },
             cancellationToken: cancellationToken)).ConfigureAwait(false)).Select(r => r.ToCheckpoint())];
 
-    /// <summary>The latest committed checkpoint of each of <paramref name="runIds"/> that the store has.</summary>
+    /// <summary>The latest committed checkpoint of each of <paramref name="runIds"/> that the store has (a queue item's run may have no <c>durable_runs</c> row yet).</summary>
     public static async Task<IReadOnlyList<RunCheckpoint>> LatestAsync(NpgsqlConnection connection, PostgresDatabase database, IReadOnlyCollection<string> runIds, CancellationToken cancellationToken)
         => [.. (await connection.QueryAsync<Row>(new CommandDefinition(
-            $"SELECT {Columns} FROM {database.Table("durable_runs")} r JOIN {database.Table("checkpoints")} c ON c.run_id = r.run_id AND c.seq = r.seq WHERE r.run_id = ANY(@RunIds)",
+            $"SELECT {Columns} FROM unnest(@RunIds) AS r(run_id) {LatestCheckpoint(database)}",
             new { RunIds = runIds.ToArray() },
             cancellationToken: cancellationToken)).ConfigureAwait(false)).Select(r => r.ToCheckpoint())];
 

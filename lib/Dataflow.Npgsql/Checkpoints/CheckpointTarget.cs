@@ -60,19 +60,32 @@ internal sealed class CheckpointWrite
 /// <summary>
 /// The PostgreSQL side of the checkpoint writer: writes one batch in one transaction on a pooled connection, as one
 /// round trip of set-based statements over arrays (<c>unnest</c>): each run's latest checkpoint of the batch into
-/// <c>checkpoints</c> and <c>durable_runs</c>, new graph descriptions, and the queue items whose runs start in this
-/// batch. An earlier checkpoint of the same run in the same batch is superseded before it was ever committed, so it is
-/// not written (as in the SQLite store). Called from the writer's loop only.
+/// <c>checkpoints</c>, the runs whose state it changes into <c>durable_runs</c>, new graph descriptions, and the queue
+/// items whose runs start in this batch. An earlier checkpoint of the same run in the same batch is superseded before
+/// it was ever committed, so it is not written (as in the SQLite store). Called from the writer's loop only.
 /// </summary>
 /// <remarks>
-/// While a worker serves the queue from this store (<see cref="QueueWorker"/>), a run's final checkpoint also records
-/// its queue item's final state and result, in the same statement round trip and transaction: the item is final exactly
-/// when its run's end is committed, and only if that worker still holds its lease (a worker whose lease was taken over
-/// changes nothing). So a worker's runs need no outcome write of their own.
+/// <para><c>durable_runs</c> holds each run's state and the sequence of the checkpoint that set it: a run's latest
+/// checkpoint is found by its highest sequence, so a checkpoint that leaves a run's state as it was (Running after
+/// Running, most of them) writes no <c>durable_runs</c> row. The target remembers which runs it last committed as
+/// Running (<see cref="_running"/>; a run leaves that set with its next other state); a run it does not know (resumed,
+/// say) gets its row written. A run of a queue item gets a row only once it is not Running (waiting, or ended): while
+/// it runs, its leased item stands for it, so resume beside workers does not see it, and whoever takes the item over
+/// reads the run's checkpoints by its id.</para>
+/// <para>While a worker serves the queue from this store (<see cref="QueueWorker"/>), every checkpoint of a run tied to
+/// a queue item is written only while that worker leases the item (fencing), and a run's final checkpoint also records
+/// its item's final state and result, in the same statement round trip and transaction: the item is final exactly when
+/// its run's end is committed, and only if that worker still holds its lease (a worker whose lease was taken over
+/// changes nothing). So a worker's runs need no outcome write of their own. Which item a run is for comes from
+/// <see cref="Ties"/> (the start checkpoint's item, or the worker's take-over), so each of these looks its item up by
+/// primary key.</para>
 /// </remarks>
-internal sealed class CheckpointTarget(PostgresDatabase database) : IBatchTarget<CheckpointWrite>
+internal sealed partial class CheckpointTarget(PostgresDatabase database) : IBatchTarget<CheckpointWrite>
 {
     private readonly Dictionary<string, CheckpointWrite> _latest = new(StringComparer.Ordinal);
+
+    /// <summary>The runs whose <c>durable_runs</c> row, as this target last committed it, says Running (writer loop only).</summary>
+    private readonly HashSet<string> _running = new(StringComparer.Ordinal);
     private volatile string? _queueWorker;
 
     /// <summary>The worker whose queue items the final checkpoints finish; null when no worker serves the queue from this store.</summary>
@@ -81,6 +94,9 @@ internal sealed class CheckpointTarget(PostgresDatabase database) : IBatchTarget
         get => _queueWorker;
         set => _queueWorker = value;
     }
+
+    /// <summary>Which queue item each of the serving worker's runs is for.</summary>
+    public QueueTies Ties { get; } = new();
 
     public async ValueTask WriteBatchAsync(IReadOnlyList<CheckpointWrite> batch, CancellationToken cancellationToken)
     {
@@ -95,9 +111,10 @@ internal sealed class CheckpointTarget(PostgresDatabase database) : IBatchTarget
                 continue;
             }
 
-            if (write.QueueItem is not null)
+            if (write.QueueItem is { } item)
             {
                 (items ??= []).Add(write);
+                Ties.Tie(write.RunId, item);
             }
 
             if (!_latest.TryGetValue(write.RunId, out var earlier) || earlier.Seq < write.Seq)
@@ -121,6 +138,8 @@ internal sealed class CheckpointTarget(PostgresDatabase database) : IBatchTarget
                     throw;
                 }
             }
+
+            Committed();
         }
         catch (NpgsqlException ex)
         {
@@ -134,161 +153,101 @@ internal sealed class CheckpointTarget(PostgresDatabase database) : IBatchTarget
 
     public bool IsTransient(Exception exception) => exception is StoreUnavailableException;
 
+    private static bool IsFinal(CheckpointWrite write)
+        => write.State is nameof(CheckpointState.Done) or nameof(CheckpointState.Failed) or nameof(CheckpointState.Cancelled);
+
+    /// <summary>
+    /// Sends the batch's statements in one round trip. They run in one transaction without a BEGIN or a COMMIT of their
+    /// own: Npgsql sends a batch as one pipeline with a single Sync at its end, and PostgreSQL runs everything before a
+    /// Sync in one implicit transaction, committed at the Sync (or rolled back whole when a statement fails). The batch
+    /// returns once the server answered that Sync, so a checkpoint's waiters go on only after its commit, as with an
+    /// explicit transaction, at one round trip and two statements less per batch.
+    /// </summary>
     private async Task WriteAsync(NpgsqlConnection connection, List<CheckpointWrite>? graphs, List<CheckpointWrite>? items, CancellationToken cancellationToken)
     {
-        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using (transaction.ConfigureAwait(false))
+        var statements = new NpgsqlBatch(connection);
+        await using (statements.ConfigureAwait(false))
         {
-            var statements = new NpgsqlBatch(connection, transaction);
-            await using (statements.ConfigureAwait(false))
+            if (graphs is not null)
             {
-                if (graphs is not null)
+                statements.BatchCommands.Add(Graphs(graphs));
+            }
+
+            // Read once: every statement of the batch is fenced on the same worker (or none).
+            var worker = QueueWorker;
+            if (items is not null)
+            {
+                statements.BatchCommands.Add(Items(items, worker));
+            }
+
+            if (_latest.Count > 0)
+            {
+                var rows = _latest.Values.ToArray();
+                var rowItems = worker is null ? null : Array.ConvertAll(rows, w => Ties.ItemOf(w.RunId));
+                statements.BatchCommands.Add(Checkpoints(rows, rowItems, worker));
+                if (StateChanges(rows, rowItems) is { Count: > 0 } changes)
                 {
-                    statements.BatchCommands.Add(Graphs(graphs));
+                    statements.BatchCommands.Add(Runs(changes, worker));
                 }
 
-                // Read once: every statement of the batch is fenced on the same worker (or none).
-                var worker = QueueWorker;
-                if (items is not null)
-                {
-                    statements.BatchCommands.Add(Items(items, worker));
-                }
-
-                if (_latest.Count > 0)
-                {
-                    var rows = _latest.Values.ToArray();
-                    statements.BatchCommands.Add(Checkpoints(rows, worker));
-                    statements.BatchCommands.Add(Runs(rows, worker));
-                }
-
-                if (worker is not null && Finals() is { Length: > 0 } finals)
+                if (worker is not null && Finals(rows, rowItems!) is { Count: > 0 } finals)
                 {
                     statements.BatchCommands.Add(Finish(finals, worker));
                 }
-
-                await statements.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            await statements.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private NpgsqlBatchCommand Graphs(List<CheckpointWrite> graphs)
-        => Command(
-            $"INSERT INTO {database.Table("checkpoint_graphs")} (fingerprint, graph, description) SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT (fingerprint) DO NOTHING",
-            Text(graphs, w => w.Fingerprint),
-            Text(graphs, w => w.Graph),
-            Text(graphs, w => PgText.Clean(w.Description!)));
-
-    private NpgsqlBatchCommand Checkpoints(CheckpointWrite[] rows, string? worker)
-        => Fenced(
-            worker,
-            $"INSERT INTO {database.Table("checkpoints")} (run_id, seq, session_id, graph, fingerprint, state, step, node_type, node, trace, gates, gates_resolved, gate_number, iterations, options, error, rerun_of, timestamp, parent, child_number, children) " +
-            "SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bool[], $13::int[], $14::int[], $15::text[], $16::text[], $17::text[], $18::timestamptz[], $19::text[], $20::int[], $21::text[]) " +
-            "AS c(run_id, seq, session_id, graph, fingerprint, state, step, node_type, node, trace, gates, gates_resolved, gate_number, iterations, options, error, rerun_of, timestamp, parent, child_number, children) " +
-            (worker is null ? string.Empty : OwnedBy(22)) +
-            "ON CONFLICT (run_id, seq) DO UPDATE SET session_id = excluded.session_id, graph = excluded.graph, fingerprint = excluded.fingerprint, state = excluded.state, step = excluded.step, " +
-            "node_type = excluded.node_type, node = excluded.node, trace = excluded.trace, gates = excluded.gates, gates_resolved = excluded.gates_resolved, gate_number = excluded.gate_number, " +
-            "iterations = excluded.iterations, options = excluded.options, error = excluded.error, rerun_of = excluded.rerun_of, timestamp = excluded.timestamp, " +
-            "parent = excluded.parent, child_number = excluded.child_number, children = excluded.children",
-            Text(rows, w => w.RunId),
-            Ints(rows, w => w.Seq),
-            Text(rows, w => w.SessionId),
-            Text(rows, w => w.Graph),
-            Text(rows, w => w.Fingerprint),
-            Text(rows, w => w.State),
-            Ints(rows, w => w.Step),
-            Text(rows, w => w.NodeType),
-            Text(rows, w => w.Node),
-            Text(rows, w => w.Trace),
-            Text(rows, w => w.Gates),
-            new NpgsqlParameter<bool[]> { TypedValue = [.. rows.Select(w => w.GatesResolved)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean },
-            Ints(rows, w => w.GateNumber),
-            Ints(rows, w => w.Iterations),
-            Text(rows, w => w.Options),
-            Text(rows, w => w.Error),
-            Text(rows, w => w.RerunOf),
-            new NpgsqlParameter<DateTime[]> { TypedValue = [.. rows.Select(w => w.Timestamp)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz },
-            Text(rows, w => w.Parent),
-            Ints(rows, w => w.ChildNumber),
-            Text(rows, w => w.Children));
-
-    private NpgsqlBatchCommand Runs(CheckpointWrite[] rows, string? worker)
-        => Fenced(
-            worker,
-            $"INSERT INTO {database.Table("durable_runs")} AS r (run_id, graph, state, seq, session_id, rerun_of, updated_at, parent) " +
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[], $8::text[]) AS c(run_id, graph, state, seq, session_id, rerun_of, updated_at, parent) " +
-            (worker is null ? string.Empty : OwnedBy(9)) +
-            "ON CONFLICT (run_id) DO UPDATE SET state = excluded.state, seq = excluded.seq, session_id = excluded.session_id, updated_at = excluded.updated_at WHERE excluded.seq >= r.seq",
-            Text(rows, w => w.RunId),
-            Text(rows, w => w.Graph),
-            Text(rows, w => w.State),
-            Ints(rows, w => w.Seq),
-            Text(rows, w => w.SessionId),
-            Text(rows, w => w.RerunOf),
-            new NpgsqlParameter<DateTime[]> { TypedValue = [.. rows.Select(w => w.Timestamp)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz },
-            Text(rows, w => w.Parent));
-
-    /// <summary>The batch's final checkpoints (a final one is always its run's latest).</summary>
-    private CheckpointWrite[] Finals()
-        => [.. _latest.Values.Where(w => w.State is nameof(CheckpointState.Done) or nameof(CheckpointState.Failed) or nameof(CheckpointState.Cancelled))];
-
-    /// <summary>
-    /// Finishes the queue items of runs that ended, if <paramref name="worker"/> still leases them, and counts them on
-    /// the worker's row: the result of a Done run is its final node's JSON, the error of a failed or cancelled one its
-    /// reason. The rows are locked in id order, as every other write of the queue locks them.
-    /// </summary>
-    private NpgsqlBatchCommand Finish(CheckpointWrite[] finals, string worker)
-        => Command(
-            $"WITH f AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS f(run_id, state, result, error)), " +
-            $"l AS (SELECT id FROM {database.Table("job_items")} WHERE run_id IN (SELECT run_id FROM f) AND worker = $5 AND state = 'leased' ORDER BY id FOR UPDATE), " +
-            $"u AS (UPDATE {database.Table("job_items")} i SET state = f.state, result = f.result, error = f.error, lease_expires = NULL, finished_at = now() " +
-            "FROM f WHERE i.run_id = f.run_id AND i.id IN (SELECT id FROM l) RETURNING i.state) " +
-            $"UPDATE {database.Table("workers")} SET done = done + (SELECT count(*) FROM u WHERE state = 'done'), failed = failed + (SELECT count(*) FROM u WHERE state = 'failed'), " +
-            "cancelled = cancelled + (SELECT count(*) FROM u WHERE state = 'cancelled') WHERE id = $5",
-            Text(finals, w => w.RunId),
-            Text(finals, w => w.State.ToLowerInvariant()),
-            Text(finals, w => w.State == nameof(CheckpointState.Done) ? w.Node : null),
-            Text(finals, w => w.State == nameof(CheckpointState.Done) ? null : w.Error),
-            new NpgsqlParameter<string> { TypedValue = worker });
-
-    private NpgsqlBatchCommand Items(List<CheckpointWrite> items, string? worker)
-        => Fenced(
-            worker,
-            $"UPDATE {database.Table("job_items")} i SET run_id = u.run_id FROM unnest($1::bigint[], $2::text[]) AS u(id, run_id) WHERE i.id = u.id AND i.run_id IS NULL" +
-            (worker is null ? string.Empty : " AND i.worker = $3 AND i.state = 'leased'"),
-            new NpgsqlParameter<long[]> { TypedValue = [.. items.Select(w => w.QueueItem!.Value)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint },
-            Text(items, w => w.RunId));
-
-    /// <summary>
-    /// Fencing, while a worker serves the queue: a checkpoint of a run tied to a queue item is written only while this
-    /// worker leases that item. A worker whose lease lapsed and was taken over (a long pause, a cut network) still runs
-    /// its copy of the run; its late checkpoints must not overwrite those of the worker that resumed the run.
-    /// </summary>
-    private string OwnedBy(int workerParameter)
-        => $"WHERE NOT EXISTS (SELECT 1 FROM {database.Table("job_items")} i WHERE i.run_id = c.run_id AND (i.worker IS DISTINCT FROM ${workerParameter} OR i.state <> 'leased')) ";
-
-    private static NpgsqlBatchCommand Fenced(string? worker, string sql, params NpgsqlParameter[] parameters)
+    /// <summary>The batch's rows that change their run's <c>durable_runs</c> row (see the remarks), with their items.</summary>
+    private List<(CheckpointWrite Write, long? Item)> StateChanges(CheckpointWrite[] rows, long?[]? items)
     {
-        var command = Command(sql, parameters);
-        if (worker is not null)
+        var changes = new List<(CheckpointWrite, long?)>(rows.Length);
+        for (var i = 0; i < rows.Length; i++)
         {
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = worker });
+            // A Running run of a queue item is tracked by its item (leased): resume beside workers leaves it alone, a take-over reads its checkpoints.
+            if (rows[i].State != nameof(CheckpointState.Running) || (items?[i] is null && !_running.Contains(rows[i].RunId)))
+            {
+                changes.Add((rows[i], items?[i]));
+            }
         }
 
-        return command;
+        return changes;
     }
 
-    private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
+    /// <summary>The batch's final checkpoints of runs tied to queue items (a final one is always its run's latest).</summary>
+    private static List<(CheckpointWrite Write, long Item)> Finals(CheckpointWrite[] rows, long?[] items)
     {
-        var command = new NpgsqlBatchCommand(sql);
-        command.Parameters.AddRange(parameters);
-        return command;
+        var finals = new List<(CheckpointWrite, long)>();
+        for (var i = 0; i < rows.Length; i++)
+        {
+            if (items[i] is { } item && IsFinal(rows[i]))
+            {
+                finals.Add((rows[i], item));
+            }
+        }
+
+        return finals;
     }
 
-    private static NpgsqlParameter Text(IEnumerable<CheckpointWrite> rows, Func<CheckpointWrite, string?> column)
-        => new() { Value = rows.Select(column).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
-
-    private static NpgsqlParameter Ints(IEnumerable<CheckpointWrite> rows, Func<CheckpointWrite, int> column)
-        => new NpgsqlParameter<int[]> { TypedValue = [.. rows.Select(column)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer };
+    /// <summary>After a commit: which runs' rows now say Running, and which runs ended (their ties go).</summary>
+    private void Committed()
+    {
+        foreach (var write in _latest.Values)
+        {
+            if (write.State == nameof(CheckpointState.Running))
+            {
+                _running.Add(write.RunId);
+            }
+            else
+            {
+                _running.Remove(write.RunId);
+                if (IsFinal(write))
+                {
+                    Ties.Untie(write.RunId);
+                }
+            }
+        }
+    }
 }

@@ -64,8 +64,21 @@ internal sealed class PostgresCheckpointStore : ICheckpointStore, IAsyncDisposab
         if (Interlocked.CompareExchange(ref _servingWorker, null, workerId) == workerId)
         {
             _target.QueueWorker = null;
+            _target.Ties.Clear();
         }
     }
+
+    /// <summary>
+    /// Tells the writer which queue item a run the serving worker resumes is for (a run it starts is tied by its start
+    /// checkpoint), so that its checkpoints are fenced on that item's lease and its final one finishes the item.
+    /// </summary>
+    public void Tie(string runId, long item) => _target.Ties.Tie(runId, item);
+
+    /// <summary>Forgets a tie made by <see cref="Tie"/> whose run was not resumed after all.</summary>
+    public void Untie(string runId) => _target.Ties.Untie(runId);
+
+    /// <summary>The writer's ties (for tests).</summary>
+    internal QueueTies Ties => _target.Ties;
 
     public string ReserveRunIdPrefix()
     {

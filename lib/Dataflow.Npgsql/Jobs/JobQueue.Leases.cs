@@ -30,25 +30,16 @@ public sealed partial class JobQueue
 
     /// <summary>
     /// Claims up to <paramref name="count"/> inputs of the graph's jobs (or of one job) for <paramref name="lease"/>:
-    /// first inputs whose lease expired, then queued ones, each in one statement that skips rows other workers hold. An
-    /// expired input already claimed <paramref name="maxAttempts"/> times is failed instead, in the same statement.
+    /// first inputs whose lease expired (if <paramref name="expired"/>), then queued ones, each in one statement that
+    /// skips rows other workers hold. An expired input already claimed <paramref name="maxAttempts"/> times is failed
+    /// instead, in the same statement.
     /// </summary>
-    internal Task<IReadOnlyList<ClaimedItem>> ClaimAsync(string workerId, string graph, string? job, int count, TimeSpan lease, int maxAttempts, CancellationToken cancellationToken)
+    internal Task<IReadOnlyList<ClaimedItem>> ClaimAsync(string workerId, string graph, string? job, int count, TimeSpan lease, int maxAttempts, bool expired, CancellationToken cancellationToken)
         => WriteAsync<IReadOnlyList<ClaimedItem>>("claim inputs from", async connection =>
         {
             var jobs = job is null ? $"i.job IN (SELECT name FROM {_database.Table("jobs")} WHERE graph = @Graph)" : "i.job = @Job";
             var parameters = new { Worker = workerId, Graph = graph, Job = job, Count = count, LeaseMs = lease.TotalMilliseconds, Max = maxAttempts };
-            var expired = await connection.QueryAsync<ClaimedRow>(new CommandDefinition(
-                $"WITH c AS (SELECT i.id, i.attempts >= @Max AS poison FROM {_database.Table("job_items")} i WHERE {jobs} AND i.state = 'leased' AND i.lease_expires < now() ORDER BY i.lease_expires LIMIT @Count FOR UPDATE SKIP LOCKED), " +
-                $"p AS (UPDATE {_database.Table("job_items")} i SET state = 'failed', worker = @Worker, lease_expires = NULL, finished_at = now(), " +
-                "error = format('Gave up on input %s of job ''%s'' after %s claims: each worker that claimed it died or stopped renewing its lease before it finished (WorkerOptions.MaxAttempts is %s). A run it had stays as its last checkpoint left it.', i.line, i.job, i.attempts, @Max) " +
-                "FROM c WHERE i.id = c.id AND c.poison RETURNING 1), " +
-                $"w AS (UPDATE {_database.Table("workers")} SET failed = failed + (SELECT count(*) FROM p) WHERE id = @Worker AND EXISTS (SELECT 1 FROM p)) " +
-                $"UPDATE {_database.Table("job_items")} i SET worker = @Worker, lease_expires = now() + @LeaseMs * interval '1 millisecond', attempts = i.attempts + 1 FROM c WHERE i.id = c.id AND NOT c.poison " +
-                $"RETURNING {ItemColumns}",
-                parameters,
-                cancellationToken: cancellationToken)).ConfigureAwait(false);
-            var claimed = expired.Select(r => r.ToItem(takenOver: true)).ToList();
+            List<ClaimedItem> claimed = expired ? [.. (await ClaimExpiredAsync(connection, jobs, parameters, cancellationToken).ConfigureAwait(false)).Select(r => r.ToItem(takenOver: true))] : [];
             if (claimed.Count < count)
             {
                 var queued = await connection.QueryAsync<ClaimedRow>(new CommandDefinition(
@@ -70,6 +61,19 @@ public sealed partial class JobQueue
 
             return claimed;
         }, cancellationToken);
+
+    /// <summary>Claims inputs whose lease expired, failing those claimed too often (see <see cref="ClaimAsync"/>).</summary>
+    private Task<IEnumerable<ClaimedRow>> ClaimExpiredAsync(NpgsqlConnection connection, string jobs, object parameters, CancellationToken cancellationToken)
+        => connection.QueryAsync<ClaimedRow>(new CommandDefinition(
+                $"WITH c AS (SELECT i.id, i.attempts >= @Max AS poison FROM {_database.Table("job_items")} i WHERE {jobs} AND i.state = 'leased' AND i.lease_expires < now() ORDER BY i.lease_expires LIMIT @Count FOR UPDATE SKIP LOCKED), " +
+                $"p AS (UPDATE {_database.Table("job_items")} i SET state = 'failed', worker = @Worker, lease_expires = NULL, finished_at = now(), " +
+                "error = format('Gave up on input %s of job ''%s'' after %s claims: each worker that claimed it died or stopped renewing its lease before it finished (WorkerOptions.MaxAttempts is %s). A run it had stays as its last checkpoint left it.', i.line, i.job, i.attempts, @Max) " +
+                "FROM c WHERE i.id = c.id AND c.poison RETURNING 1), " +
+                $"w AS (UPDATE {_database.Table("workers")} SET failed = failed + (SELECT count(*) FROM p) WHERE id = @Worker AND EXISTS (SELECT 1 FROM p)) " +
+                $"UPDATE {_database.Table("job_items")} i SET worker = @Worker, lease_expires = now() + @LeaseMs * interval '1 millisecond', attempts = i.attempts + 1 FROM c WHERE i.id = c.id AND NOT c.poison " +
+                $"RETURNING {ItemColumns}",
+                parameters,
+                cancellationToken: cancellationToken));
 
     /// <summary>Whether the graph's jobs (or the one job) have inputs that are not final (queued, or leased by anyone).</summary>
     internal Task<bool> HasOpenItemsAsync(string graph, string? job, CancellationToken cancellationToken)

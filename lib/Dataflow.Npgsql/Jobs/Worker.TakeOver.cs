@@ -14,6 +14,12 @@ public sealed partial class Worker
             return;
         }
 
+        // Tied before they resume, so that their first checkpoints are fenced on these leases and their ends finish these items.
+        foreach (var item in items)
+        {
+            _store.CheckpointStore.Tie(item.RunId!, item.Id);
+        }
+
         ResumeResult resumed;
         try
         {
@@ -21,6 +27,11 @@ public sealed partial class Worker
         }
         catch (Exception e) when (e is CheckpointException or ArgumentException)
         {
+            foreach (var item in items)
+            {
+                _store.CheckpointStore.Untie(item.RunId!);
+            }
+
             // This worker cannot run these runs (another graph version, say): give them back for a worker that can, and stop.
             foreach (var item in items)
             {
@@ -45,6 +56,8 @@ public sealed partial class Worker
             }
             else
             {
+                // Its run ended (or has no checkpoint): recorded below, from the run's last checkpoint.
+                _store.CheckpointStore.Untie(item.RunId!);
                 rest.Add(item);
             }
         }

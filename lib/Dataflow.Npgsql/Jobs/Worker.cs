@@ -47,6 +47,7 @@ public sealed partial class Worker : IAsyncDisposable
     private long _cancelled;
     private long _takenOver;
     private long _released;
+    private long _nextExpiredLook;
 
     /// <summary>Creates the worker and its engine; nothing is claimed before <see cref="RunAsync"/>.</summary>
     /// <param name="queue">The queue.</param>
@@ -191,7 +192,7 @@ public sealed partial class Worker : IAsyncDisposable
             IReadOnlyList<ClaimedItem> claimed;
             try
             {
-                claimed = await _queue.ClaimAsync(Id, _graphId, _options.Job, wanted, _options.Lease, _options.MaxAttempts, cancellationToken).ConfigureAwait(false);
+                claimed = await _queue.ClaimAsync(Id, _graphId, _options.Job, wanted, _options.Lease, _options.MaxAttempts, LookForExpiredLeases(), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or StoreUnavailableException)
             {
@@ -208,6 +209,9 @@ public sealed partial class Worker : IAsyncDisposable
             if (claimed.Count < wanted)
             {
                 _slots.Release(wanted - claimed.Count);
+
+                // Few queued inputs left (or none): the next claim looks for expired leases again, whenever it comes.
+                _nextExpiredLook = 0;
             }
 
             if (claimed.Count == 0)
@@ -229,6 +233,23 @@ public sealed partial class Worker : IAsyncDisposable
             await StartFreshAsync(claimed.Where(c => c.RunId is null)).ConfigureAwait(false);
             await TakeOverAsync([.. claimed.Where(c => c.RunId is not null)], cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Whether this claim also looks for inputs whose lease expired: the first claim, the one after a claim that found
+    /// too few queued inputs, and otherwise at most every tenth of a lease (at most every second). Leases expire seldom;
+    /// looking at every claim would cost a statement per claim, several times a second.
+    /// </summary>
+    private bool LookForExpiredLeases()
+    {
+        var now = Environment.TickCount64;
+        if (now < _nextExpiredLook)
+        {
+            return false;
+        }
+
+        _nextExpiredLook = now + (long)Math.Min(_options.Lease.TotalMilliseconds / 10, 1000);
+        return true;
     }
 
     private async Task StartFreshAsync(IEnumerable<ClaimedItem> items)
