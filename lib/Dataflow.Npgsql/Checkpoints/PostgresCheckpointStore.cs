@@ -38,6 +38,7 @@ internal sealed class PostgresCheckpointStore : ICheckpointStore, IAsyncDisposab
             QueueCapacity = 8192,
             TimeProvider = time,
             OnFailure = onFailure,
+            StoppedError = error => new StoreException($"The checkpoints of the session store ({database.Target}) stopped being written after an error: {error.Message}", error),
         });
     }
 
@@ -108,7 +109,7 @@ internal sealed class PostgresCheckpointStore : ICheckpointStore, IAsyncDisposab
             Node = string.Empty,
             Description = description,
         };
-        return Translate(_writer.EnqueueAsync(write, cancellationToken));
+        return _writer.EnqueueAsync(write, cancellationToken);
     }
 
     public ValueTask SaveAsync(RunCheckpoint checkpoint, CheckpointCommitMode mode, CancellationToken cancellationToken = default)
@@ -142,11 +143,11 @@ internal sealed class PostgresCheckpointStore : ICheckpointStore, IAsyncDisposab
             QueueItem = checkpoint is { Sequence: 0, RerunOf: null, Parent: null } ? QueueItemScope.Take() : null,
         };
         return mode == CheckpointCommitMode.GroupCommit
-            ? new ValueTask(TranslateAsync(_writer.WriteAsync(write, cancellationToken)))
-            : Translate(_writer.EnqueueAsync(write, cancellationToken));
+            ? new ValueTask(_writer.WriteAsync(write, cancellationToken))
+            : _writer.EnqueueAsync(write, cancellationToken);
     }
 
-    public Task FlushAsync(CancellationToken cancellationToken = default) => TranslateAsync(_writer.FlushAsync(cancellationToken));
+    public Task FlushAsync(CancellationToken cancellationToken = default) => _writer.FlushAsync(cancellationToken);
 
     public Task<ResumableRuns> LoadResumableAsync(string graph, CancellationToken cancellationToken = default)
         => ReadAsync(c => CheckpointQueries.ResumableAsync(c, _database, graph, cancellationToken), cancellationToken);
@@ -192,21 +193,6 @@ internal sealed class PostgresCheckpointStore : ICheckpointStore, IAsyncDisposab
             {
                 throw _database.Error(ex, "read the checkpoints of");
             }
-        }
-    }
-
-    private ValueTask Translate(ValueTask pending)
-        => pending.IsCompletedSuccessfully ? default : new ValueTask(TranslateAsync(pending.AsTask()));
-
-    private async Task TranslateAsync(Task pending)
-    {
-        try
-        {
-            await pending.ConfigureAwait(false);
-        }
-        catch (BatchWriterStoppedException ex)
-        {
-            throw new StoreException($"The checkpoints of the session store ({_database.Target}) stopped being written after an error: {ex.InnerException?.Message ?? ex.Message}", ex.InnerException ?? ex);
         }
     }
 }
