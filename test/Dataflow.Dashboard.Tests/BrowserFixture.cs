@@ -33,6 +33,10 @@ public abstract class BrowserFixture
             Timeout = 30_000,
         });
         Browser.SetDefaultTimeout(15_000);
+
+        // Assertions wait as long as actions do: their own default (5 s) is shorter than a page load can take while CI
+        // runs every test project at once on 2 cores (a runs page after "older »" once showed no rows for 5 s).
+        Assertions.SetDefaultExpectTimeout(15_000);
     }
 
     [OneTimeTearDown]
