@@ -166,6 +166,41 @@ public abstract class CheckpointContractTests
     }
 
     [Test]
+    public async Task CheckpointsThatStopBeingWritten_FailTheRunWaitingForItsCommit_WithTheStoresError()
+    {
+        var location = await Backend.NewLocationAsync();
+        await using var store = await Backend.OpenAsync(location);
+        var tag = Guid.NewGuid().ToString("N");
+        var release = Hold.Gate(tag);
+        string runId;
+        await using (var engine = new GraphEngine(new GraphEngineOptions { Checkpoints = store.Checkpoints }))
+        {
+            engine.Events.AddSink(new Dataflow.Events.StoreEventSink(store.Entries));
+            var run = await engine.SubmitAsync(Graph.Create<Hold>(new GraphOptions { Durable = true }), new Hold(tag), new RunOptions { Policy = Dataflow.Events.OutputPolicy.Normal });
+            runId = run.Id;
+            await Hold.Entered(tag).WaitAsync(Guard);
+
+            // The start checkpoint is committed; the next one cannot be: its table is gone.
+            await store.Checkpoints.FlushAsync().WaitAsync(Guard);
+            await Backend.DropCheckpointTableAsync(location);
+            release.SetResult();
+
+            await run.Completion.WaitAsync(Guard);
+            using (Assert.EnterMultipleScope())
+            {
+                Assert.That(run.State, Is.EqualTo(RunState.Failed));
+                Assert.That(run.Exception, Is.TypeOf(Backend.StoreError));
+                Assert.That(run.Exception!.Message, Does.StartWith("The checkpoints of").And.Contain("stopped being written after an error:"));
+                Assert.That(run.Result, Is.Null, "the node after the failed checkpoint never ran");
+            }
+        }
+
+        await store.FlushAsync().WaitAsync(Guard);
+        var contents = (await store.SessionEntriesAsync(store.SessionId)).Select(e => e.Content).ToList();
+        Assert.That(contents, Has.Some.StartsWith($"{runId} could not record its final checkpoint: StoreException: The checkpoints of"));
+    }
+
+    [Test]
     public async Task RunIdPrefixes_AreUniqueAcrossStoreInstancesOfOneDatabase()
     {
         var location = await Backend.NewLocationAsync();
@@ -260,6 +295,33 @@ public abstract class CheckpointContractTests
     }
 
     public sealed record Shipped(string What, bool Approved) : INode;
+
+    /// <summary>A node that signals it has started, then waits until the test releases it.</summary>
+    public sealed record Hold(string Tag) : INode<Moved>
+    {
+        private static readonly ConcurrentDictionary<string, (TaskCompletionSource Entered, TaskCompletionSource Release)> Signals = new();
+
+        public static TaskCompletionSource Gate(string tag) => Signals.GetOrAdd(tag, _ => (NewSignal(), NewSignal())).Release;
+
+        public static Task Entered(string tag) => Signals[tag].Entered.Task;
+
+        public async ValueTask<Moved> RunAsync(NodeContext context)
+        {
+            var (entered, release) = Signals[Tag];
+            entered.TrySetResult();
+            await release.Task.WaitAsync(context.CancellationToken);
+            return new Moved(Tag);
+        }
+
+        private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public sealed record Moved(string Tag) : INode<Ended>
+    {
+        public ValueTask<Ended> RunAsync(NodeContext context) => ValueTask.FromResult(new Ended(Tag));
+    }
+
+    public sealed record Ended(string Tag) : INode;
 
     public sealed record Poll(string Tag, int Voters) : INode<FanOut<Voter, Vote, Tallied>>
     {

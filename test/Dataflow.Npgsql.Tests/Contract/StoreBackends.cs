@@ -80,6 +80,12 @@ public abstract class StoreBackend
     public abstract Type SchemaTooNew { get; }
 
     public abstract Type NotAStore { get; }
+
+    /// <summary>The backend's own store exception (each library has its own type).</summary>
+    public abstract Type StoreError { get; }
+
+    /// <summary>Drops the table the store's checkpoints are written to, from outside the store: every later write fails.</summary>
+    public abstract Task DropCheckpointTableAsync(string location);
 }
 
 public sealed class SqliteBackend(string directory) : StoreBackend
@@ -105,6 +111,10 @@ public sealed class SqliteBackend(string directory) : StoreBackend
     public override Type SchemaTooNew => typeof(Lite.StoreSchemaTooNewException);
 
     public override Type NotAStore => typeof(Lite.NotAStoreException);
+
+    public override Type StoreError => typeof(Lite.StoreException);
+
+    public override Task DropCheckpointTableAsync(string location) => Execute(location, "DROP TABLE checkpoint_log");
 
     private static Task Execute(string location, string sql)
     {
@@ -191,6 +201,10 @@ public sealed class PostgresBackend(string connectionString) : StoreBackend
     public override Type SchemaTooNew => typeof(Pg.StoreSchemaTooNewException);
 
     public override Type NotAStore => typeof(Pg.NotAStoreException);
+
+    public override Type StoreError => typeof(Pg.StoreException);
+
+    public override Task DropCheckpointTableAsync(string location) => ExecuteAsync($"DROP TABLE \"{location}\".checkpoints CASCADE");
 
     private async Task ExecuteAsync(string sql)
     {
