@@ -78,7 +78,10 @@ internal sealed class DurableRun(CheckpointRecorder recorder)
         return SaveAsync(run, CheckpointState.Running, run.CurrentNode);
     }
 
-    /// <summary>The save <see cref="MovedAsync"/> started, for a caller that waits for it elsewhere.</summary>
+    /// <summary>
+    /// The save the run waits for outside its block (<see cref="HandOnWhenSaved"/>): the one <see cref="MovedAsync"/>
+    /// started or the start checkpoint's; or, for <see cref="TrackFinish"/>, the run's end. Read once, then reset.
+    /// </summary>
     public ValueTask PendingSave { get; set; }
 
     public ValueTask MovedAsync(RunExecution run) => PendingSave = SaveAsync(run, CheckpointState.Running, run.CurrentNode);
