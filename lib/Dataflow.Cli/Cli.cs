@@ -98,7 +98,9 @@ internal static class Cli
         var root = CreateRootCommand(console, interruption);
         var verbose = VerboseOption();
         root.Options.Add(verbose);
-        var parse = root.Parse(args);
+        // No response files: an argument that starts with '@' is taken as it is. System.CommandLine would otherwise read
+        // it as a file of more arguments, and throw past its own errors when that path is a directory.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         console.Verbose = parse.GetValue(verbose);
         if (parse.Errors.Count > 0)
         {

@@ -67,6 +67,24 @@ public sealed partial class HostileInputTests : CliTestBase
     }
 
     [Test]
+    public async Task AnArgumentStartingWithAt_IsTakenAsItIs_NotAsAResponseFile()
+    {
+        var store = Path.Combine(Directory, "store.db");
+        Assert.That((await RunCliAsync("run", "--count", "3", "--db", store)).ExitCode, Is.EqualTo(0));
+
+        // '@.' names a directory: read as a response file it used to end in an unexpected error (exit 70).
+        var run = await RunCliAsync("run", "@.", "--db", store);
+        var search = await RunCliAsync("search", "@.", "--db", store);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(run.ExitCode, Is.EqualTo(2), Describe(["run", "@.", "--db", store], run));
+            Assert.That(run.Error, Does.Contain("'@.'"), "the usage error names the argument");
+            Assert.That(search.ExitCode, Is.EqualTo(0), Describe(["search", "@.", "--db", store], search));
+        }
+    }
+
+    [Test]
     [CancelAfter(120_000)]
     public async Task HostileInputLines_AreEachRunOrRejectedByNumber(CancellationToken cancellationToken)
     {
