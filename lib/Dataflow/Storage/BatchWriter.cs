@@ -14,8 +14,9 @@ namespace Dataflow.Storage;
 /// (<see cref="BatchWriterHealth.StalledSince"/>). Any other failure is retried up to
 /// <see cref="BatchWriterOptions.MaxAttempts"/> times; then the writer stops, counts what it could not write, fails
 /// pending flushes and every later call with <see cref="BatchWriterStoppedException"/> (or what
-/// <see cref="BatchWriterOptions.StoppedError"/> makes). Each failed attempt is counted and reported to <see cref="BatchWriterOptions.OnFailure"/> on the loop; nothing is thrown on a producer's thread
-/// but the producer's own call.</para>
+/// <see cref="BatchWriterOptions.StoppedError"/> makes). Each failed attempt is counted and reported to
+/// <see cref="BatchWriterOptions.OnFailure"/> on the loop; nothing is thrown on a producer's thread but the producer's
+/// own call.</para>
 /// <para>The loop is started with the execution context suppressed (it must not capture a caller's
 /// <see cref="AsyncLocal{T}"/> state) and is awaited by <see cref="DisposeAsync"/>, which drains the queue first.</para>
 /// </remarks>
