@@ -25,27 +25,7 @@ internal sealed partial class RunExecution
     /// <inheritdoc/>
     public override IReadOnlyList<ChildRunGroup> Children
     {
-        get
-        {
-            if (Volatile.Read(ref _extras) is not { } extras)
-            {
-                return [];
-            }
-
-            FanOutWait[] waits;
-            var taken = false;
-            try
-            {
-                _lock.Enter(ref taken);
-                waits = extras.FanOuts is { } fanOuts ? [.. fanOuts] : [];
-            }
-            finally
-            {
-                Exit(taken);
-            }
-
-            return [.. waits.Select(w => w.Summary())];
-        }
+        get => [.. FanOutsNow().Select(w => w.Summary())];
     }
 
     /// <summary>Makes this run a child of <paramref name="wait"/> at item <paramref name="index"/>. Before dispatch only.</summary>
@@ -62,28 +42,10 @@ internal sealed partial class RunExecution
         set => Extras.NextChildNumber = value;
     }
 
-    /// <summary>Records a fan-out of this run in its trace summary; its owner only.</summary>
     /// <summary>The child numbered <paramref name="number"/> of any of this run's fan-outs, if it is in flight now.</summary>
     public RunExecution? LiveChild(long number)
     {
-        if (Volatile.Read(ref _extras) is not { } extras)
-        {
-            return null;
-        }
-
-        FanOutWait[] waits;
-        var taken = false;
-        try
-        {
-            _lock.Enter(ref taken);
-            waits = extras.FanOuts is { } fanOuts ? [.. fanOuts] : [];
-        }
-        finally
-        {
-            Exit(taken);
-        }
-
-        foreach (var wait in waits)
+        foreach (var wait in FanOutsNow())
         {
             if (wait.LiveChild(number) is { } child)
             {
@@ -94,6 +56,7 @@ internal sealed partial class RunExecution
         return null;
     }
 
+    /// <summary>Records a fan-out of this run in its trace summary; its owner only.</summary>
     public void AddFanOut(FanOutWait wait)
     {
         var extras = Extras;
@@ -102,6 +65,26 @@ internal sealed partial class RunExecution
         {
             _lock.Enter(ref taken);
             (extras.FanOuts ??= []).Add(wait);
+        }
+        finally
+        {
+            Exit(taken);
+        }
+    }
+
+    /// <summary>A copy of this run's fan-outs so far, taken under its lock; empty when it started none.</summary>
+    private FanOutWait[] FanOutsNow()
+    {
+        if (Volatile.Read(ref _extras) is not { } extras)
+        {
+            return [];
+        }
+
+        var taken = false;
+        try
+        {
+            _lock.Enter(ref taken);
+            return extras.FanOuts is { } fanOuts ? [.. fanOuts] : [];
         }
         finally
         {
