@@ -10,7 +10,7 @@ namespace Dataflow.Bench.Cases;
 /// </summary>
 internal sealed class ScaleoutWorkersCase : IBenchCase
 {
-    /// <summary>Inputs each worker process works before the measured job (measuring sizes).</summary>
+    /// <summary>Inputs of each warm-up job a worker process works before the measured job (measuring sizes).</summary>
     private const int WarmUpRuns = 1_500;
 
     public string Name => "scaleout.workers";
@@ -21,7 +21,7 @@ internal sealed class ScaleoutWorkersCase : IBenchCase
         // The smoke size only proves the processes work together: 1 and 3 workers, once. Measuring sizes alternate all three twice.
         int[] counts = size.Repetitions > 1 ? [1, 3, 2] : [1, 3];
 
-        // Each worker process first works a warm-up job of its own, so that its JIT is done before the measured job (smoke: none).
+        // Each worker process first works warm-up jobs of its own until its JIT is quiet, before the measured job (smoke: none).
         var warmUp = size.Repetitions > 1 ? WarmUpRuns : 0;
         var rates = counts.ToDictionary(c => c, _ => new List<ScaleoutMeasurement>());
         for (var repetition = 0; repetition < Math.Min(size.Repetitions, 2); repetition++)
