@@ -1,3 +1,4 @@
+using Dataflow.Bench.Measurement;
 using Dataflow.Bench.Report;
 using Dataflow.Bench.Workloads;
 using Dataflow.Engine;
@@ -15,9 +16,10 @@ internal sealed class StarvationAsyncCase : IBenchCase
 
     public async Task<IReadOnlyList<ReportRow>> RunAsync(BenchSize size)
     {
-        // A small warm-up of both, so that JIT and timer setup are not measured.
-        await StarvationWorkload.RunEngineAsync(Math.Min(size.StarvationRuns, 1_000));
-        await StarvationWorkload.RunPlainAsync(Math.Min(size.StarvationRuns, 1_000));
+        // A warm-up of both until the JIT is quiet, so that compiling and timer setup are not measured (each side runs
+        // once: a repetition that recompiled the engine's paths at tier 1 would measure the JIT).
+        var warmUp = Math.Min(size.StarvationRuns, 10_000);
+        await Repeat.WarmUpAsync(size.WarmUp, () => StarvationWorkload.RunEngineAsync(warmUp), () => StarvationWorkload.RunPlainAsync(warmUp));
         var ours = await StarvationWorkload.RunEngineAsync(size.StarvationRuns);
         var plain = await StarvationWorkload.RunPlainAsync(size.StarvationRuns);
         return

@@ -22,12 +22,13 @@ internal static class StarvationWorkload
         var graph = Graph.Create<StressStart>(new GraphOptions { MaxDegreeOfParallelism = GraphOptions.Unbounded, MaxRunsInFlight = runs });
         await using var engine = new GraphEngine(new GraphEngineOptions { HistoryCapacity = 0, TrackMemory = false });
         var started = new GraphRun[runs];
+        var options = new RunOptions { Policy = Dataflow.Events.OutputPolicy.Silent };
         await using var heartbeat = Heartbeat.Start();
         using var pool = PoolQueue.Start();
         var t0 = Stopwatch.GetTimestamp();
         for (var i = 0; i < runs; i++)
         {
-            started[i] = engine.Submit(graph, new StressStart(DelayMs), new RunOptions { Policy = Dataflow.Events.OutputPolicy.Silent });
+            started[i] = engine.Submit(graph, new StressStart(DelayMs), options);
         }
 
         await Task.WhenAll(started.Select(r => r.Completion));
