@@ -43,9 +43,7 @@ public sealed partial class JobQueue
             if (claimed.Count < count)
             {
                 var queued = await connection.QueryAsync<ClaimedRow>(new CommandDefinition(
-                    $"WITH c AS (SELECT i.id FROM {_database.Table("job_items")} i WHERE {jobs} AND i.state = 'queued' ORDER BY i.id LIMIT @Count FOR UPDATE SKIP LOCKED) " +
-                    $"UPDATE {_database.Table("job_items")} i SET state = 'leased', worker = @Worker, lease_expires = now() + @LeaseMs * interval '1 millisecond', attempts = i.attempts + 1 FROM c WHERE i.id = c.id " +
-                    $"RETURNING {ItemColumns}",
+                    ClaimQueuedStatement(jobs),
                     parameters with { Count = count - claimed.Count },
                     cancellationToken: cancellationToken)).ConfigureAwait(false);
                 claimed.AddRange(queued.Select(r => r.ToItem(takenOver: false)));
@@ -62,15 +60,26 @@ public sealed partial class JobQueue
             return claimed;
         }, cancellationToken);
 
+    /// <summary>
+    /// The claim of queued inputs (parameters <c>@Job</c> or <c>@Graph</c>, <c>@Count</c>, <c>@Worker</c>,
+    /// <c>@LeaseMs</c>): the oldest queued inputs in id order, read from <c>job_items_job</c> (job, state, id) up to
+    /// the limit whatever plan the server keeps for it (see schema version 6), then updated by their ids as an array.
+    /// Not a join on the locked rows: the generic plan of a join, its row count unknown, can hash the whole table.
+    /// </summary>
+    internal string ClaimQueuedStatement(string jobs)
+        => $"WITH c AS (SELECT i.id FROM {_database.Table("job_items")} i WHERE {jobs} AND i.state = 'queued' ORDER BY i.id LIMIT @Count FOR UPDATE SKIP LOCKED) " +
+            $"UPDATE {_database.Table("job_items")} i SET state = 'leased', worker = @Worker, lease_expires = now() + @LeaseMs * interval '1 millisecond', attempts = i.attempts + 1 WHERE i.id = ANY (ARRAY(SELECT id FROM c)) " +
+            $"RETURNING {ItemColumns}";
+
     /// <summary>Claims inputs whose lease expired, failing those claimed too often (see <see cref="ClaimAsync"/>).</summary>
     private Task<IEnumerable<ClaimedRow>> ClaimExpiredAsync(NpgsqlConnection connection, string jobs, object parameters, CancellationToken cancellationToken)
         => connection.QueryAsync<ClaimedRow>(new CommandDefinition(
                 $"WITH c AS (SELECT i.id, i.attempts >= @Max AS poison FROM {_database.Table("job_items")} i WHERE {jobs} AND i.state = 'leased' AND i.lease_expires < now() ORDER BY i.lease_expires LIMIT @Count FOR UPDATE SKIP LOCKED), " +
                 $"p AS (UPDATE {_database.Table("job_items")} i SET state = 'failed', worker = @Worker, lease_expires = NULL, finished_at = now(), " +
                 "error = format('Gave up on input %s of job ''%s'' after %s claims: each worker that claimed it died or stopped renewing its lease before it finished (WorkerOptions.MaxAttempts is %s). A run it had stays as its last checkpoint left it.', i.line, i.job, i.attempts, @Max) " +
-                "FROM c WHERE i.id = c.id AND c.poison RETURNING 1), " +
+                "WHERE i.id = ANY (ARRAY(SELECT id FROM c WHERE poison)) RETURNING 1), " +
                 $"w AS (UPDATE {_database.Table("workers")} SET failed = failed + (SELECT count(*) FROM p) WHERE id = @Worker AND EXISTS (SELECT 1 FROM p)) " +
-                $"UPDATE {_database.Table("job_items")} i SET worker = @Worker, lease_expires = now() + @LeaseMs * interval '1 millisecond', attempts = i.attempts + 1 FROM c WHERE i.id = c.id AND NOT c.poison " +
+                $"UPDATE {_database.Table("job_items")} i SET worker = @Worker, lease_expires = now() + @LeaseMs * interval '1 millisecond', attempts = i.attempts + 1 WHERE i.id = ANY (ARRAY(SELECT id FROM c WHERE NOT poison)) " +
                 $"RETURNING {ItemColumns}",
                 parameters,
                 cancellationToken: cancellationToken));

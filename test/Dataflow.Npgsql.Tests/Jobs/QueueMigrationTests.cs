@@ -9,16 +9,17 @@ using static Dataflow.Npgsql.Tests.Jobs.WorkerGapsTests;
 namespace Dataflow.Npgsql.Tests.Jobs;
 
 /// <summary>
-/// Schema version 5 (a leaner queue: the run tie a heap-only update, items found by id, <c>durable_runs</c> written when
-/// a run's state changes): a database that version 4 left with a dead worker's run half-way is migrated when it is
-/// opened, and a worker of this release takes the run over from its last checkpoint and finishes the job.
+/// Schema versions 5 (a leaner queue: the run tie a heap-only update, items found by id, <c>durable_runs</c> written when
+/// a run's state changes) and 6 (one index that finds a job's queued inputs in id order): a database that version 4 left
+/// with a dead worker's run half-way is migrated when it is opened, and a worker of this release takes the run over from
+/// its last checkpoint and finishes the job.
 /// </summary>
 public sealed class QueueMigrationTests
 {
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(60);
 
     [Test]
-    public async Task Version4Database_WithADeadWorkersRun_MigratesToVersion5_AndAWorkerResumesTheRun()
+    public async Task Version4Database_WithADeadWorkersRun_MigratesToTheCurrentVersion_AndAWorkerResumesTheRun()
     {
         var tag = "m" + Guid.NewGuid().ToString("N")[..10];
         var graph = Graph.Create<Begin>(new GraphOptions { Durable = true });
@@ -85,9 +86,9 @@ public sealed class QueueMigrationTests
         await using var check = new NpgsqlConnection(old);
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(await check.QueryAsync<int>("SELECT version FROM dataflow.schema_version ORDER BY version"), Is.EqualTo(new[] { 1, 2, 3, 4, 5 }));
-            Assert.That(await check.QueryAsync<string>("SELECT indexname::text FROM pg_indexes WHERE schemaname = 'dataflow' AND tablename = 'job_items' ORDER BY indexname"),
-                Is.EqualTo(new[] { "job_items_job", "job_items_pkey", "job_items_queued", "job_items_worker" }));
+            Assert.That(await check.QueryAsync<int>("SELECT version FROM dataflow.schema_version ORDER BY version"), Is.EqualTo(new[] { 1, 2, 3, 4, 5, 6 }));
+            Assert.That(await check.QueryAsync<string>("SELECT indexdef::text FROM pg_indexes WHERE schemaname = 'dataflow' AND tablename = 'job_items' AND indexname <> 'job_items_pkey' ORDER BY indexname"),
+                Is.EqualTo(new[] { "CREATE INDEX job_items_job ON dataflow.job_items USING btree (job, state, id)", "CREATE INDEX job_items_worker ON dataflow.job_items USING btree (worker) WHERE (state = 'leased'::text)" }));
             Assert.That(await check.ExecuteScalarAsync<string[]>("SELECT reloptions FROM pg_class WHERE oid = 'dataflow.job_items'::regclass"), Is.EqualTo(new[] { "fillfactor=50" }));
             Assert.That(await check.QueryAsync<(int, string)>("SELECT seq, state FROM dataflow.checkpoints WHERE run_id = @RunId ORDER BY seq", new { RunId = runId }),
                 Is.EqualTo(new[] { (0, "Running"), (1, "Running"), (2, "Done") }));

@@ -1,0 +1,74 @@
+using System.Text.Json;
+using Dapper;
+using Dataflow.Graphs;
+using Dataflow.Npgsql.Jobs;
+using Npgsql;
+
+namespace Dataflow.Npgsql.Tests.Jobs;
+
+/// <summary>
+/// A claim takes the oldest queued inputs of a job and reads no more than it takes, also once the server keeps one
+/// generic plan for the prepared claim and the table has statistics (as every table autovacuum has analyzed). Schema
+/// version 5 let that plan read and sort every queued input of the job for each claim of 16.
+/// </summary>
+public sealed class ClaimPlanTests
+{
+    private const int Queued = 4_000;
+
+    private const int Limit = 16;
+
+    [Test]
+    public async Task ClaimOnAnAnalyzedQueue_WithTheGenericPlan_ReadsTheOldestQueuedInputsInIdOrder_AndNoMore()
+    {
+        var database = await PostgresSetUp.Server.CreateDatabaseAsync("claimplan");
+        var graph = Graph.Create<PlanItem>();
+        await using var queue = await JobQueue.OpenAsync(database);
+
+        // Finished jobs beside the one being worked, as a queue looks after a while.
+        foreach (var done in new[] { "done-1", "done-2", "done-3" })
+        {
+            await queue.SubmitAsync(done, graph, Enumerable.Range(0, 2_000).Select(i => (INode)new PlanItem(i)));
+        }
+
+        await queue.SubmitAsync("open", graph, Enumerable.Range(0, Queued).Select(i => (INode)new PlanItem(i)));
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await connection.ExecuteAsync("UPDATE dataflow.job_items SET state = 'done', finished_at = now() WHERE job LIKE 'done-%'");
+        await connection.ExecuteAsync("ANALYZE dataflow.job_items");
+
+        // The statement a worker runs, prepared and planned generically, as the server plans it after a few calls.
+        var statement = queue.ClaimQueuedStatement("i.job = @Job")
+            .Replace("@Job", "$1", StringComparison.Ordinal).Replace("@Count", "$2", StringComparison.Ordinal)
+            .Replace("@Worker", "$3", StringComparison.Ordinal).Replace("@LeaseMs", "$4", StringComparison.Ordinal);
+        await using var transaction = await connection.BeginTransactionAsync();
+        await connection.ExecuteAsync("SET LOCAL plan_cache_mode = force_generic_plan", transaction: transaction);
+        await connection.ExecuteAsync($"PREPARE claim (text, integer, text, double precision) AS {statement}", transaction: transaction);
+        var plan = JsonDocument.Parse(await connection.ExecuteScalarAsync<string>(
+            $"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE claim ('open', {Limit}, 'w', 60000)", transaction: transaction) ?? "[]");
+        var claimed = (await connection.QueryAsync<long>("SELECT line FROM dataflow.job_items WHERE job = 'open' AND state = 'leased' ORDER BY line", transaction: transaction)).ToList();
+        await transaction.RollbackAsync();
+
+        var nodes = Nodes(plan.RootElement[0].GetProperty("Plan")).ToList();
+        var scans = nodes.Where(n => n.GetProperty("Node Type").GetString()!.Contains("Scan", StringComparison.Ordinal) && n.TryGetProperty("Relation Name", out var r) && r.GetString() == "job_items").ToList();
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(claimed, Is.EqualTo(Enumerable.Range(1, Limit).Select(i => (long)i)), "the oldest queued inputs of the job, and only those");
+            Assert.That(nodes.Select(n => n.GetProperty("Node Type").GetString()), Has.None.EqualTo("Sort"), plan.RootElement.ToString());
+            Assert.That(scans.Select(n => n.GetProperty("Actual Rows").GetDouble() * n.GetProperty("Actual Loops").GetDouble()), Has.All.LessThanOrEqualTo(Limit), plan.RootElement.ToString());
+        }
+    }
+
+    private static IEnumerable<JsonElement> Nodes(JsonElement node)
+    {
+        yield return node;
+        if (node.TryGetProperty("Plans", out var children))
+        {
+            foreach (var child in children.EnumerateArray().SelectMany(Nodes))
+            {
+                yield return child;
+            }
+        }
+    }
+
+    public sealed record PlanItem(int Id) : INode;
+}
