@@ -62,8 +62,8 @@ public sealed partial class JobQueue
 
     /// <summary>
     /// The claim of queued inputs (parameters <c>@Job</c> or <c>@Graph</c>, <c>@Count</c>, <c>@Worker</c>,
-    /// <c>@LeaseMs</c>): the oldest queued inputs in id order, read from <c>job_items_job</c> (job, state, id) up to
-    /// the limit whatever plan the server keeps for it (see schema version 6), then updated by their ids as an array.
+    /// <c>@LeaseMs</c>): the oldest queued inputs in id order, read up to the limit from an index that holds them in
+    /// that order whatever plan the server keeps for it (see schema version 6), then updated by their ids as an array.
     /// Not a join on the locked rows: the generic plan of a join, its row count unknown, can hash the whole table.
     /// </summary>
     internal string ClaimQueuedStatement(string jobs)

@@ -88,7 +88,12 @@ public sealed class QueueMigrationTests
         {
             Assert.That(await check.QueryAsync<int>("SELECT version FROM dataflow.schema_version ORDER BY version"), Is.EqualTo(new[] { 1, 2, 3, 4, 5, 6 }));
             Assert.That(await check.QueryAsync<string>("SELECT indexdef::text FROM pg_indexes WHERE schemaname = 'dataflow' AND tablename = 'job_items' AND indexname <> 'job_items_pkey' ORDER BY indexname"),
-                Is.EqualTo(new[] { "CREATE INDEX job_items_job ON dataflow.job_items USING btree (job, state, id)", "CREATE INDEX job_items_worker ON dataflow.job_items USING btree (worker) WHERE (state = 'leased'::text)" }));
+                Is.EqualTo(new[]
+                {
+                    "CREATE INDEX job_items_job ON dataflow.job_items USING btree (job, state, id)",
+                    "CREATE INDEX job_items_queued ON dataflow.job_items USING btree (job, id) WHERE (state = 'queued'::text)",
+                    "CREATE INDEX job_items_worker ON dataflow.job_items USING btree (worker) WHERE (state = 'leased'::text)",
+                }));
             Assert.That(await check.ExecuteScalarAsync<string[]>("SELECT reloptions FROM pg_class WHERE oid = 'dataflow.job_items'::regclass"), Is.EqualTo(new[] { "fillfactor=50" }));
             Assert.That(await check.QueryAsync<(int, string)>("SELECT seq, state FROM dataflow.checkpoints WHERE run_id = @RunId ORDER BY seq", new { RunId = runId }),
                 Is.EqualTo(new[] { (0, "Running"), (1, "Running"), (2, "Done") }));
