@@ -34,11 +34,11 @@ public sealed partial class JobQueue
     /// skips rows other workers hold. An expired input already claimed <paramref name="maxAttempts"/> times is failed
     /// instead, in the same statement.
     /// </summary>
-    internal Task<IReadOnlyList<ClaimedItem>> ClaimAsync(string workerId, string graph, string? job, int count, TimeSpan lease, int maxAttempts, bool expired, CancellationToken cancellationToken)
+    internal Task<IReadOnlyList<ClaimedItem>> ClaimAsync(string workerId, string graph, string? job, int count, TimeSpan lease, int maxAttempts, bool expired, long after, CancellationToken cancellationToken)
         => WriteAsync<IReadOnlyList<ClaimedItem>>("claim inputs from", async connection =>
         {
             var jobs = job is null ? $"i.job IN (SELECT name FROM {_database.Table("jobs")} WHERE graph = @Graph)" : "i.job = @Job";
-            var parameters = new { Worker = workerId, Graph = graph, Job = job, Count = count, LeaseMs = lease.TotalMilliseconds, Max = maxAttempts };
+            var parameters = new { Worker = workerId, Graph = graph, Job = job, Count = count, LeaseMs = lease.TotalMilliseconds, Max = maxAttempts, After = after };
             List<ClaimedItem> claimed = expired ? [.. (await ClaimExpiredAsync(connection, jobs, parameters, cancellationToken).ConfigureAwait(false)).Select(r => r.ToItem(takenOver: true))] : [];
             if (claimed.Count < count)
             {
@@ -47,6 +47,16 @@ public sealed partial class JobQueue
                     parameters with { Count = count - claimed.Count },
                     cancellationToken: cancellationToken)).ConfigureAwait(false);
                 claimed.AddRange(queued.Select(r => r.ToItem(takenOver: false)));
+            }
+
+            if (claimed.Count < count && after > 0)
+            {
+                // Short above the frontier: inputs given back to the queue (a drained worker's) wait below it.
+                var below = await connection.QueryAsync<ClaimedRow>(new CommandDefinition(
+                    ClaimQueuedStatement(jobs),
+                    parameters with { Count = count - claimed.Count, After = 0L },
+                    cancellationToken: cancellationToken)).ConfigureAwait(false);
+                claimed.AddRange(below.Select(r => r.ToItem(takenOver: false)));
             }
 
             if (claimed.Any(c => c.TakenOver))
@@ -62,12 +72,15 @@ public sealed partial class JobQueue
 
     /// <summary>
     /// The claim of queued inputs (parameters <c>@Job</c> or <c>@Graph</c>, <c>@Count</c>, <c>@Worker</c>,
-    /// <c>@LeaseMs</c>): the oldest queued inputs in id order, read up to the limit from an index that holds them in
-    /// that order whatever plan the server keeps for it (see schema version 6), then updated by their ids as an array.
-    /// Not a join on the locked rows: the generic plan of a join, its row count unknown, can hash the whole table.
+    /// <c>@LeaseMs</c>, <c>@After</c>): the oldest queued inputs in id order above <c>@After</c>, read up to the limit
+    /// from an index that holds them in that order (see schema version 6), then updated by their ids as an array.
+    /// <c>@After</c> is the claiming worker's frontier, the highest id it has claimed: whichever index the server picks
+    /// (on an analyzed queue it may walk the primary key and filter, believing queued inputs spread evenly), the read
+    /// starts where the queued inputs are instead of passing every finished one. Not a join on the locked rows: the
+    /// generic plan of a join, its row count unknown, can hash the whole table.
     /// </summary>
     internal string ClaimQueuedStatement(string jobs)
-        => $"WITH c AS (SELECT i.id FROM {_database.Table("job_items")} i WHERE {jobs} AND i.state = 'queued' ORDER BY i.id LIMIT @Count FOR UPDATE SKIP LOCKED) " +
+        => $"WITH c AS (SELECT i.id FROM {_database.Table("job_items")} i WHERE {jobs} AND i.state = 'queued' AND i.id > @After ORDER BY i.id LIMIT @Count FOR UPDATE SKIP LOCKED) " +
             $"UPDATE {_database.Table("job_items")} i SET state = 'leased', worker = @Worker, lease_expires = now() + @LeaseMs * interval '1 millisecond', attempts = i.attempts + 1 WHERE i.id = ANY (ARRAY(SELECT id FROM c)) " +
             $"RETURNING {ItemColumns}";
 

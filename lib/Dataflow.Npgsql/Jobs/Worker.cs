@@ -49,6 +49,9 @@ public sealed partial class Worker : IAsyncDisposable
     private long _released;
     private long _nextExpiredLook;
 
+    /// <summary>The highest id of a queued input this worker claimed: its next claim reads above it first (see <see cref="JobQueue.ClaimQueuedStatement"/>). Only the claim loop uses it.</summary>
+    private long _frontier;
+
     /// <summary>Creates the worker and its engine; nothing is claimed before <see cref="RunAsync"/>.</summary>
     /// <param name="queue">The queue.</param>
     /// <param name="store">The store in the same database and schema: the runs' checkpoints go there.</param>
@@ -192,7 +195,8 @@ public sealed partial class Worker : IAsyncDisposable
             IReadOnlyList<ClaimedItem> claimed;
             try
             {
-                claimed = await _queue.ClaimAsync(Id, _graphId, _options.Job, wanted, _options.Lease, _options.MaxAttempts, LookForExpiredLeases(), cancellationToken).ConfigureAwait(false);
+                claimed = await _queue.ClaimAsync(Id, _graphId, _options.Job, wanted, _options.Lease, _options.MaxAttempts, LookForExpiredLeases(), _frontier, cancellationToken).ConfigureAwait(false);
+                _frontier = Math.Max(_frontier, claimed.Where(c => !c.TakenOver).Select(c => c.Id).DefaultIfEmpty().Max());
             }
             catch (Exception e) when (e is OperationCanceledException or StoreUnavailableException)
             {

@@ -39,12 +39,13 @@ public sealed class ClaimPlanTests
         // The statement a worker runs, prepared and planned generically, as the server plans it after a few calls.
         var statement = queue.ClaimQueuedStatement("i.job = @Job")
             .Replace("@Job", "$1", StringComparison.Ordinal).Replace("@Count", "$2", StringComparison.Ordinal)
-            .Replace("@Worker", "$3", StringComparison.Ordinal).Replace("@LeaseMs", "$4", StringComparison.Ordinal);
+            .Replace("@Worker", "$3", StringComparison.Ordinal).Replace("@LeaseMs", "$4", StringComparison.Ordinal)
+            .Replace("@After", "$5", StringComparison.Ordinal);
         await using var transaction = await connection.BeginTransactionAsync();
         await connection.ExecuteAsync("SET LOCAL plan_cache_mode = force_generic_plan", transaction: transaction);
-        await connection.ExecuteAsync($"PREPARE claim (text, integer, text, double precision) AS {statement}", transaction: transaction);
+        await connection.ExecuteAsync($"PREPARE claim (text, integer, text, double precision, bigint) AS {statement}", transaction: transaction);
         var plan = JsonDocument.Parse(await connection.ExecuteScalarAsync<string>(
-            $"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE claim ('open', {Limit}, 'w', 60000)", transaction: transaction) ?? "[]");
+            $"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE claim ('open', {Limit}, 'w', 60000, 0)", transaction: transaction) ?? "[]");
         var claimed = (await connection.QueryAsync<long>("SELECT line FROM dataflow.job_items WHERE job = 'open' AND state = 'leased' ORDER BY line", transaction: transaction)).ToList();
         await transaction.RollbackAsync();
 
@@ -55,6 +56,33 @@ public sealed class ClaimPlanTests
             Assert.That(claimed, Is.EqualTo(Enumerable.Range(1, Limit).Select(i => (long)i)), "the oldest queued inputs of the job, and only those");
             Assert.That(nodes.Select(n => n.GetProperty("Node Type").GetString()), Has.None.EqualTo("Sort"), plan.RootElement.ToString());
             Assert.That(scans.Select(n => n.GetProperty("Actual Rows").GetDouble() * n.GetProperty("Actual Loops").GetDouble()), Has.All.LessThanOrEqualTo(Limit), plan.RootElement.ToString());
+        }
+    }
+
+    [Test]
+    public async Task ClaimAboveTheFrontier_TakesInputsGivenBackBelowIt_OnceTheInputsAboveRunShort()
+    {
+        var database = await PostgresSetUp.Server.CreateDatabaseAsync("frontier");
+        var graph = Graph.Create<PlanItem>();
+        var id = JobQueue.GraphId(graph);
+        await using var queue = await JobQueue.OpenAsync(database);
+        await queue.SubmitAsync("job", graph, Enumerable.Range(0, 10).Select(i => (INode)new PlanItem(i)));
+        var first = await queue.ClaimAsync("a", id, "job", 4, TimeSpan.FromMinutes(5), maxAttempts: 5, expired: false, after: 0, CancellationToken.None);
+
+        // Two of them given back to the queue, as a draining worker gives back what it did not start.
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.ExecuteAsync("UPDATE dataflow.job_items SET state = 'queued', worker = NULL, lease_expires = NULL WHERE id = ANY (@Ids)", new { Ids = new[] { first[0].Id, first[1].Id } });
+        }
+
+        var frontier = first.Max(c => c.Id);
+        var above = await queue.ClaimAsync("a", id, "job", 3, TimeSpan.FromMinutes(5), maxAttempts: 5, expired: false, after: frontier, CancellationToken.None);
+        var rest = await queue.ClaimAsync("a", id, "job", 10, TimeSpan.FromMinutes(5), maxAttempts: 5, expired: false, after: above.Max(c => c.Id), CancellationToken.None);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(first.Select(c => c.Line), Is.EqualTo(new long[] { 1, 2, 3, 4 }));
+            Assert.That(above.Select(c => c.Line), Is.EqualTo(new long[] { 5, 6, 7 }), "above the frontier first, in id order");
+            Assert.That(rest.Select(c => c.Line), Is.EquivalentTo(new long[] { 8, 9, 10, 1, 2 }), "then, running short, the inputs given back below it");
         }
     }
 

@@ -32,7 +32,7 @@ public sealed class QueueMigrationTests
         await using (var queue = await JobQueue.OpenAsync(made))
         {
             await queue.SubmitAsync(tag, graph, [new Begin(tag, 1), new Begin(tag, 2)]);
-            var claimed = await queue.ClaimAsync("gone", JobQueue.GraphId(graph), tag, 1, TimeSpan.FromDays(1), maxAttempts: 5, expired: true, CancellationToken.None);
+            var claimed = await queue.ClaimAsync("gone", JobQueue.GraphId(graph), tag, 1, TimeSpan.FromDays(1), maxAttempts: 5, expired: true, after: 0, CancellationToken.None);
             await using var store = await PostgresSessionStore.OpenAsync(made);
             await using var engine = new GraphEngine(new GraphEngineOptions { Checkpoints = store.Checkpoints });
             QueueItemScope.Enter(claimed[0].Id);

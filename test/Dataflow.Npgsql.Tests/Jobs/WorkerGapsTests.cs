@@ -119,7 +119,7 @@ public sealed class WorkerGapsTests
         var graph = Graph.Create<Begin>(new GraphOptions { Durable = true });
         await using var queue = await JobQueue.OpenAsync(database);
         await queue.SubmitAsync(tag, graph, [new Begin(tag, 1)]);
-        var claimed = await queue.ClaimAsync("elsewhere", JobQueue.GraphId(graph), tag, 1, TimeSpan.FromDays(1), maxAttempts: 5, expired: true, CancellationToken.None);
+        var claimed = await queue.ClaimAsync("elsewhere", JobQueue.GraphId(graph), tag, 1, TimeSpan.FromDays(1), maxAttempts: 5, expired: true, after: 0, CancellationToken.None);
         Hold.Arm(tag, 1);
         Hold.Arm(tag, 2);
 

@@ -57,7 +57,7 @@ public sealed class WorkerTests
 
         // A worker that dies: it claims three inputs for one second, runs the first past its first node, finishes the
         // second without recording it, never starts the third, and vanishes (its engine is gone, its lease lapses).
-        var ghost = await queue.ClaimAsync("ghost", JobQueue.GraphId(graph), tag, 3, TimeSpan.FromSeconds(1), maxAttempts: 5, expired: true, CancellationToken.None);
+        var ghost = await queue.ClaimAsync("ghost", JobQueue.GraphId(graph), tag, 3, TimeSpan.FromSeconds(1), maxAttempts: 5, expired: true, after: 0, CancellationToken.None);
         Assert.That(ghost.Select(g => g.Line), Is.EqualTo(new[] { 1L, 2L, 3L }));
         Fetch.HoldAt(tag, 1);
         await using (var store = await PostgresSessionStore.OpenAsync(_database))
