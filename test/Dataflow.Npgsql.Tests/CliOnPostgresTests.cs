@@ -106,7 +106,10 @@ public sealed class CliOnPostgresTests
             Assert.That(again.ExitCode, Is.EqualTo(2), again.ToString());
             Assert.That(again.Error, Does.Contain("already has a job named 'orders'"));
             Assert.That(before.Output, Does.Contain("200 inputs: 200 queued, 0 leased, 0 done"), before.ToString());
-            Assert.That(workers.Select(w => w.ExitCode), Is.All.EqualTo(1), "the sample fails some orders on purpose: " + string.Join(" | ", workers));
+            // The sample fails some orders on purpose; a worker exits 1 exactly when some of its own runs failed (how
+            // many each one gets depends on when it starts).
+            Assert.That(workers.Select(w => w.ExitCode), Is.EqualTo(workers.Select(w => FailedRuns(w.Output) > 0 ? 1 : 0)), string.Join(" | ", workers));
+            Assert.That(workers.Sum(w => FailedRuns(w.Output)), Is.GreaterThan(0), string.Join(" | ", workers));
             Assert.That(workers.Select(w => w.Output), Is.All.Contain("given back to the queue"));
             Assert.That(after.ExitCode, Is.Zero, after.ToString());
             using var status = JsonDocument.Parse(after.Output);
@@ -169,6 +172,14 @@ public sealed class CliOnPostgresTests
         using var error = new StringWriter();
         var exit = await Cli.Cli.RunAsync(args, output, error, cancellationToken);
         return new Result(exit, output.ToString(), error.ToString());
+    }
+
+    /// <summary>The failed runs a worker's summary line reports ("worker w: 182 done, 10 failed, …").</summary>
+    private static long FailedRuns(string output)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(output, @": \d+ done, (\d+) failed,");
+        Assert.That(match.Success, Is.True, $"no summary line in: {output}");
+        return long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private sealed record Result(int ExitCode, string Output, string Error);
