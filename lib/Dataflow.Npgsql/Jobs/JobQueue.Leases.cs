@@ -40,23 +40,18 @@ public sealed partial class JobQueue
             var jobs = job is null ? $"i.job IN (SELECT name FROM {_database.Table("jobs")} WHERE graph = @Graph)" : "i.job = @Job";
             var parameters = new { Worker = workerId, Graph = graph, Job = job, Count = count, LeaseMs = lease.TotalMilliseconds, Max = maxAttempts, After = after };
             List<ClaimedItem> claimed = expired ? [.. (await ClaimExpiredAsync(connection, jobs, parameters, cancellationToken).ConfigureAwait(false)).Select(r => r.ToItem(takenOver: true))] : [];
-            if (claimed.Count < count)
+            // Above the frontier first; when that comes up short, from the bottom: inputs given back to the queue (a
+            // drained worker's) wait below it.
+            foreach (var from in after > 0 ? [after, 0L] : (long[])[0L])
             {
-                var queued = await connection.QueryAsync<ClaimedRow>(new CommandDefinition(
-                    ClaimQueuedStatement(jobs),
-                    parameters with { Count = count - claimed.Count },
-                    cancellationToken: cancellationToken)).ConfigureAwait(false);
-                claimed.AddRange(queued.Select(r => r.ToItem(takenOver: false)));
-            }
-
-            if (claimed.Count < count && after > 0)
-            {
-                // Short above the frontier: inputs given back to the queue (a drained worker's) wait below it.
-                var below = await connection.QueryAsync<ClaimedRow>(new CommandDefinition(
-                    ClaimQueuedStatement(jobs),
-                    parameters with { Count = count - claimed.Count, After = 0L },
-                    cancellationToken: cancellationToken)).ConfigureAwait(false);
-                claimed.AddRange(below.Select(r => r.ToItem(takenOver: false)));
+                if (claimed.Count < count)
+                {
+                    var queued = await connection.QueryAsync<ClaimedRow>(new CommandDefinition(
+                        ClaimQueuedStatement(jobs),
+                        parameters with { Count = count - claimed.Count, After = from },
+                        cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    claimed.AddRange(queued.Select(r => r.ToItem(takenOver: false)));
+                }
             }
 
             if (claimed.Any(c => c.TakenOver))
