@@ -1,4 +1,5 @@
 using Dataflow.Graphs;
+using Microsoft.Extensions.Logging;
 
 namespace Dataflow.Dashboard;
 
@@ -24,6 +25,16 @@ public sealed class DashboardOptions
     /// <value>The default value is null: the dashboard is read-only.</value>
     public LiveBatch? Live { get; set; }
 
+    /// <summary>
+    /// Where the dashboard reports each request it failed to answer (a 500, or a 503 for a store it cannot read),
+    /// with the exception and the request's method and path; the browser only gets a plain sentence.
+    /// </summary>
+    /// <value>
+    /// The default value is null: hosted with <c>MapDataflowDashboard</c>, the application's own logging (category
+    /// <c>Dataflow.Dashboard</c>); on a <see cref="DashboardServer"/>, which has no logging of its own, nowhere.
+    /// </value>
+    public ILogger? Logger { get; set; }
+
     /// <summary>Checks the options and copies them, so that later edits change nothing.</summary>
     internal DashboardOptions Validated()
     {
@@ -48,7 +59,7 @@ public sealed class DashboardOptions
             throw new ArgumentException("Invalid dashboard options: " + string.Join(" ", problems));
         }
 
-        var copy = new DashboardOptions { StorePath = Path.GetFullPath(StorePath), PageSize = PageSize, Live = Live };
+        var copy = new DashboardOptions { StorePath = Path.GetFullPath(StorePath), PageSize = PageSize, Live = Live, Logger = Logger };
         foreach (var graph in Graphs)
         {
             copy.Graphs.Add(graph);

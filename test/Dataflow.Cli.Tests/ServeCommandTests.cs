@@ -48,4 +48,30 @@ public sealed class ServeCommandTests : CliTestBase
             Assert.That(cli.Error, Does.Contain("stopping the dashboard"));
         }
     }
+
+    [Test]
+    [CancelAfter(60_000)]
+    public async Task Serve_ReportsAPageItFailedToAnswer_OnStderr(CancellationToken cancellationToken)
+    {
+        await RunCliAsync("run", "--count", "5", "--db", Database);
+        using var cli = CliProcess.Start(Directory, "serve", "--db", Database, "--port", "0");
+        await cli.LineAsync(line => line.StartsWith("dashboard: ", StringComparison.Ordinal)).WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        var url = cli.Output.Split('\n').First(l => l.StartsWith("dashboard: ", StringComparison.Ordinal))["dashboard: ".Length..].Trim();
+
+        // The store was checked before the server listened; it stops being a store before the first page opens it.
+        await File.WriteAllTextAsync(Database, "no longer an SQLite database\n", cancellationToken);
+        using var http = new HttpClient();
+        using var response = await http.GetAsync(url + "sessions/s1", cancellationToken);
+        var logged = cli.LineAsync(line => line.StartsWith("error: dashboard: ", StringComparison.Ordinal));
+        await logged.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        await cli.SignalAsync("TERM", cancellationToken);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.ServiceUnavailable));
+            Assert.That(await response.Content.ReadAsStringAsync(cancellationToken), Does.Contain("The store cannot be read"));
+            Assert.That(cli.Error, Does.Contain("error: dashboard: The dashboard failed on GET /sessions/s1: NotAStoreException: "), cli.ToString());
+            Assert.That(await cli.ExitAsync(cancellationToken), Is.EqualTo(0), cli.ToString());
+        }
+    }
 }

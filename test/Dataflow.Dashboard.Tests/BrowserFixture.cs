@@ -17,6 +17,9 @@ public abstract class BrowserFixture
 
     protected string Folder { get; private set; } = string.Empty;
 
+    /// <summary>The logger to give the fixture's dashboards: a test fails when its pages made the dashboard log a failure, and says which.</summary>
+    internal FailureLog DashboardLog { get; } = new();
+
     [OneTimeSetUp]
     public async Task StartBrowserAsync()
     {
@@ -37,6 +40,13 @@ public abstract class BrowserFixture
         // Assertions wait as long as actions do: their own default (5 s) is shorter than a page load can take while CI
         // runs every test project at once on 2 cores (a runs page after "older »" once showed no rows for 5 s).
         Assertions.SetDefaultExpectTimeout(15_000);
+    }
+
+    [TearDown]
+    public void NoDashboardFailures()
+    {
+        var failures = DashboardLog.Drain();
+        Assert.That(failures, Is.Empty, "the dashboard logged failures while this test's pages loaded:" + Environment.NewLine + string.Join(Environment.NewLine, failures));
     }
 
     [OneTimeTearDown]

@@ -20,6 +20,8 @@ public sealed class CheckpointPageTests
     private DashboardServer _server = null!;
     private HttpClient _http = null!;
 
+    private FailureLog DashboardLog { get; } = new();
+
     [OneTimeSetUp]
     public async Task StartAsync()
     {
@@ -43,8 +45,15 @@ public sealed class CheckpointPageTests
         _session = store.SessionId;
         await store.DisposeAsync();
 
-        _server = await DashboardServer.StartAsync(new DashboardOptions { StorePath = db }, new IPEndPoint(IPAddress.Loopback, 0));
+        _server = await DashboardServer.StartAsync(new DashboardOptions { StorePath = db, Logger = DashboardLog }, new IPEndPoint(IPAddress.Loopback, 0));
         _http = new HttpClient { BaseAddress = _server.Address, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    [TearDown]
+    public void NoDashboardFailures()
+    {
+        var failures = DashboardLog.Drain();
+        Assert.That(failures, Is.Empty, "the dashboard logged failures:" + Environment.NewLine + string.Join(Environment.NewLine, failures));
     }
 
     [OneTimeTearDown]

@@ -179,6 +179,21 @@ public sealed class HttpEndpointTests
     }
 
     [Test]
+    public async Task AFileThatIsNotAStore_Is503_AndTheFailureGoesToTheOptionsLogger()
+    {
+        var path = Path.Combine(_folder, "not-a-store.db");
+        await File.WriteAllTextAsync(path, "this is a text file, not an SQLite database\n");
+        var log = new FailureLog();
+        await using var server = await DashboardServer.StartAsync(new DashboardOptions { StorePath = path, Logger = log }, new IPEndPoint(IPAddress.Loopback, 0));
+        using var http = new HttpClient { BaseAddress = server.Address };
+        await AssertProblemAsync(await http.GetAsync("sessions/s1"), HttpStatusCode.ServiceUnavailable, "The store cannot be read");
+
+        var logged = log.Drain();
+        Assert.That(logged, Has.Count.EqualTo(1), string.Join(Environment.NewLine, logged));
+        Assert.That(logged[0], Does.StartWith("Error: The dashboard failed on GET /sessions/s1").And.Contain(nameof(NotAStoreException)));
+    }
+
+    [Test]
     public async Task Stream_SendsSnapshots_WithTheWaitingGate()
     {
         var run = _engine.Submit(Graph.Create<Approval>(), new Approval("stool"));

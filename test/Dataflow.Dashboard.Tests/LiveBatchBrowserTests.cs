@@ -54,5 +54,6 @@ public sealed class LiveBatchBrowserTests : BrowserFixture
         await batch.LineAsync("the batch is over").WaitAsync(TimeSpan.FromSeconds(30));
         await batch.SignalAsync("TERM");
         Assert.That(await batch.ExitAsync(), Is.EqualTo(0), batch.Output);
+        Assert.That(batch.Output, Does.Not.Contain("error: dashboard:"), "the served dashboard reported a failure on stderr");
     }
 }

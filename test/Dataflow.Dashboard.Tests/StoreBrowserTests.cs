@@ -27,7 +27,7 @@ public sealed class StoreBrowserTests : BrowserFixture
         var xss = await DataflowProcess.RunAsync(Folder, "run", "--assembly", typeof(Echo).Assembly.Location, "--start", nameof(Echo), "--input", input, "--db", db);
         Assert.That(xss.ExitCode, Is.EqualTo(0), xss.Output);
 
-        var options = new DashboardOptions { StorePath = db, PageSize = 20 };
+        var options = new DashboardOptions { StorePath = db, PageSize = 20, Logger = DashboardLog };
         options.Graphs.Add(Graphs.Graph.Create<Cli.Sample.Order>());
         _server = await DashboardServer.StartAsync(options, new IPEndPoint(IPAddress.Loopback, 0));
     }

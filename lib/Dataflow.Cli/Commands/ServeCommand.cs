@@ -53,6 +53,7 @@ internal sealed record ServeSettings(int Port, string Address)
             console.WriteWarning($"the dashboard listens at {endpoint.Address}, not at loopback: anyone who can reach this machine on port {endpoint.Port} can read every run in the store{(options.Live is null ? string.Empty : " and answer the batch's gates")}; there is no login.");
         }
 
+        options.Logger ??= new DashboardLog(console);
         DashboardServer server;
         try
         {

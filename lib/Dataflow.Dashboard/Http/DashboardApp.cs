@@ -197,6 +197,7 @@ internal sealed class DashboardApp : IDisposable
         throw new RequestProblem(StatusCodes.Status421MisdirectedRequest, $"The Host header '{RequestValues.Shorten(request.Host.Value ?? string.Empty)}' is not a loopback address; open the dashboard at 127.0.0.1 or localhost.");
     }
 
-    private static void Log(HttpContext context, Exception exception)
-        => context.RequestServices.GetService<ILoggerFactory>()?.CreateLogger("Dataflow.Dashboard").LogError(exception, "The dashboard failed on {Method} {Path}", context.Request.Method, context.Request.Path.Value);
+    private void Log(HttpContext context, Exception exception)
+        => (Options.Logger ?? context.RequestServices.GetService<ILoggerFactory>()?.CreateLogger("Dataflow.Dashboard"))
+            ?.LogError(exception, "The dashboard failed on {Method} {Path}", context.Request.Method, context.Request.Path.Value);
 }
