@@ -29,7 +29,7 @@ internal sealed partial class HistoryQueries
         {
             row = "f";
             sql.Append("f.id AS Cursor, f.session_id AS SessionId, f.run_id AS RunId, f.event AS Outcome, s.timestamp AS StartedAt, s.content AS Input, ")
-                .Append("f.timestamp AS EndedAt, json_extract(f.metadata, '$.duration_ms') AS DurationMs, json_extract(f.metadata, '$.node') AS Node, json_extract(f.metadata, '$.error') AS Error ")
+                .Append("f.timestamp AS EndedAt, CAST(json_extract(f.metadata, '$.duration_ms') AS REAL) AS DurationMs, json_extract(f.metadata, '$.node') AS Node, json_extract(f.metadata, '$.error') AS Error ")
                 .Append("FROM entries f LEFT JOIN entries s ON s.id = (SELECT x.id FROM entries x INDEXED BY idx_entries_run WHERE x.run_id = f.run_id AND x.session_id = f.session_id AND x.event = 'start' ORDER BY x.id LIMIT 1) ")
                 .Append("WHERE f.session_id = @SessionId AND f.run_id IS NOT NULL");
             sql.Append(query.State is { } state and not StoredRunState.Unfinished ? " AND f.event = @Outcome" : string.Empty);
@@ -39,7 +39,7 @@ internal sealed partial class HistoryQueries
         {
             row = "s";
             sql.Append("s.id AS Cursor, s.session_id AS SessionId, s.run_id AS RunId, f.event AS Outcome, s.timestamp AS StartedAt, s.content AS Input, ")
-                .Append("f.timestamp AS EndedAt, json_extract(f.metadata, '$.duration_ms') AS DurationMs, json_extract(f.metadata, '$.node') AS Node, json_extract(f.metadata, '$.error') AS Error ")
+                .Append("f.timestamp AS EndedAt, CAST(json_extract(f.metadata, '$.duration_ms') AS REAL) AS DurationMs, json_extract(f.metadata, '$.node') AS Node, json_extract(f.metadata, '$.error') AS Error ")
                 .Append("FROM entries s LEFT JOIN entries f ON f.id = (SELECT x.id FROM entries x INDEXED BY idx_entries_run WHERE x.run_id = s.run_id AND x.session_id = s.session_id AND x.event IN " + Ends + " ORDER BY x.id DESC LIMIT 1) ")
                 .Append("WHERE s.session_id = @SessionId AND s.event = 'start' AND s.run_id IS NOT NULL");
             sql.Append(query.State == StoredRunState.Unfinished ? " AND f.id IS NULL" : string.Empty);

@@ -74,6 +74,34 @@ public sealed class RunListTests : StoreTestBase
     }
 
     [Test]
+    public async Task Durations_WholeAndFractional_ReadInOnePage_InEitherOrder()
+    {
+        // JSON keeps 40 as an integer and 12.5 as a real; a page must read both, whichever comes first
+        // (the dashboard's runs page once failed on a whole duration after a fractional one).
+        var store = Open();
+        var sink = new StoreEventSink(store);
+        var durations = new[] { 40, 12.5, 7, 0.25 };
+        for (var i = 0; i < durations.Length; i++)
+        {
+            var run = $"g{i + 1}";
+            await sink.WriteAsync(new GraphEvent(run, EventKind.Start, run + " started", T0.AddSeconds(i), 1) { Node = "A" }, CancellationToken.None);
+            await sink.WriteAsync(new GraphEvent(run, EventKind.Complete, run + " done", T0.AddSeconds(i + 0.5), 2) { Node = "A", DurationMs = durations[i] }, CancellationToken.None);
+        }
+
+        await store.FlushAsync().WaitAsync(Guard);
+        using var history = SessionHistory.Open(DbPath);
+
+        var newestFirst = await ListAsync(history, store.SessionId, new RunQuery());
+        var fromTheWhole = await ListAsync(history, store.SessionId, new RunQuery { Before = newestFirst[1].Cursor });
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(newestFirst.Select(r => r.DurationMs), Is.EqualTo(new double?[] { 0.25, 7, 12.5, 40 }));
+            Assert.That(fromTheWhole.Select(r => r.DurationMs), Is.EqualTo(new double?[] { 12.5, 40 }));
+        }
+    }
+
+    [Test]
     public void InvalidQuery_NamesEveryProblem()
     {
         Open();
