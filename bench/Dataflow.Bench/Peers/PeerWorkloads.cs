@@ -52,6 +52,24 @@ internal sealed class PeerWorkloads : IAsyncDisposable
         });
     }
 
+    /// <summary>
+    /// A through <see cref="GraphEngine.RunBatchAsync(Graph, IEnumerable{INode}, BatchOptions?, CancellationToken)"/>:
+    /// the batch as a whole, as Akka's side runs its stream to a sink, without a completion task per item.
+    /// </summary>
+    public static async Task<(double ItemsPerSecond, double BytesPerItem)> DataflowBatchAAsync(int items)
+    {
+        var graph = Graph.Create<PingStart>();
+        await using var engine = new GraphEngine();
+        return await MeasureAsync(items, async () =>
+        {
+            var result = await engine.RunBatchAsync(graph, Enumerable.Range(0, items).Select(n => (INode)new PingStart(n)));
+            if (result.Done != items)
+            {
+                throw new InvalidOperationException($"The batch ended with {result}, not {items} done.");
+            }
+        });
+    }
+
     /// <summary>A through <see cref="GraphEngine.SubmitManyAsync(Graph, IEnumerable{INode}, RunOptions?, CancellationToken)"/>: one batch, the items generated as admission takes them.</summary>
     public static async Task<(double ItemsPerSecond, double BytesPerItem)> DataflowManyAAsync(int items)
     {

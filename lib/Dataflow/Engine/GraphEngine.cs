@@ -297,6 +297,8 @@ public sealed partial class GraphEngine : IAsyncDisposable
             run.Durable = new Checkpoints.DurableRun(recorder);
         }
 
+        // Counted before anything can end it, so that the batch cannot see its last run end before this one began.
+        settings.Batch?.Add();
         RunInstrumentation.RunStarted(run);
         registry.Add(run);
         if (network.StartStep.Block is null)
@@ -316,6 +318,7 @@ public sealed partial class GraphEngine : IAsyncDisposable
             // Only a disposing engine stops taking runs; this one never entered a block.
             run.ReleaseAdmission();
             registry.Remove(run);
+            settings.Batch?.Withdraw();
             throw new ObjectDisposedException(nameof(GraphEngine));
         }
 

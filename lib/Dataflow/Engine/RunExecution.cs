@@ -96,6 +96,7 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
         _startedAtTicks = time.GetUtcNow().UtcTicks;
         StartTimestamp = time.GetTimestamp();
         TracksMemory = settings.TrackMemory;
+        Batch = settings.Batch;
         _rss = TracksMemory ? Diagnostics.ProcessMemory.SampledResidentBytes() : 0;
         if (settings.Deadline is { } deadline)
         {
@@ -124,6 +125,9 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
     public int MaxIterations { get; }
 
     public bool TracksMemory { get; }
+
+    /// <summary>The batch of <see cref="GraphEngine.RunBatchAsync(Graph, IEnumerable{INode}, BatchOptions?, CancellationToken)"/> that counts this run, if any.</summary>
+    public RunBatch? Batch { get; }
 
     /// <summary>The run as its callers see it: this same object, typed as the read-only view.</summary>
     public GraphRun View => this;
@@ -353,4 +357,4 @@ internal readonly struct AdmissionLease(GraphNetwork network)
 }
 
 /// <summary>A run's options after validation, fixed when it is submitted (before any wait for admission).</summary>
-internal readonly record struct RunSettings(OutputPolicy Policy, int MaxIterations, bool TrackMemory, IServiceProvider? Services, Func<GraphRun, IServiceProvider>? RunServices = null, TimeSpan? Deadline = null, long SubmittedAt = 0);
+internal readonly record struct RunSettings(OutputPolicy Policy, int MaxIterations, bool TrackMemory, IServiceProvider? Services, Func<GraphRun, IServiceProvider>? RunServices = null, TimeSpan? Deadline = null, long SubmittedAt = 0, RunBatch? Batch = null);

@@ -101,8 +101,9 @@ internal sealed class RunLifecycle : IRunHost
             run.SignalCompletion();
             run.ReleaseAdmission();
 
-            // A child tells its fan-out last, once its slot is free for the next child.
+            // A child tells its fan-out last, once its slot is free for the next child; a batch's run tells its batch.
             run.ParentLink?.ChildEnded(run, state);
+            run.Batch?.RunEnded(run, state);
         }
     }
 
