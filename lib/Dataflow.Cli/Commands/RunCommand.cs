@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.CommandLine;
 using System.Net;
+using System.Runtime.CompilerServices;
 using Dataflow.Cli.History;
 using Dataflow.Cli.Loading;
 using Dataflow.Cli.Reporting;
@@ -229,9 +230,6 @@ internal static partial class RunCommand
         LiveBatch? live,
         CancellationToken cancellationToken)
     {
-        // Runs report their end here; the batch is over once submission stopped and every submitted run ended.
-        var outstanding = new CountdownSignal();
-
         var runOptions = new RunOptions { Policy = settings.Policy, MaxIterations = settings.MaxIterations };
         var inputs = reader is null
             ? SampleInputs.Generate(settings.Count).Cast<INode>().ToAsyncEnumerable()
@@ -241,48 +239,55 @@ internal static partial class RunCommand
                 console.WriteWarning($"rejected {rejected}");
             },
             cancellationToken);
+        var options = new BatchOptions
+        {
+            Run = runOptions,
+            RunSubmitted = run =>
+            {
+                stats.OnSubmitted();
+                live?.Track(run);
+            },
+            RunEnded = stats.OnEnded,
+        };
+
+        // The engine's batch: inputs read at the pace of admission (--max-in-flight), each run counted as it ends, and
+        // its task done once every run started has ended. The token stops reading and cancels the runs; a durable
+        // batch's runs are not tied to it: an interruption shuts the engine down instead, which leaves them resumable.
+        var batch = engine.RunBatchAsync(graph, UntilCancelled(inputs, cancellationToken), options, settings.Durable ? CancellationToken.None : cancellationToken);
+        if (settings.Durable)
+        {
+            try
+            {
+                await batch.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await engine.DisposeAsync().ConfigureAwait(false);
+            }
+        }
 
         try
         {
-            await foreach (var node in inputs.ConfigureAwait(false))
+            await batch.ConfigureAwait(false);
+        }
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is OperationCanceledException or ObjectDisposedException)
+        {
+            // Interrupted: the runs already started have ended (cancelled, or stopped resumably); the summary says how.
+        }
+    }
+
+    /// <summary>The inputs until the token is cancelled: an interruption stops reading even a source that ignores the token.</summary>
+    private static async IAsyncEnumerable<INode> UntilCancelled(IAsyncEnumerable<INode> inputs, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var node in inputs.ConfigureAwait(false))
+        {
+            if (cancellationToken.IsCancellationRequested)
             {
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    break;
-                }
-
-                GraphRun run;
-                try
-                {
-                    // Waits while --max-in-flight runs are in flight; the token also cancels the run later. A durable run is
-                    // not tied to it: an interruption shuts the engine down instead, which leaves the run resumable.
-                    run = await engine.SubmitAsync(graph, node, runOptions, settings.Durable ? CancellationToken.None : cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    break;
-                }
-
-                stats.OnSubmitted();
-                live?.Track(run);
-                outstanding.Add();
-                run.Completion.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(() =>
-                {
-                    stats.OnEnded(run);
-                    outstanding.Signal();
-                });
+                yield break;
             }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Reading the input stopped; the runs already submitted are being cancelled by the same token.
-        }
-        finally
-        {
-            _ = outstanding.Close();
-        }
 
-        await WaitOrShutDownAsync(engine, settings, outstanding, cancellationToken).ConfigureAwait(false);
+            yield return node;
+        }
     }
 
     /// <summary>Waits for every run; a durable batch that is interrupted shuts the engine down, which stops its runs resumably.</summary>
