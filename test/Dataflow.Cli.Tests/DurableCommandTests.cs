@@ -31,6 +31,28 @@ public sealed class DurableCommandTests : CliTestBase
     }
 
     [Test]
+    [CancelAfter(120_000)]
+    public async Task DurableRun_OnSigterm_StopsItsRunsResumably_AndResumeFinishesThem(CancellationToken cancellationToken)
+    {
+        using var cli = CliProcess.Start(Directory, "run", "--durable", "--count", "1000000", "--progress-interval", "0.1", "--db", Database);
+        await cli.LineAsync(line => line.StartsWith("progress:", StringComparison.Ordinal) && !line.StartsWith("progress: 0 done", StringComparison.Ordinal))
+            .WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
+
+        await cli.SignalAsync("TERM", cancellationToken);
+        var exit = await cli.ExitAsync(cancellationToken);
+        var stopped = System.Text.RegularExpressions.Regex.Match(cli.Error, @"interrupted: (\d+) runs stopped; they stay resumable");
+        var resume = await RunCliAsync("resume", "--db", Database);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(exit, Is.EqualTo(143), cli.ToString());
+            Assert.That(stopped.Success, Is.True, cli.ToString());
+            Assert.That(resume.Output, Does.Contain($"durable: {stopped.Groups[1].Value} runs resumed, "), "every run stopped by the signal is resumed, no other: " + resume);
+            Assert.That(resume.ExitCode, Is.AnyOf(0, 1), resume.ToString());
+        }
+    }
+
+    [Test]
     public async Task Show_OfADurableParent_ListsItsChildren_AndShowsAChildById()
     {
         var input = Path.Combine(Directory, "crates.jsonl");
