@@ -11,10 +11,8 @@ namespace Dataflow.Engine;
 internal sealed class RunBatch(Action<GraphRun>? ended)
 {
     private readonly CountdownSignal _outstanding = new();
+    private readonly long[] _ended = new long[3];
     private long _submitted;
-    private long _done;
-    private long _failed;
-    private long _cancelled;
     private ExceptionDispatchInfo? _callbackFailure;
 
     /// <summary>The first exception that the <see cref="BatchOptions.RunEnded"/> callback threw, if any.</summary>
@@ -37,19 +35,8 @@ internal sealed class RunBatch(Action<GraphRun>? ended)
     /// <summary>A run of the batch ended in <paramref name="state"/>: counted, told to the callback, and let go.</summary>
     public void RunEnded(RunExecution run, RunState state)
     {
-        switch (state)
-        {
-            case RunState.Done:
-                Interlocked.Increment(ref _done);
-                break;
-            case RunState.Failed:
-                Interlocked.Increment(ref _failed);
-                break;
-            default:
-                Interlocked.Increment(ref _cancelled);
-                break;
-        }
-
+        // Done, Failed and Cancelled are the final states, in that order.
+        Interlocked.Increment(ref _ended[state - RunState.Done]);
         if (ended is not null)
         {
             try
@@ -69,5 +56,5 @@ internal sealed class RunBatch(Action<GraphRun>? ended)
     /// <summary>No more runs will begin: completes once every run counted has ended.</summary>
     public Task CloseAsync() => _outstanding.Close();
 
-    public BatchResult Result => new(Interlocked.Read(ref _submitted), Interlocked.Read(ref _done), Interlocked.Read(ref _failed), Interlocked.Read(ref _cancelled));
+    public BatchResult Result => new(Interlocked.Read(ref _submitted), Interlocked.Read(ref _ended[0]), Interlocked.Read(ref _ended[1]), Interlocked.Read(ref _ended[2]));
 }
