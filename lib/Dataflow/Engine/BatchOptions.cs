@@ -5,7 +5,10 @@ namespace Dataflow.Engine;
 /// <summary>How <see cref="GraphEngine.RunBatchAsync(Graph, IEnumerable{INode}, BatchOptions?, CancellationToken)"/> runs a batch.</summary>
 public sealed class BatchOptions
 {
-    /// <summary>Every run's options (policy, iteration limit, deadline); read and checked once, before the first run.</summary>
+    /// <summary>
+    /// Every run's options (policy, iteration limit, deadline); read and checked once, before the first run. Each run's
+    /// <see cref="RunOptions.Deadline"/> counts from when its start node is read.
+    /// </summary>
     /// <value>The default value is null: the engine's defaults.</value>
     public RunOptions? Run { get; set; }
 

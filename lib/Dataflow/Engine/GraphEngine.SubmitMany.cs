@@ -14,7 +14,10 @@ public sealed partial class GraphEngine
     /// </summary>
     /// <param name="graph">The graph.</param>
     /// <param name="starts">The start nodes, fully formed; each one's type must be the graph's start type.</param>
-    /// <param name="options">Every run's policy and iteration limit; read and checked once, before the first run.</param>
+    /// <param name="options">
+    /// Every run's policy, iteration limit and deadline; read and checked once, before the first run. Each run's
+    /// <see cref="RunOptions.Deadline"/> counts from when its start node is read.
+    /// </param>
     /// <param name="cancellationToken">
     /// Stops waiting for room and reading <paramref name="starts"/> (throwing <see cref="OperationCanceledException"/>),
     /// and cancels the runs started, as it would for each <see cref="SubmitAsync"/>.
@@ -94,7 +97,11 @@ public sealed partial class GraphEngine
                 }
 
                 position++;
-                yield return Launch(network, start, settings, lease, cancellationToken);
+
+                // A run's deadline counts from its submit: here, when its start node was read (the room for it was
+                // taken just before), not from the batch's start.
+                var run = settings.Deadline is null ? settings : settings with { SubmittedAt = _options.TimeProvider.GetTimestamp() };
+                yield return Launch(network, start, run, lease, cancellationToken);
             }
         }
     }

@@ -104,6 +104,46 @@ public sealed class TimeoutAndDeadlineTests
         Assert.That(h.Events.OfKind(EventKind.Fail).Single().Error, Does.StartWith("RunDeadlineExceededException"));
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task Deadline_OfABatchsRun_CountsFromWhenItsStartNodeWasRead_NotFromTheBatchsStart(bool runBatch)
+    {
+        // The source holds back its second start node while the clock passes the deadline: that run was not submitted
+        // yet, so it must get its whole deadline, not start past it.
+        await using var h = new ResilienceHarness();
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        async IAsyncEnumerable<INode> Source()
+        {
+            yield return new Submission(80);
+            asked.TrySetResult();
+            await release.Task.ConfigureAwait(false);
+            yield return new Submission(90);
+        }
+
+        var options = new RunOptions { Deadline = TimeSpan.FromSeconds(5) };
+        var states = new List<RunState>();
+        Task batch = runBatch
+            ? h.Engine.RunBatchAsync(Graph.Create<Submission>(), Source(), new BatchOptions { Run = options, RunEnded = run => { lock (states) { states.Add(run.State); } } })
+            : Task.Run(async () =>
+            {
+                var runs = new List<GraphRun>();
+                await foreach (var run in h.Engine.SubmitManyAsync(Graph.Create<Submission>(), Source(), options))
+                {
+                    runs.Add(run);
+                }
+
+                await Task.WhenAll(runs.Select(r => r.Completion));
+                states.AddRange(runs.Select(r => r.State));
+            });
+        await asked.Task.WaitAsync(Guard);
+        h.Clock.Advance(TimeSpan.FromSeconds(10));
+        release.TrySetResult();
+        await batch.WaitAsync(Guard);
+
+        Assert.That(states, Is.EqualTo(new[] { RunState.Done, RunState.Done }), string.Join(", ", h.Events.OfKind(EventKind.Fail).Select(e => e.Error)));
+    }
+
     [Test]
     public async Task Deadline_WhileBufferedBehindABusyNode_FailsTheRunAtOnce()
     {
