@@ -121,7 +121,6 @@ internal sealed partial class NetworkStep
 
                     var started = _host.TimeProvider.GetTimestamp();
                     (INode? Next, Exception? Failure) result;
-                    run.Context.Attempt = run.Attempt;
                     if (step.Node.Resilience.Timeout is { } timeout)
                     {
                         // Only a node with a timeout gets a token source of its own.
@@ -303,7 +302,6 @@ internal sealed partial class NetworkStep
             run.PreparedNode = node;
         }
 
-        run.Context.Iteration = run.Iterations;
         run.Iterations++;
         return (null, span);
     }

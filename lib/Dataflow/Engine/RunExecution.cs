@@ -154,6 +154,9 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
 
     public int Iterations { get; set; }
 
+    /// <summary>What the executing node sees as <see cref="NodeContext.Iteration"/>: the nodes executed before it (the count is raised just before a node runs).</summary>
+    int IRunSource.Iteration => Math.Max(Iterations - 1, 0);
+
     /// <summary>The attempt of the current node, from 1; the owner moves it (<see cref="RetryCurrent"/>, <see cref="Advance"/>).</summary>
     public int Attempt { get; private set; } = 1;
 

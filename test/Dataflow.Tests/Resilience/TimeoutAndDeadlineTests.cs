@@ -108,27 +108,31 @@ public sealed class TimeoutAndDeadlineTests
     [TestCase(false)]
     public async Task Deadline_OfABatchsRun_CountsFromWhenItsStartNodeWasRead_NotFromTheBatchsStart(bool runBatch)
     {
-        // The source holds back its second start node while the clock passes the deadline: that run was not submitted
-        // yet, so it must get its whole deadline, not start past it.
+        // Once the first run is done, the source holds back its second start node while the clock passes the deadline:
+        // that run was not submitted yet, so it gets its whole deadline. One more second while it executes must not end it.
         await using var h = new ResilienceHarness();
         var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondEntered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var secondRelease = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var released = new TaskCompletionSource();
+        released.SetResult();
         async IAsyncEnumerable<INode> Source()
         {
-            yield return new Submission(80);
+            yield return new Gated(new TaskCompletionSource(), released);
             asked.TrySetResult();
             await release.Task.ConfigureAwait(false);
-            yield return new Submission(90);
+            yield return new Gated(secondEntered, secondRelease);
         }
 
         var options = new RunOptions { Deadline = TimeSpan.FromSeconds(5) };
         var states = new List<RunState>();
         Task batch = runBatch
-            ? h.Engine.RunBatchAsync(Graph.Create<Submission>(), Source(), new BatchOptions { Run = options, RunEnded = run => { lock (states) { states.Add(run.State); } } })
+            ? h.Engine.RunBatchAsync(Graph.Create<Gated>(), Source(), new BatchOptions { Run = options, RunEnded = run => { lock (states) { states.Add(run.State); } } })
             : Task.Run(async () =>
             {
                 var runs = new List<GraphRun>();
-                await foreach (var run in h.Engine.SubmitManyAsync(Graph.Create<Submission>(), Source(), options))
+                await foreach (var run in h.Engine.SubmitManyAsync(Graph.Create<Gated>(), Source(), options))
                 {
                     runs.Add(run);
                 }
@@ -137,8 +141,12 @@ public sealed class TimeoutAndDeadlineTests
                 states.AddRange(runs.Select(r => r.State));
             });
         await asked.Task.WaitAsync(Guard);
+        await h.Events.WaitForAsync(EventKind.Complete, 1);
         h.Clock.Advance(TimeSpan.FromSeconds(10));
         release.TrySetResult();
+        await secondEntered.Task.WaitAsync(Guard);
+        h.Clock.Advance(TimeSpan.FromSeconds(1));
+        secondRelease.TrySetResult();
         await batch.WaitAsync(Guard);
 
         Assert.That(states, Is.EqualTo(new[] { RunState.Done, RunState.Done }), string.Join(", ", h.Events.OfKind(EventKind.Fail).Select(e => e.Error)));
