@@ -31,10 +31,9 @@ public sealed class RunOptions
     /// <summary>Validates the options of one run, reporting every problem at once, and fixes what the run uses.</summary>
     internal static RunSettings Settle(RunOptions? options, GraphEngineOptions engine)
     {
-        var submittedAt = engine.TimeProvider.GetTimestamp();
         if (options is null)
         {
-            return new RunSettings(OutputPolicy.Normal, engine.MaxIterations, engine.TrackMemory, engine.Services, engine.RunServices, null, submittedAt);
+            return new RunSettings(OutputPolicy.Normal, engine.MaxIterations, engine.TrackMemory, engine.Services, engine.RunServices);
         }
 
         var policy = options.Policy;
@@ -50,6 +49,7 @@ public sealed class RunOptions
                 .ThrowIfAny();
         }
 
-        return new RunSettings(policy, maxIterations ?? engine.MaxIterations, engine.TrackMemory, engine.Services, engine.RunServices, deadline, submittedAt);
+        // The submit time is only what a deadline counts from: no clock reading without one (this runs on every submit).
+        return new RunSettings(policy, maxIterations ?? engine.MaxIterations, engine.TrackMemory, engine.Services, engine.RunServices, deadline, deadline is null ? 0 : engine.TimeProvider.GetTimestamp());
     }
 }
