@@ -127,19 +127,21 @@ public sealed class TimeoutAndDeadlineTests
 
         var options = new RunOptions { Deadline = TimeSpan.FromSeconds(5) };
         var states = new List<RunState>();
-        Task batch = runBatch
-            ? h.Engine.RunBatchAsync(Graph.Create<Gated>(), Source(), new BatchOptions { Run = options, RunEnded = run => { lock (states) { states.Add(run.State); } } })
-            : Task.Run(async () =>
+        async Task SubmitManyAsync()
+        {
+            var runs = new List<GraphRun>();
+            await foreach (var run in h.Engine.SubmitManyAsync(Graph.Create<Gated>(), Source(), options))
             {
-                var runs = new List<GraphRun>();
-                await foreach (var run in h.Engine.SubmitManyAsync(Graph.Create<Gated>(), Source(), options))
-                {
-                    runs.Add(run);
-                }
+                runs.Add(run);
+            }
 
-                await Task.WhenAll(runs.Select(r => r.Completion));
-                states.AddRange(runs.Select(r => r.State));
-            });
+            await Task.WhenAll(runs.Select(r => r.Completion));
+            states.AddRange(runs.Select(r => r.State));
+        }
+
+        var batch = runBatch
+            ? h.Engine.RunBatchAsync(Graph.Create<Gated>(), Source(), new BatchOptions { Run = options, RunEnded = run => { lock (states) { states.Add(run.State); } } })
+            : SubmitManyAsync();
         await asked.Task.WaitAsync(Guard);
         await h.Events.WaitForAsync(EventKind.Complete, 1);
         h.Clock.Advance(TimeSpan.FromSeconds(10));
