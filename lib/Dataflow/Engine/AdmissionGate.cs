@@ -13,7 +13,8 @@ namespace Dataflow.Engine;
 /// <para>No waiter sleeps through a free slot: a waiter counts itself (<c>_waiting</c>) and then looks at the counter
 /// again; <see cref="Leave"/> frees a slot and then looks at <c>_waiting</c>. Both steps are interlocked, so one of them
 /// sees the other. A woken waiter that finds the slot taken by someone faster goes back to the head of the line, so
-/// waiters are served in the order they came. A cancelled waiter that had already been woken passes the wake on.</para>
+/// waiters are served in the order they came. A waiter's token cancels its place in the line; a waiter woken before its
+/// token fired goes on as woken, so a wake is never lost to a cancellation.</para>
 /// </remarks>
 internal sealed class AdmissionGate(int slots)
 {
@@ -82,18 +83,17 @@ internal sealed class AdmissionGate(int slots)
                 return;
             }
 
-            try
+            // The token cancels the waiter itself (a registration on the token's source reuses its freed nodes), not a
+            // second task waiting on it: a wait makes only its waiter. A waiter cancelled by its token was not woken, so
+            // it has no wake to pass on; one woken first ignores the token and goes on.
+            using (cancellationToken.UnsafeRegister(static (w, token) => ((TaskCompletionSource)w!).TrySetCanceled(token), waiter))
             {
-                await waiter.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await waiter.Task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                if (!waiter.TrySetCanceled(CancellationToken.None))
-                {
-                    WakeOne();
-                }
 
-                throw;
+            if (waiter.Task.IsCanceled)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
             }
 
             if (TryEnter())

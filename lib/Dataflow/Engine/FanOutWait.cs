@@ -311,7 +311,7 @@ internal sealed partial class FanOutWait
         // Children take the parent's services (no own services that could fail to be made): a child cannot fail to exist.
         var child = resumed is not null
             ? RestoredRuns.Create(_lifecycle, resumed, _settings, lease)
-            : new RunExecution(_lifecycle.Registry.NextChildNumber(), _network.Graph, start, _settings, _lifecycle, lease, _network.TraceCapacityFrom(start.GetType()));
+            : new RunExecution(_lifecycle.Registry.NextChildNumber(), start, _settings, lease);
 
         if (resumed is null && _network.Recorder is { } recorder)
         {

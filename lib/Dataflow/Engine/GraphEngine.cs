@@ -255,16 +255,21 @@ public sealed partial class GraphEngine : IAsyncDisposable
     private async ValueTask<AdmissionLease> WaitForRoomAsync(GraphNetwork network, CancellationToken cancellationToken)
     {
         AdmissionLease lease;
-        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopAdmitting.Token))
+        // A caller's token that can never be cancelled needs no linked source: the engine's own token is enough. A
+        // batch without a token waits here every few dozen runs, and the linked source was most of what a wait made.
+        var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopAdmitting.Token) : null;
+        try
         {
-            try
-            {
-                lease = await network.EnterAsync(linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new ObjectDisposedException(nameof(GraphEngine), "The engine was disposed while the run waited for admission.");
-            }
+            await network.WaitForSlotAsync(linked?.Token ?? _stopAdmitting.Token).ConfigureAwait(false);
+            lease = network.Admitted();
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ObjectDisposedException(nameof(GraphEngine), "The engine was disposed while the run waited for admission.");
+        }
+        finally
+        {
+            linked?.Dispose();
         }
 
         if (Volatile.Read(ref _disposed) != 0)
@@ -283,7 +288,7 @@ public sealed partial class GraphEngine : IAsyncDisposable
         RunExecution run;
         try
         {
-            run = new RunExecution(registry.NextNumber(), network.Graph, start, settings, _lifecycle, lease, network.TraceCapacity);
+            run = new RunExecution(registry.NextNumber(), start, settings, lease);
         }
         catch
         {

@@ -41,7 +41,6 @@ internal sealed class GraphNetwork : IAsyncDisposable
     private readonly AdmissionGate _admission;
     private readonly List<DedicatedThreadScheduler> _schedulers = [];
     private readonly CountdownSignal _inFlight = new();
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<Type, int> _childTraceCapacities = new();
 
     public GraphNetwork(IRunHost host, Graph graph)
     {
@@ -67,38 +66,6 @@ internal sealed class GraphNetwork : IAsyncDisposable
 
     public IRunHost Host { get; }
 
-    /// <summary>
-    /// How many trace entries a run's trace starts with: as many as the graph has node types (a run of an acyclic
-    /// graph visits each at most once), at least 2 and at most 8; a longer run's trace grows.
-    /// </summary>
-    public int TraceCapacity => Math.Clamp(Graph.Nodes.Count, 2, 8);
-
-    /// <summary>
-    /// How many trace entries a child run that starts at <paramref name="start"/> starts with: as many as the node types
-    /// it can reach (a fan-out's children reach a few of their graph's types), at least 2 and at most 8. Made once per
-    /// start type; a child of a fan-out over 100,000 items would otherwise carry the whole graph's capacity each.
-    /// </summary>
-    public int TraceCapacityFrom(Type start)
-        => _childTraceCapacities.TryGetValue(start, out var capacity) ? capacity : _childTraceCapacities.GetOrAdd(start, Reachable);
-
-    private int Reachable(Type start)
-    {
-        var seen = new HashSet<Type> { start };
-        var next = new Queue<Type>(seen);
-        while (next.TryDequeue(out var type) && seen.Count < 8)
-        {
-            foreach (var successor in Graph.Successors(type))
-            {
-                if (seen.Add(successor))
-                {
-                    next.Enqueue(successor);
-                }
-            }
-        }
-
-        return Math.Clamp(seen.Count, 2, 8);
-    }
-
     public NetworkStep StartStep => _steps[Graph.Start];
 
     /// <summary>Runs inside the network now (holding a slot).</summary>
@@ -123,7 +90,19 @@ internal sealed class GraphNetwork : IAsyncDisposable
     /// <summary>Waits for an admission slot.</summary>
     public async ValueTask<AdmissionLease> EnterAsync(CancellationToken cancellationToken)
     {
-        await _admission.EnterAsync(cancellationToken).ConfigureAwait(false);
+        await WaitForSlotAsync(cancellationToken).ConfigureAwait(false);
+        return Admitted();
+    }
+
+    /// <summary>
+    /// Takes an admission slot, waiting until one is free; the caller then calls <see cref="Admitted"/> at once. The
+    /// two halves of <see cref="EnterAsync"/>, for a caller that is async anyway: a wait then makes no frame of its own.
+    /// </summary>
+    public ValueTask WaitForSlotAsync(CancellationToken cancellationToken) => _admission.EnterAsync(cancellationToken);
+
+    /// <summary>Counts a slot taken by <see cref="WaitForSlotAsync"/> as a run in flight: its lease.</summary>
+    public AdmissionLease Admitted()
+    {
         _inFlight.Add();
         return new AdmissionLease(this);
     }

@@ -11,6 +11,9 @@ internal interface IRunHost
 {
     TimeProvider TimeProvider { get; }
 
+    /// <summary>The engine's services (<see cref="GraphEngineOptions.Services"/>): a run's, unless it has its own.</summary>
+    IServiceProvider? Services { get; }
+
     /// <summary>The id of this engine's run number <paramref name="number"/>, formatted when first read.</summary>
     string FormatRunId(long number);
 

@@ -39,7 +39,7 @@ internal sealed partial class NetworkStep
         using var attempt = new CancellationTokenSource(timeout, _host.TimeProvider);
         using var link = runToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), attempt);
         var context = run.Context;
-        context.UseToken(attempt.Token);
+        run.UseAttemptToken(attempt.Token);
         try
         {
             var (result, pending) = _invoke!(node, context);
@@ -80,7 +80,7 @@ internal sealed partial class NetworkStep
         }
         finally
         {
-            context.UseRunToken();
+            run.UseRunToken();
         }
     }
 

@@ -29,7 +29,7 @@ internal sealed class RunEvents(EventHub hub, TimeProvider time)
             return default;
         }
 
-        run.StartEmitted = true;
+        run.MarkStartEmitted();
         if (!Wanted(run, EventKind.Start))
         {
             return default;

@@ -25,7 +25,7 @@ internal sealed partial class RunExecution
                 var count = 0;
                 for (var i = 0; i < _traceCount; i++)
                 {
-                    count += _trace[i].Attempt == 1 ? 1 : 0;
+                    count += EntryAt(i).Attempt == 1 ? 1 : 0;
                 }
 
                 return count;
@@ -52,15 +52,22 @@ internal sealed partial class RunExecution
         try
         {
             _lock.Enter(ref taken);
-            var trace = new TraceEntry[Math.Max(_trace.Length, earlier.Count + _traceCount + 2)];
-            for (var i = 0; i < earlier.Count; i++)
+            var later = new TraceEntry[_traceCount];
+            for (var i = 0; i < later.Length; i++)
             {
-                trace[i] = new TraceEntry(earlier[i]);
+                later[i] = EntryAt(i);
             }
 
-            Array.Copy(_trace, 0, trace, earlier.Count, _traceCount);
-            _trace = trace;
-            _traceCount += earlier.Count;
+            _traceCount = 0;
+            foreach (var node in earlier)
+            {
+                Append(new TraceEntry(node));
+            }
+
+            foreach (var entry in later)
+            {
+                Append(entry);
+            }
         }
         finally
         {

@@ -22,7 +22,7 @@ internal sealed partial class RunExecution
                 return made.Task;
             }
 
-            if (Volatile.Read(ref _completed) != 0)
+            if ((Volatile.Read(ref _flags) & CompletedFlag) != 0)
             {
                 return Task.CompletedTask;
             }
@@ -35,7 +35,7 @@ internal sealed partial class RunExecution
 
             // Published before reading the flag, as SignalCompletion sets the flag before reading the source: one of
             // the two sees the other, so the task is finished either way.
-            if (Volatile.Read(ref _completed) != 0)
+            if ((Volatile.Read(ref _flags) & CompletedFlag) != 0)
             {
                 completion.TrySetResult();
             }
@@ -94,7 +94,7 @@ internal sealed partial class RunExecution
     public void SignalCompletion()
     {
         // The flag first, then the source: see Completion.
-        Interlocked.Exchange(ref _completed, 1);
+        Interlocked.Or(ref _flags, CompletedFlag);
         Volatile.Read(ref _completion)?.TrySetResult();
     }
 
@@ -102,6 +102,12 @@ internal sealed partial class RunExecution
     private sealed class RunExtras
     {
         public object? OwnServices;
+
+        // The services of a run that does not use the engine's: its own (OwnServices), or its parent's own.
+        public IServiceProvider? Services;
+
+        // A timed attempt's token, which the executing node sees instead of the run's while it is set.
+        public CancellationToken AttemptToken;
         public IReadOnlyList<PendingGate>? Gates;
         public TaskCompletionSource<IReadOnlyList<PendingGate>>? GatesReached;
         public CancellationTokenRegistration SubmitRegistration;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 namespace Dataflow.Engine;
 
 /// <summary>Who may act on a run at a moment. Exactly one owner at a time; see <see cref="RunExecution"/>.</summary>
@@ -59,7 +60,7 @@ internal sealed partial class RunExecution
         }
 
         Interlocked.CompareExchange(ref _state, (int)RunState.Running, (int)RunState.Waiting);
-        Volatile.Write(ref _admittedTo, lease.Network);
+        Admitted(lease);
         Move(RunOwner.Waiting, RunOwner.Idle);
     }
 
@@ -96,7 +97,13 @@ internal sealed partial class RunExecution
     }
 
     /// <summary>Gives back the run's admission slot, if it still holds one. Safe to call more than once.</summary>
-    public void ReleaseAdmission() => Interlocked.Exchange(ref _admittedTo, null)?.Leave();
+    public void ReleaseAdmission()
+    {
+        if ((Interlocked.And(ref _flags, ~AdmittedFlag) & AdmittedFlag) != 0)
+        {
+            _network.Leave();
+        }
+    }
 
     /// <summary>Executing → <paramref name="waiter"/>: the run leaves the network, giving back its admission slot, and is Waiting.</summary>
     private void LeaveNetwork(RunOwner waiter)
@@ -110,8 +117,15 @@ internal sealed partial class RunExecution
     private void ReturnToNetwork(RunOwner waiter, AdmissionLease lease)
     {
         Interlocked.CompareExchange(ref _state, (int)RunState.Running, (int)RunState.Waiting);
-        Volatile.Write(ref _admittedTo, lease.Network);
+        Admitted(lease);
         Move(waiter, RunOwner.Idle);
+    }
+
+    /// <summary>The run holds a slot again: a lease of its own network (a run never moves to another).</summary>
+    private void Admitted(AdmissionLease lease)
+    {
+        Debug.Assert(ReferenceEquals(lease.Network, _network), "A run is admitted to its own graph's network only.");
+        Interlocked.Or(ref _flags, AdmittedFlag);
     }
 
     private void Move(RunOwner from, RunOwner to)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Dataflow.Graphs;
 using Dataflow.Graphs.Inputs;
 
@@ -6,17 +7,21 @@ namespace Dataflow.Engine;
 /// <summary>What a run keeps for its record: trace, node and dependency timings, the dependency cache, its outcome.</summary>
 internal sealed partial class RunExecution
 {
-    // The trace and the node timings in one array: entry i is the i-th node visited and, once it has run, its timing.
-    // The lock guards everything the public view reads (see the scheme in RunExecution.cs): a spin lock, a field of
-    // the run, because what it guards is a few stores and nothing waits or calls out under it.
+    // The trace and the node timings in one sequence: entry i is the i-th node visited and, once it has run, its
+    // timing. Its first entries are fields of the run (_traceHead), so a run through a few nodes makes no array for
+    // them; a longer one keeps the rest in _traceTail, made at first use for the graph's other node types (a run of an
+    // acyclic graph visits each at most once) and doubled when a run goes round. The lock guards everything the public view reads (see the
+    // scheme in RunExecution.cs): a spin lock, a field of the run, because what it guards is a few stores and nothing
+    // waits or calls out under it.
     private SpinLock _lock = new(enableThreadOwnerTracking: false);
-    private TraceEntry[] _trace;
+    private TraceHead _traceHead;
+    private TraceEntry[]? _traceTail;
     private int _traceCount;
     private INode _current;
     private object? _ending;
     private long _startedAtTicks;
     private long _endTimestamp;
-    private long _rss;
+    private int _rssKb;
 
     /// <summary>When the run was submitted, from the engine's clock.</summary>
     public override DateTimeOffset StartedAt => new(_startedAtTicks, TimeSpan.Zero);
@@ -44,12 +49,12 @@ internal sealed partial class RunExecution
         get
         {
             var end = Interlocked.Read(ref _endTimestamp);
-            var time = _host.TimeProvider;
+            var time = _network.Host.TimeProvider;
             return end == 0 ? time.GetElapsedTime(StartTimestamp) : time.GetElapsedTime(StartTimestamp, end);
         }
     }
 
-    public override long RssDeltaBytes => TracksMemory && State.IsFinal() ? Interlocked.Read(ref _rss) : 0;
+    public override long RssDeltaBytes => TracksMemory && State.IsFinal() ? Volatile.Read(ref _rssKb) * 1024L : 0;
 
     public override IReadOnlyList<INode> Trace
     {
@@ -62,9 +67,9 @@ internal sealed partial class RunExecution
                 var nodes = new List<INode>(_traceCount);
                 for (var i = 0; i < _traceCount; i++)
                 {
-                    if (_trace[i].Attempt == 1)
+                    if (EntryAt(i).Attempt == 1)
                     {
-                        nodes.Add(_trace[i].Node);
+                        nodes.Add(EntryAt(i).Node);
                     }
                 }
 
@@ -81,7 +86,7 @@ internal sealed partial class RunExecution
     {
         get
         {
-            var time = _host.TimeProvider;
+            var time = _network.Host.TimeProvider;
             var taken = false;
             try
             {
@@ -89,7 +94,7 @@ internal sealed partial class RunExecution
                 var timings = new List<NodeTiming>(_traceCount);
                 for (var i = 0; i < _traceCount; i++)
                 {
-                    var e = _trace[i];
+                    var e = EntryAt(i);
                     if (e.Ran)
                     {
                         var type = e.Node.GetType();
@@ -210,7 +215,7 @@ internal sealed partial class RunExecution
         try
         {
             _lock.Enter(ref taken);
-            ref var last = ref _trace[_traceCount - 1];
+            ref var last = ref EntryAt(_traceCount - 1);
             last = last with { Ran = true, Started = started, Ended = ended };
             Append(new TraceEntry(last.Node, Attempt: Attempt + 1));
         }
@@ -232,7 +237,7 @@ internal sealed partial class RunExecution
         try
         {
             _lock.Enter(ref taken);
-            ref var last = ref _trace[_traceCount - 1];
+            ref var last = ref EntryAt(_traceCount - 1);
             last = last with { Ran = true, Started = started, Ended = ended };
             if (next is not null && !State.IsFinal())
             {
@@ -248,16 +253,30 @@ internal sealed partial class RunExecution
         Attempt = 1;
     }
 
-    /// <summary>Adds an entry to the trace; the caller holds the lock.</summary>
+    /// <summary>Adds an entry to the trace; the caller holds the lock (or the run is not yet dispatched).</summary>
     private void Append(TraceEntry entry)
     {
-        if (_traceCount == _trace.Length)
+        var index = _traceCount;
+        if (index >= TraceHead.Length)
         {
-            Array.Resize(ref _trace, _trace.Length * 2);
+            var inTail = index - TraceHead.Length;
+            if (_traceTail is null)
+            {
+                _traceTail = new TraceEntry[Math.Clamp(Graph.Nodes.Count - TraceHead.Length, 2, 8)];
+            }
+            else if (inTail == _traceTail.Length)
+            {
+                Array.Resize(ref _traceTail, inTail * 2);
+            }
         }
 
-        _trace[_traceCount++] = entry;
+        EntryAt(index) = entry;
+        _traceCount = index + 1;
     }
+
+    /// <summary>Entry <paramref name="index"/> of the trace (below <see cref="_traceCount"/>, or the next to fill).</summary>
+    private ref TraceEntry EntryAt(int index)
+        => ref index < TraceHead.Length ? ref _traceHead[index] : ref _traceTail![index - TraceHead.Length];
 
     private void Exit(bool taken)
     {
@@ -267,7 +286,7 @@ internal sealed partial class RunExecution
         }
     }
 
-    private DateTimeOffset WallClockAt(long timestamp) => StartedAt + _host.TimeProvider.GetElapsedTime(StartTimestamp, timestamp);
+    private DateTimeOffset WallClockAt(long timestamp) => StartedAt + _network.Host.TimeProvider.GetElapsedTime(StartTimestamp, timestamp);
 }
 
 /// <summary>
@@ -276,3 +295,15 @@ internal sealed partial class RunExecution
 /// trace shows its first only.
 /// </summary>
 internal readonly record struct TraceEntry(INode Node, long Started = 0, long Ended = 0, int Attempt = 1, bool Ran = false);
+
+/// <summary>
+/// The first entries of a run's trace, held in the run itself: three, as many as a short graph's run visits (the
+/// common start, work, end), so most runs need no trace array.
+/// </summary>
+[InlineArray(Length)]
+internal struct TraceHead
+{
+    public const int Length = 3;
+
+    private TraceEntry _first;
+}

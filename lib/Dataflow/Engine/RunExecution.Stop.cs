@@ -51,7 +51,7 @@ internal sealed partial class RunExecution
             return;
         }
 
-        var time = _host.TimeProvider;
+        var time = _network.Host.TimeProvider;
         var remaining = deadline - time.GetElapsedTime(extras.SubmittedAt);
         var timer = time.CreateTimer(static s => ((RunExecution)s!).Expire(), this, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
         Volatile.Write(ref extras.DeadlineTimer, timer);
@@ -69,7 +69,7 @@ internal sealed partial class RunExecution
         }
     }
 
-    private void Expire() => _host.Expire(this);
+    private void Expire() => _network.Host.Expire(this);
 }
 
 /// <summary>How a run whose token fired ends: its final state and the error it records.</summary>

@@ -55,49 +55,53 @@ namespace Dataflow.Engine;
 /// </remarks>
 internal sealed partial class RunExecution : GraphRun, IRunSource
 {
-    private readonly IRunHost _host;
+    private readonly GraphNetwork _network;
     private string? _id;
     private NodeContext? _context;
     private CancellationTokenSource? _cancellation;
     private TaskCompletionSource? _completion;
-    private GraphNetwork? _admittedTo;
     private RunExtras? _extras;
     private int _owner;
     private int _state;
     private int _sequence;
-    private int _completed;
+
+    // The output policy (low byte) and the run's yes/no facts, in one word: TracksMemoryFlag is set when the run is
+    // made; StartEmittedFlag and CompletedFlag once each, and AdmittedFlag (the run holds a slot of its network) each
+    // time it enters and leaves, all with Interlocked, so none loses another.
+    private int _flags;
+    private const int PolicyMask = 0xFF;
+    private const int TracksMemoryFlag = 1 << 8;
+    private const int StartEmittedFlag = 1 << 9;
+    private const int CompletedFlag = 1 << 10;
+    private const int AdmittedFlag = 1 << 11;
 
     /// <summary>A run of this engine, known by its <paramref name="number"/>; its id is formatted when first read.</summary>
-    public RunExecution(long number, Graph graph, INode start, RunSettings settings, IRunHost host, AdmissionLease lease, int traceCapacity = 4)
-        : this(graph, start, settings, host, lease, traceCapacity)
+    public RunExecution(long number, INode start, RunSettings settings, AdmissionLease lease)
+        : this(start, settings, lease)
     {
         Number = number;
     }
 
     /// <summary>A run resumed from a checkpoint, which keeps the <paramref name="id"/> it was given when it started.</summary>
-    public RunExecution(string id, Graph graph, INode start, RunSettings settings, IRunHost host, AdmissionLease lease, int traceCapacity = 4)
-        : this(graph, start, settings, host, lease, traceCapacity)
+    public RunExecution(string id, INode start, RunSettings settings, AdmissionLease lease)
+        : this(start, settings, lease)
     {
         _id = id;
     }
 
-    private RunExecution(Graph graph, INode start, RunSettings settings, IRunHost host, AdmissionLease lease, int traceCapacity)
+    private RunExecution(INode start, RunSettings settings, AdmissionLease lease)
     {
-        Graph = graph;
-        Policy = settings.Policy;
+        _flags = (int)settings.Policy | AdmittedFlag | (settings.TrackMemory ? TracksMemoryFlag : 0);
         MaxIterations = settings.MaxIterations;
-        _host = host;
-        _admittedTo = lease.Network;
+        _network = lease.Network;
         _current = start;
-        _trace = new TraceEntry[traceCapacity];
-        _trace[0] = new TraceEntry(start);
+        _traceHead[0] = new TraceEntry(start);
         _traceCount = 1;
-        var time = host.TimeProvider;
+        var time = _network.Host.TimeProvider;
         _startedAtTicks = time.GetUtcNow().UtcTicks;
         StartTimestamp = time.GetTimestamp();
-        TracksMemory = settings.TrackMemory;
         Batch = settings.Batch;
-        _rss = TracksMemory ? Diagnostics.ProcessMemory.SampledResidentBytes() : 0;
+        _rssKb = TracksMemory ? KilobytesOf(Diagnostics.ProcessMemory.SampledResidentBytes()) : 0;
         if (settings.Deadline is { } deadline)
         {
             Extras.Deadline = deadline;
@@ -110,21 +114,30 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
             Extras.OwnServices = own;
         }
 
-        _context = new NodeContext(this, own ?? settings.Services);
+        var services = own ?? settings.Services;
+        if (services is not null && !ReferenceEquals(services, _network.Host.Services))
+        {
+            Extras.Services = services;
+        }
+
+        _context = new NodeContext(this);
     }
 
     public override string Id => Volatile.Read(ref _id) ?? FormatId();
 
+    /// <summary>A resident size in whole kilobytes (a run keeps its memory figures in an int; pages are whole kilobytes).</summary>
+    private static int KilobytesOf(long bytes) => (int)Math.Clamp(bytes >> 10, int.MinValue, int.MaxValue);
+
     /// <summary>Its number among this engine's runs (the registry's key); 0 for a run resumed under another engine's id.</summary>
     public long Number { get; }
 
-    public override Graph Graph { get; }
+    public override Graph Graph => _network.Graph;
 
-    public override OutputPolicy Policy { get; }
+    public override OutputPolicy Policy => (OutputPolicy)(_flags & PolicyMask);
 
     public int MaxIterations { get; }
 
-    public bool TracksMemory { get; }
+    public bool TracksMemory => (_flags & TracksMemoryFlag) != 0;
 
     /// <summary>The batch of <see cref="GraphEngine.RunBatchAsync(Graph, IEnumerable{INode}, BatchOptions?, CancellationToken)"/> that counts this run, if any.</summary>
     public RunBatch? Batch { get; }
@@ -133,7 +146,7 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
     public GraphRun View => this;
 
     /// <summary>The node the run started from: the trace's first.</summary>
-    public INode StartNode => _trace[0].Node;
+    public INode StartNode => _traceHead[0].Node;
 
     public override RunState State => (RunState)Volatile.Read(ref _state);
 
@@ -149,8 +162,26 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
     /// </summary>
     public CancellationToken CancellationToken => Volatile.Read(ref _context)?.CancellationToken ?? new CancellationToken(State == RunState.Cancelled);
 
-    /// <summary>The run's own token (not an attempt's), made on first use: most runs are never cancelled and never read it.</summary>
-    CancellationToken IRunSource.RunToken => RunToken;
+    /// <summary>
+    /// The executing node's token: its timed attempt's (<see cref="UseAttemptToken"/>), or else the run's own, made on
+    /// first use: most runs are never cancelled and never read it.
+    /// </summary>
+    CancellationToken IRunSource.NodeToken => _extras is { AttemptToken.CanBeCanceled: true } extras ? extras.AttemptToken : RunToken;
+
+    /// <summary>The services its nodes and inputs resolve from: its own or its parent's when it has them, else the engine's.</summary>
+    IServiceProvider? IRunSource.Services => _extras?.Services ?? _network.Host.Services;
+
+    /// <summary>Gives the executing node <paramref name="token"/> instead of the run's (a timed attempt's own). Its owner only.</summary>
+    public void UseAttemptToken(CancellationToken token) => Extras.AttemptToken = token;
+
+    /// <summary>Gives the executing node the run's token again, after <see cref="UseAttemptToken"/>. Its owner only.</summary>
+    public void UseRunToken()
+    {
+        if (_extras is { } extras)
+        {
+            extras.AttemptToken = default;
+        }
+    }
 
     public int Iterations { get; set; }
 
@@ -160,7 +191,11 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
     /// <summary>The attempt of the current node, from 1; the owner moves it (<see cref="RetryCurrent"/>, <see cref="Advance"/>).</summary>
     public int Attempt { get; private set; } = 1;
 
-    public bool StartEmitted { get; set; }
+    /// <summary>Whether the run's start was published; set once, by its owner.</summary>
+    public bool StartEmitted => (Volatile.Read(ref _flags) & StartEmittedFlag) != 0;
+
+    /// <summary>Records that the run's start was published (<see cref="StartEmitted"/>).</summary>
+    public void MarkStartEmitted() => Interlocked.Or(ref _flags, StartEmittedFlag);
 
     /// <summary>The node whose inputs are filled in, so that a run resuming from a gate does not fill them again.</summary>
     public INode? PreparedNode
@@ -215,7 +250,7 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
     }
 
     /// <summary>Cancels the run from outside, whoever owns it: see <see cref="IRunHost.Cancel"/>.</summary>
-    public override bool Cancel() => _host.Cancel(this);
+    public override bool Cancel() => _network.Host.Cancel(this);
 
     public int NextSequence() => Interlocked.Increment(ref _sequence);
 
@@ -255,7 +290,7 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
     {
         Debug.Assert(final.IsFinal(), "A run can only finish in a final state.");
         Debug.Assert(Owner == RunOwner.Finishing, "Only the finishing owner ends a run.");
-        var time = _host.TimeProvider;
+        var time = _network.Host.TimeProvider;
         var taken = false;
         try
         {
@@ -269,7 +304,7 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
             _endTimestamp = Math.Max(time.GetTimestamp(), 1);
             if (TracksMemory)
             {
-                _rss = Diagnostics.ProcessMemory.SampledResidentBytes() - _rss;
+                _rssKb = KilobytesOf(Diagnostics.ProcessMemory.SampledResidentBytes()) - _rssKb;
             }
 
             Volatile.Write(ref _state, (int)final);
@@ -341,7 +376,7 @@ internal sealed partial class RunExecution : GraphRun, IRunSource
 
     private string FormatId()
     {
-        var made = _parentLink is { } link ? link.ChildId(_childIndex) : _host.FormatRunId(Number);
+        var made = _parentLink is { } link ? link.ChildId(_childIndex) : _network.Host.FormatRunId(Number);
         return Interlocked.CompareExchange(ref _id, made, null) ?? made;
     }
 }

@@ -17,6 +17,7 @@ internal sealed class RunLifecycle : IRunHost
     public RunLifecycle(GraphEngineOptions options, EventHub hub)
     {
         TimeProvider = options.TimeProvider;
+        Services = options.Services;
         Registry = new RunRegistry(options.HistoryCapacity, options.Checkpoints is { } store ? store.ReserveRunIdPrefix() + "-" : "g");
         Events = new RunEvents(hub, options.TimeProvider);
         Gates = new GateCoordinator(this);
@@ -25,6 +26,8 @@ internal sealed class RunLifecycle : IRunHost
     }
 
     public TimeProvider TimeProvider { get; }
+
+    public IServiceProvider? Services { get; }
 
     public string FormatRunId(long number) => Registry.Format(number);
 

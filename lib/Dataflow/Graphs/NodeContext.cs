@@ -9,24 +9,18 @@ namespace Dataflow.Graphs;
 public sealed class NodeContext
 {
     private readonly IRunSource _run;
-    private CancellationToken _token;
-    private bool _ownToken;
 
     /// <summary>A context of no engine's run (a baseline or a test calling a node directly): its id, start node and token as given.</summary>
     internal NodeContext(string runId, INode startNode, CancellationToken cancellationToken, IServiceProvider? services)
-        : this(new DetachedRun(runId, startNode, cancellationToken), services)
+        : this(new DetachedRun(runId, startNode, cancellationToken, services))
     {
     }
 
     /// <summary>
-    /// A context that reads its run's id, start node, iteration, attempt and token from the run itself (a small object:
-    /// one per run), the token only when a node asks for it (most never do).
+    /// A context that reads everything from the run itself (id, start node, iteration, attempt, token, services), so it
+    /// is the smallest object there is: one per run, made before anyone knows whether a node will read it.
     /// </summary>
-    internal NodeContext(IRunSource run, IServiceProvider? services)
-    {
-        _run = run;
-        Services = services;
-    }
+    internal NodeContext(IRunSource run) => _run = run;
 
     /// <summary>The id of the run, such as <c>g1</c>.</summary>
     public string RunId => _run.Id;
@@ -36,7 +30,7 @@ public sealed class NodeContext
     /// engine shutdown, or the run's deadline; for a node with a timeout, also when its attempt passes the timeout
     /// (the token is then the attempt's own). Pass it to everything the node awaits.
     /// </summary>
-    public CancellationToken CancellationToken => _ownToken ? _token : _run.RunToken;
+    public CancellationToken CancellationToken => _run.NodeToken;
 
     /// <summary>
     /// The node the run started from, as the caller supplied it: where a run's own inputs live, and so what a
@@ -45,7 +39,7 @@ public sealed class NodeContext
     public INode StartNode => _run.StartNode;
 
     /// <summary>The engine's services (<see cref="Dataflow.Engine.GraphEngineOptions.Services"/>), if any.</summary>
-    public IServiceProvider? Services { get; }
+    public IServiceProvider? Services => _run.Services;
 
     /// <summary>How many nodes the run has executed before this one (0 for the start node); retries do not count.</summary>
     public int Iteration => _run.Iteration;
@@ -53,28 +47,16 @@ public sealed class NodeContext
     /// <summary>Which attempt of the current node this is, from 1; more than 1 when the node is retried.</summary>
     public int Attempt => _run.Attempt;
 
-    /// <summary>Gives the node <paramref name="token"/> instead of the run's (a timed attempt's own token).</summary>
-    internal void UseToken(CancellationToken token)
-    {
-        _token = token;
-        _ownToken = true;
-    }
-
-    /// <summary>Gives the node the run's token again, after <see cref="UseToken"/>.</summary>
-    internal void UseRunToken()
-    {
-        _token = default;
-        _ownToken = false;
-    }
-
     /// <summary>The run of a context made outside any engine: fixed id, start node and token, the first attempt of the first node.</summary>
-    private sealed class DetachedRun(string id, INode startNode, CancellationToken token) : IRunSource
+    private sealed class DetachedRun(string id, INode startNode, CancellationToken token, IServiceProvider? services) : IRunSource
     {
         public string Id => id;
 
         public INode StartNode => startNode;
 
-        public CancellationToken RunToken => token;
+        public CancellationToken NodeToken => token;
+
+        public IServiceProvider? Services => services;
 
         public int Iteration => 0;
 
@@ -91,8 +73,14 @@ internal interface IRunSource
     /// <summary>The node the run started from.</summary>
     INode StartNode { get; }
 
-    /// <summary>The run's token; the run makes its token source only when this is first read.</summary>
-    CancellationToken RunToken { get; }
+    /// <summary>
+    /// The token the executing node sees: its timed attempt's own, or else the run's, whose token source the run makes
+    /// only when this is first read.
+    /// </summary>
+    CancellationToken NodeToken { get; }
+
+    /// <summary>The services the run's nodes and inputs resolve from.</summary>
+    IServiceProvider? Services { get; }
 
     /// <summary>How many nodes the run executed before the one executing now.</summary>
     int Iteration { get; }

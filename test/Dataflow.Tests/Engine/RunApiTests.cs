@@ -255,6 +255,52 @@ public sealed class RunApiTests
         Assert.That(made.Select(m => m.Disposed), Is.All.True);
     }
 
+    [Test]
+    public async Task AFanOutsChildren_SeeTheirParentsServices_TheirOwnWhenItHasThem_ElseTheEngines()
+    {
+        var engineServices = new PerRunServices("engine");
+        var made = new System.Collections.Concurrent.ConcurrentBag<PerRunServices>();
+        var graph = Graph.Create<ServicesFan>();
+        GraphRun withOwn;
+        GraphRun withEngines;
+        await using (var engine = new GraphEngine(new GraphEngineOptions { Services = engineServices, RunServices = run => { var own = new PerRunServices(run.Id); made.Add(own); return own; } }))
+        {
+            withOwn = engine.Submit(graph, new ServicesFan(3));
+            await withOwn.Completion.WaitAsync(Guard);
+        }
+
+        await using (var engine = new GraphEngine(new GraphEngineOptions { Services = engineServices }))
+        {
+            withEngines = engine.Submit(graph, new ServicesFan(3));
+            await withEngines.Completion.WaitAsync(Guard);
+        }
+
+        Assert.That(made, Has.Count.EqualTo(1), "only the parent run makes services: its children use the parent's");
+        var own = (ServicesJoined)withOwn.Result!;
+        Assert.That(own.Parent, Is.SameAs(made.Single()));
+        Assert.That(own.Children, Has.Length.EqualTo(3).And.All.SameAs(made.Single()));
+        var engines = (ServicesJoined)withEngines.Result!;
+        Assert.That(engines.Parent, Is.SameAs(engineServices));
+        Assert.That(engines.Children, Has.Length.EqualTo(3).And.All.SameAs(engineServices));
+    }
+
+    public sealed record ServicesFan(int Children) : INode<FanOut<ServicesChild, ServicesSeen, ServicesJoined>>
+    {
+        public ValueTask<FanOut<ServicesChild, ServicesSeen, ServicesJoined>> RunAsync(NodeContext context)
+            => ValueTask.FromResult(new FanOut<ServicesChild, ServicesSeen, ServicesJoined>(
+                Enumerable.Range(0, Children).Select(_ => new ServicesChild()),
+                results => new ServicesJoined(context.Services, [.. results.Values.Select(v => v.Services)])));
+    }
+
+    public sealed record ServicesChild : INode<ServicesSeen>
+    {
+        public ValueTask<ServicesSeen> RunAsync(NodeContext context) => ValueTask.FromResult(new ServicesSeen(context.Services));
+    }
+
+    public sealed record ServicesSeen(IServiceProvider? Services) : INode;
+
+    public sealed record ServicesJoined(IServiceProvider? Parent, IServiceProvider?[] Children) : INode;
+
     private sealed class PerRunServices(string runId) : IServiceProvider, IAsyncDisposable
     {
         public string RunId => runId;

@@ -16,7 +16,7 @@ public sealed class RunOwnershipTests
         var lifecycle = new RunLifecycle(options, new EventHub());
         var network = new GraphNetwork(lifecycle, graph);
         Assert.That(network.TryEnter(out var lease), Is.True);
-        var run = new RunExecution("r1", graph, new StressStart(1), RunOptions.Settle(null, options), lifecycle, lease);
+        var run = new RunExecution("r1", new StressStart(1), RunOptions.Settle(null, options), lease);
         return (run, network);
     }
 
@@ -103,7 +103,7 @@ public sealed class RunOwnershipTests
         run.ReleaseAdmission();
         run.ReleaseAdmission();
         Assert.That(network.InFlight, Is.EqualTo(1), "a second release of the same lease gives nothing back");
-        var second = new RunExecution("r2", run.Graph, new StressStart(1), RunOptions.Settle(null, new GraphEngineOptions().Validated()), new RunLifecycle(new GraphEngineOptions().Validated(), new EventHub()), other);
+        var second = new RunExecution("r2", new StressStart(1), RunOptions.Settle(null, new GraphEngineOptions().Validated()), other);
         second.ReleaseAdmission();
         second.ReleaseAdmission();
         Assert.That(network.InFlight, Is.Zero);
@@ -171,9 +171,9 @@ public sealed class RunOwnershipTests
     {
         var (run, _) = NewRun();
         using var attempt = new CancellationTokenSource();
-        run.Context.UseToken(attempt.Token);
+        run.UseAttemptToken(attempt.Token);
         Assert.That(run.Context.CancellationToken, Is.EqualTo(attempt.Token));
-        run.Context.UseRunToken();
+        run.UseRunToken();
         run.RequestCancel();
         Assert.That(run.Context.CancellationToken.IsCancellationRequested, Is.True);
         Assert.That(attempt.IsCancellationRequested, Is.False, "the run's own token is back");
@@ -210,14 +210,14 @@ public sealed class RunOwnershipTests
     }
 
     [Test]
-    public void ATraceLongerThanItsFirstArray_KeepsEveryEntryInOrder()
+    public void ATraceLongerThanTheRunHoldsInline_KeepsEveryEntryInOrder()
     {
         var graph = Graph.Create<StressStart>(new GraphOptions { MaxRunsInFlight = 4 });
         var options = new GraphEngineOptions().Validated();
         var lifecycle = new RunLifecycle(options, new EventHub());
         var network = new GraphNetwork(lifecycle, graph);
         Assert.That(network.TryEnter(out var lease), Is.True);
-        var run = new RunExecution("r1", graph, new StressStart(0), RunOptions.Settle(null, options), lifecycle, lease, traceCapacity: 2);
+        var run = new RunExecution("r1", new StressStart(0), RunOptions.Settle(null, options), lease);
         for (var i = 1; i <= 9; i++)
         {
             run.Advance(i * 10, (i * 10) + 5, new StressStart(i));

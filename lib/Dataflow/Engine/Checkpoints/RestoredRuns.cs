@@ -13,7 +13,7 @@ internal static class RestoredRuns
     {
         var checkpoint = resumed.Checkpoint;
         var network = resumed.Network;
-        var run = new RunExecution(checkpoint.RunId, network.Graph, resumed.Node, settings, lifecycle, lease, network.TraceCapacity);
+        var run = new RunExecution(checkpoint.RunId, resumed.Node, settings, lease);
         run.RestoreTrace(resumed.Trace);
         run.Iterations = checkpoint.Iterations;
         run.NextGateNumber = checkpoint.GateNumber;
