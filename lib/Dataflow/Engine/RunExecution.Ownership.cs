@@ -1,4 +1,5 @@
 using System.Diagnostics;
+
 namespace Dataflow.Engine;
 
 /// <summary>Who may act on a run at a moment. Exactly one owner at a time; see <see cref="RunExecution"/>.</summary>

@@ -10,9 +10,9 @@ internal sealed partial class RunExecution
     // The trace and the node timings in one sequence: entry i is the i-th node visited and, once it has run, its
     // timing. Its first entries are fields of the run (_traceHead), so a run through a few nodes makes no array for
     // them; a longer one keeps the rest in _traceTail, made at first use for the graph's other node types (a run of an
-    // acyclic graph visits each at most once) and doubled when a run goes round. The lock guards everything the public view reads (see the
-    // scheme in RunExecution.cs): a spin lock, a field of the run, because what it guards is a few stores and nothing
-    // waits or calls out under it.
+    // acyclic graph visits each at most once) and doubled when a run goes round. The lock guards everything the public
+    // view reads (see the scheme in RunExecution.cs): a spin lock, a field of the run, because what it guards is a few
+    // stores and nothing waits or calls out under it.
     private SpinLock _lock = new(enableThreadOwnerTracking: false);
     private TraceHead _traceHead;
     private TraceEntry[]? _traceTail;
