@@ -191,31 +191,9 @@ public sealed partial class GraphEngine
         return (network, network.Recorder!);
     }
 
-    private async ValueTask<AdmissionLease> AdmitAsync(GraphNetwork network, CancellationToken cancellationToken)
-    {
-        if (network.TryEnter(out var lease))
-        {
-            return lease;
-        }
-
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopAdmitting.Token);
-        try
-        {
-            lease = await network.EnterAsync(linked.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new ObjectDisposedException(nameof(GraphEngine), "The engine was disposed while the run waited for admission.");
-        }
-
-        if (Volatile.Read(ref _disposed) != 0)
-        {
-            lease.Return();
-            throw new ObjectDisposedException(nameof(GraphEngine), "The engine was disposed while the run waited for admission.");
-        }
-
-        return lease;
-    }
+    /// <summary>An admission slot for a resumed or rerun run: at once if one is free, else as a submit waits for one.</summary>
+    private ValueTask<AdmissionLease> AdmitAsync(GraphNetwork network, CancellationToken cancellationToken)
+        => network.TryEnter(out var lease) ? new(lease) : WaitForRoomAsync(network, cancellationToken);
 
     internal static async Task CheckFingerprintsAsync(CheckpointRecorder recorder, IEnumerable<string> fingerprints, string doing, CancellationToken cancellationToken)
     {
