@@ -229,6 +229,19 @@ public sealed class RunOwnershipTests
     }
 
     [Test]
+    public void ARestoredTrace_PutsItsEarlierNodesFirst_AcrossTheInlineEntriesAndTheRest()
+    {
+        var (run, _) = NewRun();
+        run.RestoreTrace([.. Enumerable.Range(100, 5).Select(i => (INode)new StressStart(i))]);
+        run.Advance(10, 15, new StressStart(2));
+
+        Assert.That(run.Trace.Cast<StressStart>().Select(n => n.DelayMs), Is.EqualTo(new[] { 100, 101, 102, 103, 104, 1, 2 }));
+        Assert.That(((StressStart)run.StartNode).DelayMs, Is.EqualTo(100), "the first restored node is the run's start");
+        Assert.That(run.TraceLength, Is.EqualTo(7));
+        Assert.That(run.NodeTimings, Has.Count.EqualTo(1), "restored nodes ran before the restore: only the one run since has a timing");
+    }
+
+    [Test]
     public async Task BeginStepAgainstTakeIdle_OnManyThreads_ExactlyOneWinsEachTime()
     {
         for (var i = 0; i < 2_000; i++)
