@@ -38,7 +38,11 @@ public sealed class NodeContext
     /// </summary>
     public INode StartNode => _run.StartNode;
 
-    /// <summary>The engine's services (<see cref="Dataflow.Engine.GraphEngineOptions.Services"/>), if any.</summary>
+    /// <summary>
+    /// The services the run's nodes and inputs resolve from: the run's own when the engine makes them
+    /// (<see cref="Dataflow.Engine.GraphEngineOptions.RunServices"/>; a fan-out's children use their parent's), else the
+    /// engine's (<see cref="Dataflow.Engine.GraphEngineOptions.Services"/>), if any.
+    /// </summary>
     public IServiceProvider? Services => _run.Services;
 
     /// <summary>How many nodes the run has executed before this one (0 for the start node); retries do not count.</summary>
