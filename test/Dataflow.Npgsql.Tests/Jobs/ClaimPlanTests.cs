@@ -89,6 +89,57 @@ public sealed class ClaimPlanTests
         }
     }
 
+    [Test]
+    public async Task WithoutAJob_ClaimsTheGraphsOpenJobsOldestFirst_EachInIdOrder_ThenInputsGivenBackBelowTheFrontier()
+    {
+        // A worker without --job claims job by job through the statement the first test plans (one job's index in id
+        // order), not over every job at once, which no index holds in id order.
+        var database = await PostgresSetUp.Server.CreateDatabaseAsync("claimjobs");
+        var graph = Graph.Create<PlanItem>();
+        var id = JobQueue.GraphId(graph);
+        await using var queue = await JobQueue.OpenAsync(database);
+        await queue.SubmitAsync("finished", graph, Enumerable.Range(0, 3).Select(i => (INode)new PlanItem(i)));
+        await queue.SubmitAsync("older", graph, Enumerable.Range(0, 5).Select(i => (INode)new PlanItem(i)));
+        await queue.SubmitAsync("newer", graph, Enumerable.Range(0, 5).Select(i => (INode)new PlanItem(i)));
+        await using var connection = new NpgsqlConnection(database);
+        await connection.ExecuteAsync("UPDATE dataflow.job_items SET state = 'done', finished_at = now() WHERE job = 'finished'");
+
+        // Every statement the claims send (Npgsql traces each command with its text).
+        var statements = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name.StartsWith("Npgsql", StringComparison.Ordinal),
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                foreach (var tag in activity.TagObjects)
+                {
+                    if (tag.Value is string text && text.Contains("job_items", StringComparison.Ordinal))
+                    {
+                        statements.Enqueue(text);
+                    }
+                }
+            },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+
+        var first = await queue.ClaimAsync("a", id, null, 7, TimeSpan.FromMinutes(5), maxAttempts: 5, expired: false, after: 0, CancellationToken.None);
+        var givenBack = first.Single(c => c.Job == "older" && c.Line == 2);
+        await connection.ExecuteAsync("UPDATE dataflow.job_items SET state = 'queued', worker = NULL, lease_expires = NULL WHERE id = @Id", new { givenBack.Id });
+        var rest = await queue.ClaimAsync("a", id, null, 10, TimeSpan.FromMinutes(5), maxAttempts: 5, expired: false, after: first.Max(c => c.Id), CancellationToken.None);
+        var empty = await queue.ClaimAsync("a", id, null, 10, TimeSpan.FromMinutes(5), maxAttempts: 5, expired: false, after: rest.Max(c => c.Id), CancellationToken.None);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(first.Select(c => $"{c.Job}:{c.Line}"), Is.EqualTo(new[] { "older:1", "older:2", "older:3", "older:4", "older:5", "newer:1", "newer:2" }), "the older job's inputs first, in order, then the newer's");
+            Assert.That(rest.Select(c => $"{c.Job}:{c.Line}"), Is.EqualTo(new[] { "newer:3", "newer:4", "newer:5", "older:2" }), "above the frontier first, then the input given back below it");
+            Assert.That(empty, Is.Empty, "nothing queued is left, and nothing of the finished job is claimed");
+            var claims = statements.Where(t => t.Contains("i.state = 'queued'", StringComparison.Ordinal) && t.Contains("FOR UPDATE SKIP LOCKED", StringComparison.Ordinal)).ToList();
+            Assert.That(claims, Is.Not.Empty, "the claims' statements were seen");
+            Assert.That(claims, Has.All.EqualTo(queue.ClaimQueuedStatement("i.job = @Job")), "each claim of queued inputs is one job's, the statement whose plan the first test checks");
+        }
+    }
+
     private static IEnumerable<JsonElement> Nodes(JsonElement node)
     {
         yield return node;
